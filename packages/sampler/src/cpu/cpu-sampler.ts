@@ -1,0 +1,106 @@
+import { SamplerDisposedError } from '../errors.js';
+import { type ResolvedRequest, resolveRequest, type SampleRequest, type SampleResult } from '../request.js';
+import type { Sampler } from '../sampler.js';
+import { RowSampler, topIndices } from './row-sampler.js';
+import { ThresholdSelector } from './threshold-select.js';
+
+/**
+ * The pure-TypeScript backend: exact, allocation-free per row, and the reference the GPU
+ * backend agrees with token for token.
+ */
+export class CpuSampler implements Sampler {
+  readonly backend = 'cpu' as const;
+  readonly fallbackReason: string | undefined;
+  readonly #rows = new RowSampler();
+  readonly #selector = new ThresholdSelector();
+  #disposed = false;
+
+  constructor(fallbackReason?: string) {
+    this.fallbackReason = fallbackReason;
+  }
+
+  get memoryBytes(): number {
+    return this.#rows.memoryBytes;
+  }
+
+  sample(request: SampleRequest): SampleResult {
+    if (this.#disposed) throw new SamplerDisposedError();
+    return this.sampleResolved(resolveRequest(request));
+  }
+
+  async sampleAsync(request: SampleRequest): Promise<SampleResult> {
+    return this.sample(request);
+  }
+
+  /** Samples an already validated request (used by the GPU backend's CPU fallback too). */
+  sampleResolved(request: ResolvedRequest): SampleResult {
+    const { batch, vocab, samples } = request;
+    const tokens = new Int32Array(batch * samples);
+    const valid = new Uint8Array(batch);
+    const want = request.logprobs;
+    const logprobs = want ? new Float32Array(batch * samples) : undefined;
+    const top = want && want.n > 0 ? { n: want.n, tokens: new Int32Array(batch * want.n), logprobs: new Float32Array(batch * want.n) } : undefined;
+    for (let row = 0; row < batch; row++) {
+      const ok = this.#rows.sampleRow(request, row, tokens);
+      valid[row] = ok ? 1 : 0;
+      if (!want) continue;
+      const out = row * samples;
+      if (!ok) {
+        logprobs!.fill(Number.NaN, out, out + samples);
+        if (top) {
+          top.tokens.fill(-1, row * top.n, (row + 1) * top.n);
+          top.logprobs.fill(Number.NaN, row * top.n, (row + 1) * top.n);
+        }
+        continue;
+      }
+      if (want.mode === 'processed') {
+        for (let s = 0; s < samples; s++) logprobs![out + s] = this.#rows.processedLogprob(tokens[out + s]!);
+        if (top) this.#rows.processedTop(top.n, top.tokens, top.logprobs, row * top.n);
+      } else {
+        const raw = request.input.subarray(row * vocab, (row + 1) * vocab);
+        const normaliser = rawLogNormaliser(raw, request.kind);
+        const logOf = (t: number) => (request.kind === 'logits' ? raw[t]! : Math.log(raw[t]!)) - normaliser;
+        for (let s = 0; s < samples; s++) logprobs![out + s] = logOf(tokens[out + s]!);
+        if (top) {
+          const bits = new Uint32Array(raw.buffer, raw.byteOffset, vocab);
+          const order = topIndices(raw, bits, null, vocab, top.n, this.#selector);
+          for (let j = 0; j < top.n; j++) {
+            top.tokens[row * top.n + j] = order[j]!;
+            top.logprobs[row * top.n + j] = logOf(order[j]!);
+          }
+        }
+      }
+    }
+    const result: SampleResult = { tokens, valid, batch, vocab, samples };
+    if (logprobs) result.logprobs = logprobs;
+    if (top) result.topLogprobs = top;
+    return result;
+  }
+
+  dispose(): void {
+    this.#disposed = true;
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+/** log Σ exp(x) for logits (max-subtracted), log Σ p for probabilities. */
+function rawLogNormaliser(raw: Float32Array, kind: 'logits' | 'probs'): number {
+  if (kind === 'probs') {
+    let sum = 0;
+    for (let i = 0; i < raw.length; i++) sum += raw[i]!;
+    return Math.log(sum);
+  }
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < raw.length; i++) if (raw[i]! > max) max = raw[i]!;
+  if (max === Number.POSITIVE_INFINITY) {
+    let count = 0;
+    for (let i = 0; i < raw.length; i++) if (raw[i] === max) count++;
+    return Number.POSITIVE_INFINITY - Math.log(count);
+  }
+  let sum = 0;
+  for (let i = 0; i < raw.length; i++) sum += Math.exp(raw[i]! - max);
+  return max + Math.log(sum);
+}

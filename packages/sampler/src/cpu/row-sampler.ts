@@ -1,0 +1,446 @@
+import { SamplerInputError } from '../errors.js';
+import { uniform53 } from '../philox.js';
+import type { ResolvedRequest, RowAdjustments } from '../request.js';
+import { expNonPositive } from './fast-exp.js';
+import { ThresholdSelector } from './threshold-select.js';
+
+/**
+ * Samples one row at a time, following docs/GPU_SAMPLER.md "Semantics" step by step.
+ * Scratch buffers grow to the largest vocabulary seen and are reused: no allocation per call.
+ *
+ * Every filter (top-k, top-p, min-p) is a threshold on the processed logit x, so the kept
+ * set is always {i : x_i ≥ t} for one t. The draw walks the kept tokens in index order and
+ * takes the first whose running weight exceeds u · (kept weight), u from Philox — the same
+ * walk the GPU does with a prefix sum.
+ */
+export class RowSampler {
+  readonly #selector = new ThresholdSelector();
+  #weights = new Float64Array(0);
+  #cumulative = new Float64Array(0);
+  #kept = new Int32Array(0);
+  #candidates = new Int32Array(0);
+  #work = new Float32Array(0);
+  #workBits = new Uint32Array(0);
+  #counts = new Int32Array(0);
+
+  // State of the last sampled row, read by the log-probability methods.
+  #x: Float32Array = this.#work;
+  #keptCount = 0;
+  /** The kept set is every token, in order (the plain path writes no index list). */
+  #identity = false;
+  #total = 0;
+  #max = 0;
+  #inverseTemperature = 1;
+  #mode: 'greedy' | 'infinite' | 'logits' | 'probs' = 'logits';
+
+  #ensure(vocab: number): void {
+    if (this.#weights.length >= vocab) return;
+    this.#weights = new Float64Array(vocab);
+    this.#cumulative = new Float64Array(vocab);
+    this.#kept = new Int32Array(vocab);
+    this.#candidates = new Int32Array(vocab);
+    this.#work = new Float32Array(vocab);
+    this.#workBits = new Uint32Array(this.#work.buffer);
+    this.#counts = new Int32Array(vocab);
+  }
+
+  /** Bytes of scratch held. */
+  get memoryBytes(): number {
+    const v = this.#weights.length;
+    return v * (8 + 8 + 4 + 4 + 4 + 4);
+  }
+
+  /**
+   * Samples row `row` of `request` into `tokens[row * samples …]`. Returns false when nothing
+   * can be sampled (all -Infinity logits, all-zero probabilities); tokens are then -1.
+   */
+  sampleRow(request: ResolvedRequest, row: number, tokens: Int32Array): boolean {
+    const { vocab, samples, kind } = request;
+    this.#ensure(vocab);
+    const offset = row * vocab;
+    let x = request.input.subarray(offset, offset + vocab);
+    let bits = new Uint32Array(x.buffer, x.byteOffset, vocab);
+    if (request.adjustments !== undefined && kind === 'logits') {
+      validateLogits(x, row);
+      const work = this.#work.subarray(0, vocab);
+      work.set(x);
+      this.#applyAdjustments(work, request.adjustments, row);
+      x = work;
+      bits = this.#workBits.subarray(0, vocab);
+    }
+    this.#x = x;
+    this.#identity = false;
+    const out = row * samples;
+
+    const temperature = request.temperature[row]!;
+    const topK = request.topK[row]!;
+    const topP = request.topP[row]!;
+    const minP = request.minP[row]!;
+    const kept = this.#kept;
+    const cumulative = this.#cumulative;
+
+    // 1. Maximum (lowest index on ties) and validation. With top-k on logits, one streaming
+    //    pass finds the maximum and the top-k candidates together.
+    let max: number;
+    let argmax: number;
+    let candidates: Int32Array | null = null;
+    let candidateCount = vocab;
+    let threshold = Number.NEGATIVE_INFINITY;
+    if (kind === 'logits' && topK > 0 && temperature > 0) {
+      const found = this.#topKCandidates(x, bits, topK, row);
+      max = found.max;
+      argmax = found.argmax;
+      candidates = this.#candidates;
+      candidateCount = found.count;
+      threshold = found.threshold;
+    } else {
+      [max, argmax] = kind === 'logits' ? maxOfLogits(x, row) : maxOfProbs(x, row);
+    }
+    if (argmax === -1) {
+      tokens.fill(-1, out, out + samples);
+      this.#keptCount = 0;
+      return false;
+    }
+    this.#max = max;
+
+    // 2. Temperature 0: greedy.
+    if (temperature === 0) {
+      this.#mode = 'greedy';
+      kept[0] = argmax;
+      cumulative[0] = 1;
+      this.#keptCount = 1;
+      this.#total = 1;
+      tokens.fill(argmax, out, out + samples);
+      return true;
+    }
+
+    // 3. +Infinity logits: the limit of the softmax, uniform over the +Infinity tokens.
+    if (max === Number.POSITIVE_INFINITY) {
+      this.#mode = 'infinite';
+      let count = 0;
+      for (let i = argmax; i < vocab; i++) {
+        if (x[i] === Number.POSITIVE_INFINITY) {
+          kept[count] = i;
+          cumulative[count] = count + 1;
+          count++;
+        }
+      }
+      this.#keptCount = count;
+      this.#total = count;
+      this.#draw(request, row, tokens, out);
+      return true;
+    }
+
+    // 4. Weights w_i = exp((x_i − max) / T) for logits, (p_i / max)^(1/T) for probabilities
+    //    (p_i itself when T = 1); the most probable token has weight 1 (max for T = 1 probs).
+    const inverseTemperature = 1 / temperature;
+    this.#inverseTemperature = inverseTemperature;
+    this.#mode = kind;
+    const plainProbs = kind === 'probs' && temperature === 1;
+    const maxWeight = plainProbs ? max : 1;
+    const weights = this.#weights;
+    let weighted = false;
+
+    if (kind === 'probs' && topK > 0) {
+      threshold = this.#selector.select(x, bits, null, vocab, null, topK);
+      const list = this.#candidates;
+      let n = 0;
+      for (let i = 0; i < vocab; i++) if (x[i]! >= threshold) list[n++] = i;
+      candidates = list;
+      candidateCount = n;
+    }
+    if (topP < 1) {
+      const overAll = topK > 0 && request.filterOrder === 'joint';
+      const list = overAll ? null : candidates;
+      const count = overAll ? vocab : candidateCount;
+      const total = fillWeights(x, list, count, kind, max, inverseTemperature, plainProbs, weights);
+      weighted = true;
+      const topPThreshold = this.#selector.select(x, bits, list, count, weights, topP * total);
+      if (topPThreshold > threshold) threshold = topPThreshold;
+    }
+
+    // 5. Kept set in index order, with min-p, and its running weight.
+    const minWeight = minP * maxWeight;
+    let keptCount = 0;
+    let total = 0;
+    if (!weighted && candidates === null && kind === 'logits') {
+      // The common plain path: one pass of exponentials; min-p skips the exponential of tokens
+      // far below its threshold (the exact test on the weight decides the rest).
+      if (minP > 0) {
+        const skipBelow = Math.log(minP) - 1e-6;
+        for (let i = 0; i < vocab; i++) {
+          const d = (x[i]! - max) * inverseTemperature;
+          if (d < skipBelow) continue;
+          const w = expNonPositive(d);
+          if (w < minWeight) continue;
+          total += w;
+          kept[keptCount] = i;
+          cumulative[keptCount] = total;
+          keptCount++;
+        }
+      } else {
+        for (let i = 0; i < vocab; i++) {
+          total += expNonPositive((x[i]! - max) * inverseTemperature);
+          cumulative[i] = total;
+        }
+        keptCount = vocab;
+        this.#identity = true;
+      }
+    } else {
+      for (let j = 0; j < candidateCount; j++) {
+        const i = candidates === null ? j : candidates[j]!;
+        const v = x[i]!;
+        if (v < threshold) continue;
+        const w = weighted ? weights[i]! : weightOf(v, kind, max, inverseTemperature, plainProbs);
+        if (w < minWeight) continue;
+        total += w;
+        kept[keptCount] = i;
+        cumulative[keptCount] = total;
+        keptCount++;
+      }
+    }
+    this.#keptCount = keptCount;
+    this.#total = total;
+    this.#draw(request, row, tokens, out);
+    return true;
+  }
+
+  /**
+   * One streaming pass for top-k on logits: keeps a buffer of tokens at or above a running
+   * threshold (the k-th largest seen so far), tightening it whenever the buffer fills, and
+   * tracks the maximum. Leaves the candidates ≥ the exact k-th largest value, in index order.
+   */
+  #topKCandidates(
+    x: Float32Array,
+    bits: Uint32Array,
+    k: number,
+    row: number,
+  ): { max: number; argmax: number; count: number; threshold: number } {
+    const vocab = x.length;
+    const list = this.#candidates;
+    let limit = Math.min(vocab, Math.max(4 * k, 1024));
+    let running = Number.NEGATIVE_INFINITY;
+    let count = 0;
+    let max = Number.NEGATIVE_INFINITY;
+    let argmax = -1;
+    for (let i = 0; i < vocab; i++) {
+      const v = x[i]!;
+      if (v >= running) {
+        if (v > max) {
+          max = v;
+          argmax = i;
+        }
+        list[count++] = i;
+        if (count === limit && i + 1 < vocab) {
+          running = this.#selector.select(x, bits, list, count, null, k);
+          count = compact(x, list, count, running);
+          // Ties can keep the buffer full; grow it so that each tightening halves the work.
+          if (count * 2 > limit) limit = Math.min(vocab, limit * 2);
+        }
+      } else if (v !== v) {
+        throw new SamplerInputError('logits', 'no NaN', v, row);
+      }
+    }
+    const threshold = this.#selector.select(x, bits, list, count, null, k);
+    return { max, argmax, count: compact(x, list, count, threshold), threshold };
+  }
+
+  /** 6. One Philox uniform per draw; the first kept token whose running weight exceeds u · total. */
+  #draw(request: ResolvedRequest, row: number, tokens: Int32Array, out: number): void {
+    const kept = this.#kept;
+    const cumulative = this.#cumulative;
+    const count = this.#keptCount;
+    const total = this.#total;
+    const seedLo = request.seedLo[row]!;
+    const seedHi = request.seedHi[row]!;
+    const stepLo = request.stepLo[row]!;
+    const stepHi = request.stepHi[row]!;
+    const stream = request.stream[row]!;
+    for (let draw = 0; draw < request.samples; draw++) {
+      const target = uniform53(seedLo, seedHi, stepLo, stepHi, stream, draw) * total;
+      let lo = 0;
+      let hi = count;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (cumulative[mid]! > target) hi = mid;
+        else lo = mid + 1;
+      }
+      if (lo === count) {
+        // u · total rounded up to total: take the last token with positive weight.
+        lo = count - 1;
+        while (lo > 0 && cumulative[lo] === cumulative[lo - 1]) lo--;
+      }
+      tokens[out + draw] = this.#identity ? lo : kept[lo]!;
+    }
+  }
+
+  /** Log-probability of `token` under the distribution the last row was sampled from. */
+  processedLogprob(token: number): number {
+    const logWeight = this.#logWeight(token);
+    return logWeight - Math.log(this.#total);
+  }
+
+  #logWeight(token: number): number {
+    const v = this.#x[token]!;
+    switch (this.#mode) {
+      case 'greedy':
+        return token === this.#kept[0] ? 0 : Number.NEGATIVE_INFINITY;
+      case 'infinite':
+        return v === Number.POSITIVE_INFINITY ? 0 : Number.NEGATIVE_INFINITY;
+      case 'logits':
+        return (v - this.#max) * this.#inverseTemperature;
+      default:
+        return this.#inverseTemperature === 1 ? Math.log(v) : Math.log(v / this.#max) * this.#inverseTemperature;
+    }
+  }
+
+  /**
+   * The `n` most probable kept tokens of the last row (most probable first, lowest index on
+   * ties) with their processed log-probabilities; entries past the kept set are -1 / -Infinity.
+   */
+  processedTop(n: number, tokens: Int32Array, logprobs: Float32Array, offset: number): void {
+    const count = this.#keptCount;
+    const x = this.#x;
+    const kept = this.#identity ? null : this.#kept;
+    const order = topIndices(x, new Uint32Array(x.buffer, x.byteOffset, x.length), kept, count, n, this.#selector);
+    const logTotal = Math.log(this.#total);
+    for (let j = 0; j < n; j++) {
+      const token = order[j];
+      tokens[offset + j] = token ?? -1;
+      logprobs[offset + j] = token === undefined ? Number.NEGATIVE_INFINITY : this.#logWeight(token) - logTotal;
+    }
+  }
+
+  #applyAdjustments(x: Float32Array, adjustments: RowAdjustments, row: number): void {
+    const bias = adjustments.bias[row];
+    if (bias !== undefined) for (const [token, value] of bias) x[token] = x[token]! + value;
+    const prompt = adjustments.promptTokens[row];
+    const output = adjustments.outputTokens[row];
+    const counts = this.#counts;
+    const repetition = adjustments.repetitionPenalty[row]!;
+    if (repetition !== 1) {
+      // Mark each distinct token of prompt ∪ output once (counts as a seen-marker here).
+      for (const list of [prompt, output]) {
+        if (list === undefined) continue;
+        for (let j = 0; j < list.length; j++) {
+          const t = list[j]!;
+          if (counts[t] !== 0) continue;
+          counts[t] = 1;
+          const v = x[t]!;
+          x[t] = v > 0 ? v / repetition : v * repetition;
+        }
+      }
+      for (const list of [prompt, output]) if (list !== undefined) for (let j = 0; j < list.length; j++) counts[list[j]!] = 0;
+    }
+    const frequency = adjustments.frequencyPenalty[row]!;
+    const presence = adjustments.presencePenalty[row]!;
+    if ((frequency !== 0 || presence !== 0) && output !== undefined) {
+      for (let j = 0; j < output.length; j++) counts[output[j]!]!++;
+      for (let j = 0; j < output.length; j++) {
+        const t = output[j]!;
+        const c = counts[t]!;
+        if (c === 0) continue;
+        x[t] = x[t]! - frequency * c - presence;
+        counts[t] = 0;
+      }
+    }
+  }
+}
+
+function maxOfLogits(x: Float32Array, row: number): [number, number] {
+  let max = Number.NEGATIVE_INFINITY;
+  let argmax = -1;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    if (v > max) {
+      max = v;
+      argmax = i;
+    } else if (v !== v) {
+      throw new SamplerInputError('logits', 'no NaN', v, row);
+    }
+  }
+  return [max, argmax];
+}
+
+/** Maximum of a probability row; argmax -1 when every probability is 0. */
+function maxOfProbs(x: Float32Array, row: number): [number, number] {
+  let max = 0;
+  let argmax = -1;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    if (!(v >= 0 && v < Number.POSITIVE_INFINITY)) throw new SamplerInputError('probs', 'finite values ≥ 0', v, row);
+    if (v > max) {
+      max = v;
+      argmax = i;
+    }
+  }
+  return [max, argmax];
+}
+
+function weightOf(v: number, kind: 'logits' | 'probs', max: number, inverseTemperature: number, plainProbs: boolean): number {
+  if (kind === 'logits') return expNonPositive((v - max) * inverseTemperature);
+  return plainProbs ? v : (v / max) ** inverseTemperature;
+}
+
+/** Writes the weights of the candidates (by token index) and returns their sum. */
+function fillWeights(
+  x: Float32Array,
+  list: Int32Array | null,
+  count: number,
+  kind: 'logits' | 'probs',
+  max: number,
+  inverseTemperature: number,
+  plainProbs: boolean,
+  weights: Float64Array,
+): number {
+  let total = 0;
+  for (let j = 0; j < count; j++) {
+    const i = list === null ? j : list[j]!;
+    const w = weightOf(x[i]!, kind, max, inverseTemperature, plainProbs);
+    weights[i] = w;
+    total += w;
+  }
+  return total;
+}
+
+/** Keeps the listed tokens with x ≥ threshold, in order; returns how many. */
+function compact(x: Float32Array, list: Int32Array, count: number, threshold: number): number {
+  let n = 0;
+  for (let j = 0; j < count; j++) {
+    const i = list[j]!;
+    if (x[i]! >= threshold) list[n++] = i;
+  }
+  return n;
+}
+
+function validateLogits(x: Float32Array, row: number): void {
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    if (v !== v) throw new SamplerInputError('logits', 'no NaN', v, row);
+  }
+}
+
+/**
+ * Indices of the `n` largest values of `x` among `candidates` (or all of `x` when
+ * `candidates` is null), largest first, lowest index first among equal values.
+ */
+export function topIndices(
+  x: Float32Array,
+  bits: Uint32Array,
+  candidates: Int32Array | null,
+  count: number,
+  n: number,
+  selector: ThresholdSelector,
+): number[] {
+  if (n === 0 || count === 0) return [];
+  const take = Math.min(n, count);
+  const threshold = selector.select(x, bits, candidates, count, null, take);
+  const chosen: number[] = [];
+  for (let j = 0; j < count; j++) {
+    const i = candidates === null ? j : candidates[j]!;
+    if (x[i]! >= threshold) chosen.push(i);
+  }
+  chosen.sort((a, b) => x[b]! - x[a]! || a - b);
+  chosen.length = take;
+  return chosen;
+}

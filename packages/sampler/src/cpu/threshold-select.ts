@@ -1,0 +1,117 @@
+/**
+ * Exact threshold selection by radix select over the bits of float32 values, the procedure
+ * both backends use for top-k (weights = counts) and top-p (weights = probabilities).
+ *
+ * Floats map to unsigned keys that sort like the floats (`orderedKey`); three rounds of
+ * 11, 11 and 10 bits narrow the candidates to one key. Each round histograms the remaining
+ * candidates' weights per digit and walks the digits from the top until the accumulated
+ * weight reaches the target. No sort, at most three passes over (shrinking) candidates.
+ */
+
+/** Maps float32 bits to a u32 that orders like the float (NaN excluded). */
+export function orderedKey(bits: number): number {
+  return (bits & 0x80000000 ? ~bits : bits | 0x80000000) >>> 0;
+}
+
+const conversion = new DataView(new ArrayBuffer(4));
+
+function keyToFloat(key: number): number {
+  const bits = key & 0x80000000 ? key & 0x7fffffff : ~key >>> 0;
+  conversion.setUint32(0, bits >>> 0, true);
+  return conversion.getFloat32(0, true);
+}
+
+const ROUNDS: ReadonlyArray<{ shift: number; mask: number }> = [
+  { shift: 21, mask: 0x7ff },
+  { shift: 10, mask: 0x7ff },
+  { shift: 0, mask: 0x3ff },
+];
+
+/**
+ * Scratch space for {@link selectThreshold}, reused across calls.
+ */
+export class ThresholdSelector {
+  readonly #histogram = new Float64Array(2048);
+  #survivors = new Int32Array(0);
+
+  /**
+   * Returns the value v of `x` over the candidates such that the weight of candidates with
+   * x > v is below `target` and the weight of those with x ≥ v reaches it. `candidates` is a
+   * list of indices (first `count` entries) or `null` for 0..count-1; `weights` is indexed by
+   * token index, or `null` to count each candidate as 1. If rounding leaves the whole weight
+   * below `target`, the smallest candidate value is returned (everything is kept).
+   */
+  select(
+    x: Float32Array,
+    bits: Uint32Array,
+    candidates: Int32Array | null,
+    count: number,
+    weights: Float64Array | null,
+    target: number,
+  ): number {
+    const histogram = this.#histogram;
+    if (this.#survivors.length < count) this.#survivors = new Int32Array(Math.max(count, 1024));
+    const survivors = this.#survivors;
+    let prefix = 0;
+    let remaining = target;
+    let survivorCount = 0;
+    for (let round = 0; round < 3; round++) {
+      const { shift, mask } = ROUNDS[round]!;
+      const bins = mask + 1;
+      histogram.fill(0, 0, bins);
+      if (round === 0) {
+        for (let j = 0; j < count; j++) {
+          const i = candidates === null ? j : candidates[j]!;
+          const digit = orderedKey(bits[i]!) >>> 21;
+          histogram[digit]! += weights === null ? 1 : weights[i]!;
+        }
+      } else {
+        for (let j = 0; j < survivorCount; j++) {
+          const i = survivors[j]!;
+          const digit = (orderedKey(bits[i]!) >>> shift) & mask;
+          histogram[digit]! += weights === null ? 1 : weights[i]!;
+        }
+      }
+      // Walk digits from the largest; the chosen digit is where the weight reaches the target.
+      let chosen = -1;
+      let lowest = -1;
+      let above = 0;
+      for (let digit = bins - 1; digit >= 0; digit--) {
+        const h = histogram[digit]!;
+        if (h === 0) continue;
+        lowest = digit;
+        if (above + h >= remaining) {
+          chosen = digit;
+          break;
+        }
+        above += h;
+      }
+      if (chosen === -1) {
+        // Rounding left the total short of the target: keep everything down to the lowest bin.
+        chosen = lowest;
+        remaining = Number.POSITIVE_INFINITY;
+      } else {
+        remaining -= above;
+      }
+      prefix |= chosen << shift;
+      if (round === 2) break;
+      // Narrow the candidates to those whose key starts with the chosen digits.
+      const highShift = shift;
+      const wanted = prefix >>> highShift;
+      let kept = 0;
+      if (round === 0) {
+        for (let j = 0; j < count; j++) {
+          const i = candidates === null ? j : candidates[j]!;
+          if (orderedKey(bits[i]!) >>> highShift === wanted) survivors[kept++] = i;
+        }
+      } else {
+        for (let j = 0; j < survivorCount; j++) {
+          const i = survivors[j]!;
+          if (orderedKey(bits[i]!) >>> highShift === wanted) survivors[kept++] = i;
+        }
+      }
+      survivorCount = kept;
+    }
+    return keyToFloat(prefix >>> 0);
+  }
+}

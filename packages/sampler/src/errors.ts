@@ -1,0 +1,70 @@
+/**
+ * Every error the sampler throws is a {@link SamplerError}. Parameter and input problems are
+ * {@link SamplerInputError}s with one message shape, naming the field, the row (for per-row
+ * values), what was expected and what was received.
+ */
+export class SamplerError extends Error {
+  /** A stable machine-readable code, e.g. `ERR_SAMPLER_INPUT`. */
+  readonly code: string;
+  constructor(message: string, code = 'ERR_SAMPLER', options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'SamplerError';
+    this.code = code;
+  }
+}
+
+/**
+ * Bad input: a field with the wrong value or shape. `field` names the request field
+ * (`logits`, `topP`, `seed`, …); `row` is the batch row for per-row values, else `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { createSampler, SamplerInputError } from '@rocmforge/sampler';
+ * const sampler = createSampler({ backend: 'cpu' });
+ * try {
+ *   sampler.sample({ logits: new Float32Array([1, 2]), topP: 1.5 });
+ * } catch (error) {
+ *   console.log(error instanceof SamplerInputError, (error as SamplerInputError).field);
+ *   // true topP
+ * }
+ * ```
+ */
+export class SamplerInputError extends SamplerError {
+  readonly field: string;
+  readonly row: number | undefined;
+  constructor(field: string, expected: string, received: unknown, row?: number) {
+    const where = row === undefined ? field : `${field} (row ${row})`;
+    super(`Expected ${expected} for ${where} but received ${describe(received)}`, 'ERR_SAMPLER_INPUT');
+    this.name = 'SamplerInputError';
+    this.field = field;
+    this.row = row;
+  }
+}
+
+/** The requested backend cannot be used (no GPU, no driver, no kernels for the device). */
+export class BackendUnavailableError extends SamplerError {
+  readonly backend: string;
+  constructor(backend: string, reason: string, options?: ErrorOptions) {
+    super(`The ${backend} backend is unavailable: ${reason}`, 'ERR_SAMPLER_BACKEND_UNAVAILABLE', options);
+    this.name = 'BackendUnavailableError';
+    this.backend = backend;
+  }
+}
+
+/** A sampler used after `dispose()`. */
+export class SamplerDisposedError extends SamplerError {
+  constructor() {
+    super('This sampler has been disposed', 'ERR_SAMPLER_DISPOSED');
+    this.name = 'SamplerDisposedError';
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'bigint') return `${String(value)} of type ${typeof value}`;
+  if (typeof value === 'string') return `'${value}' of type string`;
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (ArrayBuffer.isView(value)) return `${value.constructor.name} of length ${(value as Float32Array).length}`;
+  if (Array.isArray(value)) return `Array of length ${value.length}`;
+  return `a value of type ${typeof value}`;
+}

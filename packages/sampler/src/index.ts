@@ -1,0 +1,16 @@
+export { CpuSampler } from './cpu/cpu-sampler.js';
+export { BackendUnavailableError, SamplerDisposedError, SamplerError, SamplerInputError } from './errors.js';
+export { philox4x32, uniform53 } from './philox.js';
+export type {
+  FilterOrder,
+  LogitBias,
+  LogprobsMode,
+  PerRow,
+  ResolvedRequest,
+  RowAdjustments,
+  SampleRequest,
+  SampleResult,
+} from './request.js';
+export { resolveRequest } from './request.js';
+export type { BackendName, CreateSamplerOptions, Sampler } from './sampler.js';
+export { createSampler } from './sampler.js';

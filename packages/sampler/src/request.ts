@@ -1,0 +1,369 @@
+import { SamplerInputError } from './errors.js';
+
+/** A value given once for the whole batch, or one value per row. */
+export type PerRow<T> = T | ArrayLike<T>;
+
+/** Token id → value added to that token's logit. */
+export type LogitBias = Readonly<Record<number, number>> | ReadonlyMap<number, number>;
+
+/** How top-k and top-p combine. */
+export type FilterOrder = 'topKFirst' | 'joint';
+
+/** Which distribution log-probabilities describe. */
+export type LogprobsMode = 'raw' | 'processed';
+
+/**
+ * One sampling call: a row or a `[batch, vocab]` matrix of logits (or probabilities) and the
+ * parameters, each either one value for every row or an array with one value per row.
+ * The semantics are written down in docs/GPU_SAMPLER.md, section "Semantics".
+ */
+export interface SampleRequest<Input = Float32Array> {
+  /** Logits, row-major `[batch, vocab]`. Exactly one of `logits` and `probs` is given. */
+  logits?: Input;
+  /** Probabilities (non-negative; need not sum to 1), row-major `[batch, vocab]`. */
+  probs?: Input;
+  /** `[batch, vocab]`; defaults to one row of the input's length. */
+  shape?: readonly [number, number];
+  /** Temperature, ≥ 0; 0 means greedy (argmax, lowest index on ties). Default 1. */
+  temperature?: PerRow<number>;
+  /** Keep the k most probable tokens (ties at the threshold kept); 0 or ≥ vocab = off. Default 0. */
+  topK?: PerRow<number>;
+  /** Keep the smallest set of most probable tokens whose mass reaches p; in (0, 1], 1 = off. Default 1. */
+  topP?: PerRow<number>;
+  /** Keep tokens whose probability is ≥ minP × the largest probability; in [0, 1], 0 = off. Default 0. */
+  minP?: PerRow<number>;
+  /** `topKFirst` (default): top-p measured on the renormalised top-k distribution; `joint`: both on the full one. */
+  filterOrder?: FilterOrder;
+  /** Philox key, an integer in [0, 2⁶⁴). Default 0. */
+  seed?: PerRow<number | bigint>;
+  /** Philox stream, an integer in [0, 2³²); defaults to the row index. Pass per-request ids for batch invariance. */
+  stream?: PerRow<number>;
+  /** Decode position or any counter in [0, 2⁶⁴), so that successive calls draw fresh numbers. Default 0. */
+  step?: PerRow<number | bigint>;
+  /** Draws per row, with replacement. Default 1. */
+  samples?: number;
+  /** Values added to chosen tokens' logits before anything else (logits input only). */
+  logitBias?: LogitBias | ReadonlyArray<LogitBias | undefined>;
+  /** vLLM's repetition penalty (> 0, 1 = off) over tokens in the prompt or the output. */
+  repetitionPenalty?: PerRow<number>;
+  /** Subtracted once per occurrence of a token in the output. 0 = off. */
+  frequencyPenalty?: PerRow<number>;
+  /** Subtracted once from every token present in the output. 0 = off. */
+  presencePenalty?: PerRow<number>;
+  /** Prompt tokens per row (for the repetition penalty); one array for a single row. */
+  promptTokens?: ArrayLike<number> | ReadonlyArray<ArrayLike<number>>;
+  /** Generated tokens per row (for all three penalties); one array for a single row. */
+  outputTokens?: ArrayLike<number> | ReadonlyArray<ArrayLike<number>>;
+  /** `true`: the log-probability of each sampled token; a number n: that, plus the top-n per row. */
+  logprobs?: boolean | number;
+  /** `raw` (default): the model's log-softmax; `processed`: the distribution actually sampled. */
+  logprobsMode?: LogprobsMode;
+}
+
+/** What a `sample` call returns. */
+export interface SampleResult {
+  /** `batch × samples` token ids in [0, vocab); `-1` only where `valid[row]` is 0. */
+  tokens: Int32Array;
+  /** Per row: 1 when a token was drawn, 0 when nothing could be sampled (all -Infinity logits, all-zero probabilities, NaN on the GPU). */
+  valid: Uint8Array;
+  batch: number;
+  vocab: number;
+  samples: number;
+  /** Log-probability of each sampled token (`batch × samples`), when asked for. */
+  logprobs?: Float32Array;
+  /** The n most probable tokens per row (`batch × n`, most probable first), when asked for. */
+  topLogprobs?: { n: number; tokens: Int32Array; logprobs: Float32Array };
+}
+
+/**
+ * A validated request in struct-of-arrays form: one typed array per parameter, one entry per
+ * row. Both backends consume this; the GPU uploads the arrays as they are.
+ */
+export interface ResolvedRequest<Input = Float32Array> {
+  input: Input;
+  kind: 'logits' | 'probs';
+  batch: number;
+  vocab: number;
+  samples: number;
+  filterOrder: FilterOrder;
+  temperature: Float32Array;
+  topK: Int32Array;
+  topP: Float32Array;
+  minP: Float32Array;
+  seedLo: Uint32Array;
+  seedHi: Uint32Array;
+  stream: Uint32Array;
+  stepLo: Uint32Array;
+  stepHi: Uint32Array;
+  /** Present only when some row has a bias, a penalty or histories that matter. */
+  adjustments: RowAdjustments | undefined;
+  logprobs: { n: number; mode: LogprobsMode } | undefined;
+}
+
+/** Per-row logit adjustments, applied in order: bias, repetition, frequency and presence. */
+export interface RowAdjustments {
+  bias: (Array<[number, number]> | undefined)[];
+  repetitionPenalty: Float32Array;
+  frequencyPenalty: Float32Array;
+  presencePenalty: Float32Array;
+  promptTokens: (ArrayLike<number> | undefined)[];
+  outputTokens: (ArrayLike<number> | undefined)[];
+}
+
+const U32 = 0x100000000;
+
+function isArrayLike(value: unknown): value is ArrayLike<unknown> {
+  return (
+    typeof value === 'object' && value !== null && typeof (value as ArrayLike<unknown>).length === 'number'
+  );
+}
+
+function perRow<T>(field: string, value: PerRow<T> | undefined, batch: number): (row: number) => T | undefined {
+  if (value === undefined) return () => undefined;
+  if (isArrayLike(value) && typeof value !== 'string') {
+    if (value.length !== batch) {
+      throw new SamplerInputError(field, `one value or an array of ${batch} (one per row)`, value);
+    }
+    return (row) => value[row] as T;
+  }
+  return () => value as T;
+}
+
+function numberField(
+  field: string,
+  value: PerRow<number> | undefined,
+  batch: number,
+  fallback: number,
+  expected: string,
+  valid: (v: number) => boolean,
+  into: Float32Array | Int32Array,
+  map: (v: number) => number = (v) => v,
+): void {
+  const at = perRow(field, value, batch);
+  const scalar = value === undefined || !isArrayLike(value);
+  for (let row = 0; row < batch; row++) {
+    const v = at(row) ?? fallback;
+    if (typeof v !== 'number' || !valid(v)) throw new SamplerInputError(field, expected, v, scalar ? undefined : row);
+    into[row] = map(v);
+  }
+}
+
+function u64Field(
+  field: string,
+  value: PerRow<number | bigint> | undefined,
+  batch: number,
+  lo: Uint32Array,
+  hi: Uint32Array,
+): void {
+  const at = perRow(field, value, batch);
+  const scalar = value === undefined || !isArrayLike(value);
+  for (let row = 0; row < batch; row++) {
+    const v = at(row) ?? 0;
+    const fail = () => new SamplerInputError(field, 'an integer in [0, 2^64)', v, scalar ? undefined : row);
+    if (typeof v === 'bigint') {
+      if (v < 0n || v >= 1n << 64n) throw fail();
+      lo[row] = Number(v & 0xffffffffn);
+      hi[row] = Number(v >> 32n);
+    } else if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) {
+      lo[row] = v % U32;
+      hi[row] = Math.floor(v / U32);
+    } else {
+      throw fail();
+    }
+  }
+}
+
+function tokenLists(
+  field: string,
+  value: ArrayLike<number> | ReadonlyArray<ArrayLike<number>> | undefined,
+  batch: number,
+  vocab: number,
+): (ArrayLike<number> | undefined)[] {
+  const lists: (ArrayLike<number> | undefined)[] = new Array(batch).fill(undefined);
+  if (value === undefined) return lists;
+  const nested = value.length > 0 && isArrayLike(value[0]);
+  if (!nested) {
+    if (batch !== 1 && value.length > 0) {
+      throw new SamplerInputError(field, `an array of ${batch} token lists (one per row)`, value);
+    }
+    lists[0] = value as ArrayLike<number>;
+  } else {
+    if (value.length !== batch) throw new SamplerInputError(field, `${batch} token lists (one per row)`, value);
+    for (let row = 0; row < batch; row++) lists[row] = (value as ReadonlyArray<ArrayLike<number>>)[row];
+  }
+  for (let row = 0; row < batch; row++) {
+    const list = lists[row];
+    if (list === undefined) continue;
+    for (let j = 0; j < list.length; j++) {
+      const t = list[j];
+      if (typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t >= vocab) {
+        throw new SamplerInputError(`${field}[${j}]`, `a token id in [0, ${vocab})`, t, row);
+      }
+    }
+  }
+  return lists;
+}
+
+function biasEntries(bias: LogitBias, vocab: number, row: number | undefined): Array<[number, number]> {
+  const entries: Array<[number, number]> =
+    bias instanceof Map
+      ? [...bias.entries()]
+      : Object.entries(bias).map(([k, v]) => [Number(k), v as number] as [number, number]);
+  for (const [token, value] of entries) {
+    if (!Number.isInteger(token) || token < 0 || token >= vocab) {
+      throw new SamplerInputError('logitBias', `token ids in [0, ${vocab})`, token, row);
+    }
+    if (typeof value !== 'number' || Number.isNaN(value) || value === Number.POSITIVE_INFINITY) {
+      throw new SamplerInputError(`logitBias[${token}]`, 'a finite number or -Infinity', value, row);
+    }
+  }
+  return entries;
+}
+
+/** Checks the shape and every parameter of a request, and resolves it to per-row arrays. */
+export function resolveRequest<Input extends { length: number }>(
+  request: SampleRequest<Input>,
+  options: { checkInputLength?: boolean } = {},
+): ResolvedRequest<Input> {
+  if (request === null || typeof request !== 'object') {
+    throw new SamplerInputError('request', 'an object', request);
+  }
+  const hasLogits = request.logits !== undefined;
+  const hasProbs = request.probs !== undefined;
+  if (hasLogits === hasProbs) {
+    throw new SamplerInputError('logits', 'exactly one of logits and probs', hasLogits ? 'both' : 'neither');
+  }
+  const kind = hasLogits ? 'logits' : 'probs';
+  const input = (request.logits ?? request.probs) as Input;
+  const length = input.length;
+  let batch: number;
+  let vocab: number;
+  if (request.shape !== undefined) {
+    const shape = request.shape;
+    if (!isArrayLike(shape) || shape.length !== 2) throw new SamplerInputError('shape', '[batch, vocab]', shape);
+    [batch, vocab] = shape as [number, number];
+    if (!Number.isInteger(batch) || batch < 1) throw new SamplerInputError('shape[0] (batch)', 'an integer ≥ 1', batch);
+    if (!Number.isInteger(vocab) || vocab < 1) throw new SamplerInputError('shape[1] (vocab)', 'an integer ≥ 1', vocab);
+    if (options.checkInputLength !== false && batch * vocab !== length) {
+      throw new SamplerInputError(kind, `${batch * vocab} values (batch ${batch} × vocab ${vocab})`, input);
+    }
+  } else {
+    batch = 1;
+    vocab = length;
+    if (vocab < 1) throw new SamplerInputError(kind, 'at least one value', input);
+  }
+
+  const samples = request.samples ?? 1;
+  if (!Number.isInteger(samples) || samples < 1) throw new SamplerInputError('samples', 'an integer ≥ 1', samples);
+  const filterOrder = request.filterOrder ?? 'topKFirst';
+  if (filterOrder !== 'topKFirst' && filterOrder !== 'joint') {
+    throw new SamplerInputError('filterOrder', "'topKFirst' or 'joint'", filterOrder);
+  }
+
+  const temperature = new Float32Array(batch);
+  numberField('temperature', request.temperature, batch, 1, 'a finite number ≥ 0', (v) => v >= 0 && v < Infinity, temperature);
+  const topK = new Int32Array(batch);
+  // k ≥ vocab keeps everything: stored as 0 (off) so that no backend sees a k it cannot hold.
+  numberField('topK', request.topK, batch, 0, 'an integer ≥ 0', (v) => Number.isInteger(v) && v >= 0, topK, (v) =>
+    v >= vocab ? 0 : v,
+  );
+  const topP = new Float32Array(batch);
+  numberField('topP', request.topP, batch, 1, 'a number in (0, 1]', (v) => v > 0 && v <= 1, topP);
+  const minP = new Float32Array(batch);
+  numberField('minP', request.minP, batch, 0, 'a number in [0, 1]', (v) => v >= 0 && v <= 1, minP);
+
+  const seedLo = new Uint32Array(batch);
+  const seedHi = new Uint32Array(batch);
+  u64Field('seed', request.seed, batch, seedLo, seedHi);
+  const stepLo = new Uint32Array(batch);
+  const stepHi = new Uint32Array(batch);
+  u64Field('step', request.step, batch, stepLo, stepHi);
+  const stream = new Uint32Array(batch);
+  const streamAt = perRow('stream', request.stream, batch);
+  const streamScalar = request.stream === undefined || !isArrayLike(request.stream);
+  for (let row = 0; row < batch; row++) {
+    const v = streamAt(row) ?? row;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= U32) {
+      throw new SamplerInputError('stream', 'an integer in [0, 2^32)', v, streamScalar ? undefined : row);
+    }
+    stream[row] = v;
+  }
+
+  const adjustments = resolveAdjustments(request, kind, batch, vocab);
+
+  let logprobs: ResolvedRequest['logprobs'];
+  if (request.logprobs !== undefined && request.logprobs !== false) {
+    const n = request.logprobs === true ? 0 : request.logprobs;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
+      throw new SamplerInputError('logprobs', 'true, false or an integer ≥ 0', request.logprobs);
+    }
+    const mode = request.logprobsMode ?? 'raw';
+    if (mode !== 'raw' && mode !== 'processed') {
+      throw new SamplerInputError('logprobsMode', "'raw' or 'processed'", mode);
+    }
+    logprobs = { n: Math.min(n, vocab), mode };
+  }
+
+  return {
+    input,
+    kind,
+    batch,
+    vocab,
+    samples,
+    filterOrder,
+    temperature,
+    topK,
+    topP,
+    minP,
+    seedLo,
+    seedHi,
+    stream,
+    stepLo,
+    stepHi,
+    adjustments,
+    logprobs,
+  };
+}
+
+function resolveAdjustments(
+  request: SampleRequest<unknown>,
+  kind: 'logits' | 'probs',
+  batch: number,
+  vocab: number,
+): RowAdjustments | undefined {
+  const repetitionPenalty = new Float32Array(batch);
+  numberField('repetitionPenalty', request.repetitionPenalty, batch, 1, 'a finite number > 0', (v) => v > 0 && v < Infinity, repetitionPenalty);
+  const frequencyPenalty = new Float32Array(batch);
+  numberField('frequencyPenalty', request.frequencyPenalty, batch, 0, 'a finite number', Number.isFinite, frequencyPenalty);
+  const presencePenalty = new Float32Array(batch);
+  numberField('presencePenalty', request.presencePenalty, batch, 0, 'a finite number', Number.isFinite, presencePenalty);
+
+  const bias: (Array<[number, number]> | undefined)[] = new Array(batch).fill(undefined);
+  const given = request.logitBias;
+  if (given !== undefined) {
+    if (Array.isArray(given)) {
+      if (given.length !== batch) throw new SamplerInputError('logitBias', `one map or ${batch} (one per row)`, given);
+      for (let row = 0; row < batch; row++) {
+        const b = given[row] as LogitBias | undefined;
+        if (b !== undefined) bias[row] = biasEntries(b, vocab, row);
+      }
+    } else {
+      const entries = biasEntries(given as LogitBias, vocab, undefined);
+      bias.fill(entries);
+    }
+  }
+  const promptTokens = tokenLists('promptTokens', request.promptTokens, batch, vocab);
+  const outputTokens = tokenLists('outputTokens', request.outputTokens, batch, vocab);
+
+  let active = false;
+  for (let row = 0; row < batch; row++) {
+    if ((bias[row]?.length ?? 0) > 0) active = true;
+    if (repetitionPenalty[row] !== 1 && (promptTokens[row]?.length || outputTokens[row]?.length)) active = true;
+    if ((frequencyPenalty[row] !== 0 || presencePenalty[row] !== 0) && outputTokens[row]?.length) active = true;
+  }
+  if (!active) return undefined;
+  if (kind === 'probs') {
+    throw new SamplerInputError('logitBias / penalties', 'logits input (they adjust logits)', 'probs');
+  }
+  return { bias, repetitionPenalty, frequencyPenalty, presencePenalty, promptTokens, outputTokens };
+}

@@ -1,0 +1,80 @@
+// Pearson's chi-square goodness-of-fit test, for the statistical tests of every sampler.
+
+/** Upper quantile of the chi-square distribution (Wilson–Hilferty), accurate to ~1% for df ≥ 3. */
+export function chiSquareCritical(df: number, alpha: number): number {
+  const z = normalQuantile(1 - alpha);
+  const a = 2 / (9 * df);
+  return df * (1 - a + z * Math.sqrt(a)) ** 3;
+}
+
+function normalQuantile(p: number): number {
+  // Acklam's rational approximation of the inverse normal CDF (relative error < 1.2e-9).
+  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
+  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
+  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const q = Math.sqrt(-2 * Math.log(1 - p));
+  return -(((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) / ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
+}
+
+export interface ChiSquareResult {
+  statistic: number;
+  df: number;
+  critical: number;
+  /** Draws that landed on tokens of probability 0. */
+  outside: number;
+}
+
+/**
+ * Compares observed draws with expected probabilities. Cells with expected count < 5 are
+ * pooled into one cell. Significance `alpha` is the chance that a correct sampler fails.
+ */
+export function chiSquare(draws: ArrayLike<number>, expected: ArrayLike<number>, alpha = 1e-3): ChiSquareResult {
+  const n = draws.length;
+  const counts = new Float64Array(expected.length);
+  let outside = 0;
+  for (let j = 0; j < n; j++) {
+    const t = draws[j]!;
+    if (!(t >= 0 && t < expected.length) || expected[t] === 0) outside++;
+    else counts[t]!++;
+  }
+  let statistic = 0;
+  let cells = 0;
+  let pooledObserved = 0;
+  let pooledExpected = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const e = expected[i]! * n;
+    if (e === 0) continue;
+    if (e < 5) {
+      pooledObserved += counts[i]!;
+      pooledExpected += e;
+      continue;
+    }
+    statistic += (counts[i]! - e) ** 2 / e;
+    cells++;
+  }
+  if (pooledExpected > 0) {
+    statistic += (pooledObserved - pooledExpected) ** 2 / pooledExpected;
+    cells++;
+  }
+  const df = Math.max(cells - 1, 1);
+  return { statistic, df, critical: chiSquareCritical(df, alpha), outside };
+}
+
+/** Deterministic N(0, σ²) logits from a fixed seed (a small xorshift + Box–Muller). */
+export function gaussianLogits(length: number, sigma: number, seed: number): Float32Array {
+  let state = (seed * 2654435761) >>> 0 || 1;
+  const next = () => {
+    state ^= state << 13;
+    state >>>= 0;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    state >>>= 0;
+    return (state + 0.5) / 4294967296;
+  };
+  const out = new Float32Array(length);
+  for (let i = 0; i < length; i++) {
+    out[i] = sigma * Math.sqrt(-2 * Math.log(next())) * Math.cos(2 * Math.PI * next());
+  }
+  return out;
+}
