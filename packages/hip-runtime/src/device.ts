@@ -1,0 +1,127 @@
+import { DeviceBuffer } from './buffer.js';
+import { HipArgumentError } from './errors.js';
+import { Module } from './module.js';
+import { call, type NativeAddon } from './native.js';
+import type { DriverInfo } from './runtime.js';
+import { Event, Stream } from './stream.js';
+
+/** What a device is: read from the driver one attribute at a time. */
+export interface DeviceInfo {
+  index: number;
+  name: string;
+  /** `gfx90a`, `gfx1030`, `sm_90`, … */
+  architecture: string;
+  backend: 'hip' | 'cuda';
+  driverVersion: number;
+  totalMemory: number;
+  multiprocessors: number;
+  maxThreadsPerBlock: number;
+  sharedMemoryPerBlock: number;
+  sharedMemoryPerBlockOptin: number;
+  /** 32 on NVIDIA and RDNA, 64 on CDNA. */
+  warpSize: number;
+  l2CacheBytes: number;
+}
+
+let current = -1;
+
+/**
+ * One GPU. Everything allocated or loaded through a Device belongs to it; handles of two
+ * devices cannot be mixed.
+ */
+export class Device {
+  readonly index: number;
+  readonly info: DeviceInfo;
+  readonly #native: NativeAddon;
+  #defaultStream: Stream | undefined;
+
+  /** @internal Use `openDevice(index)`. */
+  constructor(native: NativeAddon, index: number, driver: DriverInfo) {
+    this.#native = native;
+    this.index = index;
+    const facts = call(() => native.deviceInfo(index));
+    this.info = { index, backend: driver.backend, driverVersion: driver.version, ...facts };
+  }
+
+  /** @internal Makes this device current on the JS thread before a driver call. */
+  activate(): NativeAddon {
+    if (current !== this.index) {
+      call(() => this.#native.makeCurrent(this.index));
+      current = this.index;
+    }
+    return this.#native;
+  }
+
+  /** Free and total device memory in bytes. */
+  memoryInfo(): { free: number; total: number } {
+    const native = this.activate();
+    return call(() => native.memoryInfo());
+  }
+
+  /** Allocates `bytes` of device memory. */
+  alloc(bytes: number): DeviceBuffer {
+    if (!Number.isSafeInteger(bytes) || bytes <= 0) {
+      throw new HipArgumentError(`Expected a positive integer byte count but received ${bytes}`);
+    }
+    return new DeviceBuffer(this, bytes);
+  }
+
+  /** Allocates a buffer and uploads `data` into it. */
+  upload(data: ArrayBufferView): DeviceBuffer {
+    const buffer = this.alloc(Math.max(data.byteLength, 1));
+    buffer.write(data);
+    return buffer;
+  }
+
+  /** A new stream on this device. */
+  createStream(): Stream {
+    return new Stream(this);
+  }
+
+  /** This device's stream used by synchronous copies (created on first use). */
+  get defaultStream(): Stream {
+    if (!this.#defaultStream || this.#defaultStream.disposed) this.#defaultStream = new Stream(this);
+    return this.#defaultStream;
+  }
+
+  /** A new timing event on this device. */
+  createEvent(): Event {
+    return new Event(this);
+  }
+
+  /** Loads a code object / cubin / fatbin / PTX image. */
+  loadModule(image: ArrayBufferView): Module {
+    return new Module(this, image);
+  }
+
+  /**
+   * Page-locks the memory of `view` (for fast, truly asynchronous copies) until the returned
+   * handle is disposed. The view must stay alive and unmoved as long as it is registered.
+   */
+  pinHostMemory(view: ArrayBufferView): Disposable & { dispose(): void } {
+    const native = this.activate();
+    call(() => native.hostRegister(view));
+    let done = false;
+    const dispose = () => {
+      if (done) return;
+      done = true;
+      const n = this.activate();
+      call(() => n.hostUnregister(view));
+    };
+    return { dispose, [Symbol.dispose]: dispose };
+  }
+
+  /** Waits until all work of all streams of this device is done (through each given stream). */
+  synchronize(): void {
+    this.defaultStream.synchronize();
+  }
+
+  /** @internal Throws when `other` belongs to another device. */
+  assertSame(other: { device: Device }, what: string): void {
+    if (other.device !== this) {
+      throw new HipArgumentError(
+        `Expected ${what} of device ${this.index} but received one of device ${other.device.index}`,
+      );
+    }
+  }
+}

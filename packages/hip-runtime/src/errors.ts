@@ -1,0 +1,67 @@
+/** Base class of every error this package throws. */
+export class HipRuntimeError extends Error {
+  readonly code: string;
+  constructor(message: string, code: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'HipRuntimeError';
+    this.code = code;
+  }
+}
+
+/**
+ * A driver call failed: `driverCode` and `driverName` are the driver's own (e.g. 2,
+ * `CUDA_ERROR_OUT_OF_MEMORY`), `call` the function that failed (e.g. `cuMemAlloc_v2`).
+ */
+export class HipError extends HipRuntimeError {
+  readonly driverCode: number;
+  readonly driverName: string;
+  readonly call: string;
+  constructor(call: string, driverName: string, driverCode: number, options?: ErrorOptions) {
+    super(`${call} failed: ${driverName} (${driverCode})`, 'ERR_HIP_DRIVER', options);
+    this.name = 'HipError';
+    this.driverCode = driverCode;
+    this.driverName = driverName;
+    this.call = call;
+  }
+}
+
+/** One library the loader tried, and what happened. */
+export interface DriverAttempt {
+  path: string;
+  outcome: string;
+}
+
+/** No GPU driver could be opened (or the native addon is not built); `attempts` says what was tried. */
+export class NoDriverError extends HipRuntimeError {
+  readonly attempts: readonly DriverAttempt[];
+  constructor(reason: string, attempts: readonly DriverAttempt[] = []) {
+    const tried = attempts.map((a) => `${a.path}: ${a.outcome}`).join('; ');
+    super(tried ? `${reason} (tried ${tried})` : reason, 'ERR_HIP_NO_DRIVER');
+    this.name = 'NoDriverError';
+    this.attempts = attempts;
+  }
+}
+
+/** A driver loaded but has no device with the index asked for (or none at all). */
+export class NoDeviceError extends HipRuntimeError {
+  constructor(message: string) {
+    super(message, 'ERR_HIP_NO_DEVICE');
+    this.name = 'NoDeviceError';
+  }
+}
+
+/** A handle was used after `dispose()`. */
+export class DisposedError extends HipRuntimeError {
+  constructor(what: string) {
+    super(`${what} has been disposed`, 'ERR_HIP_DISPOSED');
+    this.name = 'DisposedError';
+  }
+}
+
+/** Bad arguments: a size, an index, a kernel argument, or handles of different devices mixed. */
+export class HipArgumentError extends HipRuntimeError {
+  constructor(message: string) {
+    super(message, 'ERR_HIP_ARGUMENT');
+    this.name = 'HipArgumentError';
+  }
+}

@@ -1,0 +1,17 @@
+export { DeviceBuffer } from './buffer.js';
+export { type HipRuntimeConfig, readConfig } from './config.js';
+export { Device, type DeviceInfo } from './device.js';
+export {
+  DisposedError,
+  type DriverAttempt,
+  HipArgumentError,
+  HipError,
+  HipRuntimeError,
+  NoDeviceError,
+  NoDriverError,
+} from './errors.js';
+export { type HasDeviceAddress, type KernelArg, KernelArgPacker, type KernelArgType } from './kernel-args.js';
+export { type Dim3, Kernel, type KernelAttributes, type LaunchOptions, Module } from './module.js';
+export { addonPath } from './native.js';
+export { deviceCount, type DriverInfo, listDevices, openDevice, openDriver, probe } from './runtime.js';
+export { Event, Stream } from './stream.js';

@@ -1,0 +1,104 @@
+import { HipArgumentError } from './errors.js';
+
+/** The kinds of kernel argument a launch packs. */
+export type KernelArgType = 'pointer' | 'i32' | 'u32' | 'f32' | 'u64' | 'f64';
+
+/** Something with a device address (a DeviceBuffer), or a raw address. */
+export interface HasDeviceAddress {
+  readonly address: bigint;
+}
+
+export type KernelArg =
+  | { type: 'pointer'; value: HasDeviceAddress | bigint }
+  | { type: 'i32' | 'u32' | 'f32' | 'f64'; value: number }
+  | { type: 'u64'; value: bigint | number };
+
+const SIZE: Record<KernelArgType, number> = { pointer: 8, i32: 4, u32: 4, f32: 4, u64: 8, f64: 8 };
+
+/**
+ * Packs kernel arguments into one buffer, each aligned to its own size as the C ABI lays
+ * out parameters, with one offset per argument, so that a launch is one crossing into
+ * native code. Reuse one packer per call site: `pack` writes into the same buffer every time.
+ *
+ * @example
+ * ```ts
+ * import { KernelArgPacker } from '@rocmforge/hip-runtime';
+ * const packer = new KernelArgPacker(['pointer', 'u32', 'f32']);
+ * const bytes = packer.pack([{ type: 'pointer', value: 0x1000n }, { type: 'u32', value: 7 }, { type: 'f32', value: 0.5 }]);
+ * console.log(bytes.byteLength); // 16
+ * ```
+ */
+export class KernelArgPacker {
+  readonly types: readonly KernelArgType[];
+  readonly offsets: Uint32Array;
+  readonly bytes: Uint8Array;
+  readonly #view: DataView;
+
+  constructor(types: readonly KernelArgType[]) {
+    this.types = types;
+    const offsets: number[] = [];
+    let offset = 0;
+    for (const type of types) {
+      const size = SIZE[type];
+      if (size === undefined) throw new HipArgumentError(`Expected a kernel argument type but received '${type}'`);
+      offset = Math.ceil(offset / size) * size;
+      offsets.push(offset);
+      offset += size;
+    }
+    this.offsets = Uint32Array.from(offsets);
+    // The whole parameter block is padded to 8 bytes, as compilers pad it.
+    this.bytes = new Uint8Array(Math.ceil(offset / 8) * 8);
+    this.#view = new DataView(this.bytes.buffer);
+  }
+
+  pack(args: readonly KernelArg[]): Uint8Array {
+    if (args.length !== this.types.length) {
+      throw new HipArgumentError(`Expected ${this.types.length} kernel arguments but received ${args.length}`);
+    }
+    const view = this.#view;
+    for (let i = 0; i < args.length; i++) {
+      const arg = args[i]!;
+      const type = this.types[i]!;
+      if (arg.type !== type) {
+        throw new HipArgumentError(`Expected a ${type} for kernel argument ${i} but received a ${arg.type}`);
+      }
+      const at = this.offsets[i]!;
+      switch (arg.type) {
+        case 'pointer': {
+          const address = typeof arg.value === 'bigint' ? arg.value : arg.value.address;
+          view.setBigUint64(at, address, true);
+          break;
+        }
+        case 'i32':
+          checkInteger(arg.value, -(2 ** 31), 2 ** 31 - 1, i, type);
+          view.setInt32(at, arg.value, true);
+          break;
+        case 'u32':
+          checkInteger(arg.value, 0, 2 ** 32 - 1, i, type);
+          view.setUint32(at, arg.value, true);
+          break;
+        case 'f32':
+          view.setFloat32(at, arg.value, true);
+          break;
+        case 'f64':
+          view.setFloat64(at, arg.value, true);
+          break;
+        case 'u64': {
+          const value = typeof arg.value === 'bigint' ? arg.value : BigInt(arg.value);
+          if (value < 0n || value >= 1n << 64n) {
+            throw new HipArgumentError(`Expected a u64 for kernel argument ${i} but received ${value}`);
+          }
+          view.setBigUint64(at, value, true);
+          break;
+        }
+      }
+    }
+    return this.bytes;
+  }
+}
+
+function checkInteger(value: number, min: number, max: number, index: number, type: string): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new HipArgumentError(`Expected an ${type} for kernel argument ${index} but received ${value}`);
+  }
+}

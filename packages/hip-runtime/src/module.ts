@@ -1,0 +1,121 @@
+import type { Device } from './device.js';
+import { HipArgumentError } from './errors.js';
+import { type KernelArg, KernelArgPacker, type KernelArgType } from './kernel-args.js';
+import { call } from './native.js';
+import { Resource } from './resource.js';
+import type { Stream } from './stream.js';
+
+export type Dim3 = number | readonly [number, number?, number?];
+
+/** Per-function facts from the driver. */
+export interface KernelAttributes {
+  maxThreadsPerBlock: number;
+  staticSharedBytes: number;
+  localBytes: number;
+  registers: number;
+}
+
+/** A loaded code object (AMD) or cubin/fatbin/PTX (NVIDIA). */
+export class Module extends Resource {
+  readonly device: Device;
+  readonly #handle: bigint;
+  readonly #kernels = new Map<string, Kernel>();
+
+  /** @internal Use `device.loadModule(image)`. */
+  constructor(device: Device, image: ArrayBufferView) {
+    const native = device.activate();
+    const handle = call(() => native.moduleLoad(image));
+    super('Module', () => {
+      device.activate();
+      native.moduleUnload(handle);
+    });
+    this.device = device;
+    this.#handle = handle;
+  }
+
+  /** The kernel `name` (its exported, unmangled symbol); throws HipError when missing. */
+  getFunction(name: string): Kernel {
+    this.alive();
+    let kernel = this.#kernels.get(name);
+    if (!kernel) {
+      const native = this.device.activate();
+      const fn = call(() => native.moduleFunction(this.#handle, name));
+      kernel = new Kernel(this, name, fn);
+      this.#kernels.set(name, kernel);
+    }
+    return kernel;
+  }
+}
+
+function dim3(value: Dim3, what: string): [number, number, number] {
+  const [x, y = 1, z = 1] = typeof value === 'number' ? [value] : value;
+  for (const v of [x, y, z]) {
+    if (!Number.isInteger(v) || v! < 1 || v! > 0xffffffff) {
+      throw new HipArgumentError(`Expected positive integers for ${what} but received ${JSON.stringify(value)}`);
+    }
+  }
+  return [x!, y, z];
+}
+
+export interface LaunchOptions {
+  grid: Dim3;
+  block: Dim3;
+  sharedMemBytes?: number;
+  stream?: Stream;
+  args: readonly KernelArg[];
+}
+
+/** A kernel function of a module. */
+export class Kernel {
+  readonly module: Module;
+  readonly name: string;
+  readonly #handle: bigint;
+  readonly #dims = new Uint32Array(7);
+  readonly #packers = new Map<string, KernelArgPacker>();
+
+  /** @internal */
+  constructor(module: Module, name: string, handle: bigint) {
+    this.module = module;
+    this.name = name;
+    this.#handle = handle;
+  }
+
+  /** Registers, shared and local memory, and the largest block the kernel can run. */
+  get attributes(): KernelAttributes {
+    const native = this.module.device.activate();
+    const get = (attribute: number) => call(() => native.functionAttribute(this.#handle, attribute));
+    return { maxThreadsPerBlock: get(0), staticSharedBytes: get(1), localBytes: get(3), registers: get(4) };
+  }
+
+  /** Raises the dynamic shared-memory limit of this kernel (needed above 48 KiB on NVIDIA). */
+  setMaxDynamicSharedMemory(bytes: number): void {
+    const native = this.module.device.activate();
+    call(() => native.setFunctionAttribute(this.#handle, 8, bytes));
+  }
+
+  /** Queues the kernel on `stream` (the device's default stream when omitted). */
+  launch(options: LaunchOptions): void {
+    const device = this.module.device;
+    this.module['alive']();
+    const stream = options.stream ?? device.defaultStream;
+    device.assertSame(stream, 'a stream');
+    for (const arg of options.args) {
+      if (arg.type === 'pointer' && typeof arg.value !== 'bigint' && 'device' in arg.value) {
+        device.assertSame(arg.value as unknown as { device: Device }, 'a buffer');
+      }
+    }
+    const key = options.args.map((a) => a.type).join(',');
+    let packer = this.#packers.get(key);
+    if (!packer) {
+      packer = new KernelArgPacker(options.args.map((a) => a.type as KernelArgType));
+      this.#packers.set(key, packer);
+    }
+    const bytes = packer.pack(options.args);
+    const dims = this.#dims;
+    dims.set(dim3(options.grid, 'grid'), 0);
+    dims.set(dim3(options.block, 'block'), 3);
+    dims[6] = options.sharedMemBytes ?? 0;
+    const native = device.activate();
+    call(() => native.launch(this.#handle, dims, stream.handle, bytes, packer.offsets));
+  }
+}

@@ -1,0 +1,95 @@
+import type { Device } from './device.js';
+import { call, translate } from './native.js';
+import { Resource } from './resource.js';
+
+/** An ordered queue of device work. */
+export class Stream extends Resource {
+  readonly device: Device;
+  readonly #handle: bigint;
+
+  /** @internal Use `device.createStream()`. */
+  constructor(device: Device) {
+    const native = device.activate();
+    const handle = call(() => native.streamCreate());
+    super('Stream', () => {
+      device.activate();
+      native.streamDestroy(handle);
+    });
+    this.device = device;
+    this.#handle = handle;
+  }
+
+  /** @internal The driver handle. */
+  get handle(): bigint {
+    this.alive();
+    return this.#handle;
+  }
+
+  /** Blocks until all work queued so far is done. */
+  synchronize(): void {
+    const native = this.device.activate();
+    call(() => native.streamSynchronize(this.handle));
+  }
+
+  /** Resolves when all work queued so far is done, without blocking the event loop. */
+  async wait(): Promise<void> {
+    const native = this.device.activate();
+    const stack = new Error().stack;
+    try {
+      // The stream object stays referenced by this frame until the promise settles.
+      await native.streamSynchronizeAsync(this.device.index, this.handle);
+    } catch (error) {
+      const translated = translate(error) as Error;
+      if (stack) translated.stack = `${translated.name}: ${translated.message}\n${stack.split('\n').slice(1).join('\n')}`;
+      throw translated;
+    }
+  }
+
+  /** True when all work queued so far is done. */
+  query(): boolean {
+    const native = this.device.activate();
+    return call(() => native.streamQuery(this.handle));
+  }
+}
+
+/** A point in a stream, for timing and ordering. */
+export class Event extends Resource {
+  readonly device: Device;
+  readonly #handle: bigint;
+
+  /** @internal Use `device.createEvent()`. */
+  constructor(device: Device) {
+    const native = device.activate();
+    const handle = call(() => native.eventCreate());
+    super('Event', () => {
+      device.activate();
+      native.eventDestroy(handle);
+    });
+    this.device = device;
+    this.#handle = handle;
+  }
+
+  get handle(): bigint {
+    this.alive();
+    return this.#handle;
+  }
+
+  /** Records this event at the current end of `stream`. */
+  record(stream: Stream): void {
+    this.device.assertSame(stream, 'a stream');
+    const native = this.device.activate();
+    call(() => native.eventRecord(this.handle, stream.handle));
+  }
+
+  synchronize(): void {
+    const native = this.device.activate();
+    call(() => native.eventSynchronize(this.handle));
+  }
+
+  /** Milliseconds from `start` to this event (both recorded and complete). */
+  elapsedSince(start: Event): number {
+    this.device.assertSame(start, 'an event');
+    const native = this.device.activate();
+    return call(() => native.eventElapsed(start.handle, this.handle));
+  }
+}

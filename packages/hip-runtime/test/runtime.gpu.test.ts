@@ -1,0 +1,160 @@
+import { randomFillSync } from 'node:crypto';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { gpuSuite } from '../../../tooling/gpu-test.js';
+import { type Device, DisposedError, HipArgumentError, HipError, openDevice, probe } from '../src/index.js';
+import { compileTestKernel } from './compile-fixture.js';
+
+gpuSuite(probe)('hip-runtime on a GPU', () => {
+  let device: Device;
+  beforeAll(() => {
+    device = openDevice(0);
+  });
+  afterAll(() => device.synchronize());
+
+  it('describes the device', () => {
+    const info = device.info;
+    console.log(`device 0: ${info.name} (${info.architecture}, ${info.backend} ${info.driverVersion})`);
+    expect(info.name.length).toBeGreaterThan(0);
+    expect(info.architecture).toMatch(/^(sm_\d+|gfx[0-9a-f]+)$/);
+    expect(info.multiprocessors).toBeGreaterThan(0);
+    expect([32, 64]).toContain(info.warpSize);
+    expect(info.totalMemory).toBeGreaterThan(2 ** 30);
+    const memory = device.memoryInfo();
+    expect(memory.free).toBeGreaterThan(0);
+    expect(memory.free).toBeLessThanOrEqual(memory.total);
+  });
+
+  it.each([1, 4, 1000, 65_537, 64 * 2 ** 20, 1.125 * 2 ** 30])('round-trips %i random bytes bit-exactly', (bytes) => {
+    const data = randomFillSync(new Uint8Array(bytes));
+    using buffer = device.upload(data);
+    const back = buffer.read(new Uint8Array(bytes));
+    expect(Buffer.compare(Buffer.from(data.buffer, data.byteOffset, bytes), Buffer.from(back.buffer))).toBe(0);
+  });
+
+  it('orders async copies on a stream, and device-to-device copies and fills', () => {
+    using stream = device.createStream();
+    const a = new Float32Array(1 << 20).map((_, i) => i);
+    using first = device.alloc(a.byteLength);
+    using second = device.alloc(a.byteLength);
+    first.writeAsync(a, stream);
+    second.copyFrom(first, a.byteLength, stream);
+    first.fill(0, a.byteLength, stream);
+    const fromSecond = new Float32Array(a.length);
+    const fromFirst = new Float32Array(a.length);
+    second.readAsync(fromSecond, stream);
+    first.readAsync(fromFirst, stream);
+    stream.synchronize();
+    expect(fromSecond).toEqual(a);
+    expect(fromFirst.every((v) => v === 0)).toBe(true);
+    expect(stream.query()).toBe(true);
+  });
+
+  it('launches a kernel with every argument type; events time it', async () => {
+    const module = device.loadModule(compileTestKernel(device.info));
+    const kernel = module.getFunction('every_argument_type');
+    const attributes = kernel.attributes;
+    expect(attributes.maxThreadsPerBlock).toBeGreaterThan(0);
+    expect(attributes.registers).toBeGreaterThan(0);
+    const n = 100_003;
+    const input = new Float32Array(n).map((_, i) => i * 0.25);
+    using inBuffer = device.upload(input);
+    using outBuffer = device.alloc(n * 4);
+    using stream = device.createStream();
+    using start = device.createEvent();
+    using middle = device.createEvent();
+    using end = device.createEvent();
+    start.record(stream);
+    const launch = () =>
+      kernel.launch({
+        grid: Math.ceil(n / 256),
+        block: 256,
+        stream,
+        args: [
+          { type: 'pointer', value: outBuffer },
+          { type: 'pointer', value: inBuffer },
+          { type: 'i32', value: -3 },
+          { type: 'u32', value: 5 },
+          { type: 'f32', value: 2 },
+          { type: 'u64', value: 2n ** 40n + 7n },
+          { type: 'f64', value: 0.5 },
+          { type: 'u32', value: n },
+        ],
+      });
+    launch();
+    middle.record(stream);
+    module.getFunction('spin').launch({ grid: 1, block: 1, stream, args: [{ type: 'u64', value: 5_000_000n }] });
+    end.record(stream);
+    await stream.wait();
+    const out = new Float32Array(n);
+    outBuffer.read(out);
+    const d = Number((2n ** 40n + 7n) % 1000n);
+    for (let i = 0; i < n; i += 997) expect(out[i]).toBeCloseTo(input[i]! * 2 - 3 + 5 + d + 0.5, 3);
+    const first = middle.elapsedSince(start);
+    const total = end.elapsedSince(start);
+    expect(first).toBeGreaterThan(0);
+    expect(total).toBeGreaterThan(first);
+  });
+
+  it('turns driver failures into typed errors and stays usable', () => {
+    const module = device.loadModule(compileTestKernel(device.info));
+    expect(() => module.getFunction('no_such_kernel')).toThrow(HipError);
+    const huge = device.memoryInfo().total * 4;
+    let oom: unknown;
+    try {
+      device.alloc(huge);
+    } catch (error) {
+      oom = error;
+    }
+    expect(oom).toBeInstanceOf(HipError);
+    expect((oom as HipError).driverName).toMatch(/OUT_OF_MEMORY|OutOfMemory/i);
+    expect((oom as HipError).call).toMatch(/Alloc|Malloc/i);
+    using out = device.alloc(16);
+    using input = device.alloc(16);
+    expect(() =>
+      module.getFunction('every_argument_type').launch({
+        grid: 1,
+        block: 4096,
+        args: [
+          { type: 'pointer', value: out },
+          { type: 'pointer', value: input },
+          { type: 'i32', value: 0 },
+          { type: 'u32', value: 0 },
+          { type: 'f32', value: 0 },
+          { type: 'u64', value: 0n },
+          { type: 'f64', value: 0 },
+          { type: 'u32', value: 4 },
+        ],
+      }),
+    ).toThrow(HipError);
+    // Still usable afterwards.
+    using again = device.upload(new Float32Array([1, 2, 3]));
+    expect([...again.read(new Float32Array(3))]).toEqual([1, 2, 3]);
+    expect(() => again.write(new Float32Array(5))).toThrow(HipArgumentError);
+  });
+
+  it('refuses disposed handles without crashing', () => {
+    const buffer = device.alloc(64);
+    buffer.dispose();
+    buffer.dispose();
+    expect(() => buffer.address).toThrow(DisposedError);
+    expect(() => buffer.read(new Uint8Array(64))).toThrow(DisposedError);
+  });
+
+  it('pins host memory for async copies', () => {
+    const host = new Float32Array(1 << 16).map((_, i) => i);
+    using pinned = device.pinHostMemory(host);
+    using buffer = device.alloc(host.byteLength);
+    buffer.write(host);
+    const back = buffer.read(new Float32Array(host.length));
+    expect(back).toEqual(host);
+    expect(pinned).toBeDefined();
+  });
+
+  it('10^5 allocate/free cycles leave device memory where it started', () => {
+    device.synchronize();
+    const before = device.memoryInfo().free;
+    for (let i = 0; i < 100_000; i++) device.alloc(4096 + (i % 7) * 512).dispose();
+    const after = device.memoryInfo().free;
+    expect(Math.abs(after - before)).toBeLessThan(4 * 2 ** 20);
+  });
+});
