@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "driver.h"
+#include "rtc.h"
 
 namespace rocmforge {
 namespace {
@@ -361,6 +362,27 @@ ROCMFORGE_FUNCTION(Launch) {
   });
 }
 
+std::vector<std::string> strings(const Napi::Value& value) {
+  std::vector<std::string> out;
+  if (!value.IsArray()) return out;
+  auto array = value.As<Napi::Array>();
+  for (uint32_t i = 0; i < array.Length(); i++) out.push_back(array.Get(i).As<Napi::String>().Utf8Value());
+  return out;
+}
+
+// rtcCompile(backend, path, source, name, options[], headerNames[], headerSources[]) → { ok, binary?, log }
+ROCMFORGE_FUNCTION(RtcCompile) {
+  Napi::Env env = info.Env();
+  std::string path = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+  RtcResult r = compileProgram(info[0].As<Napi::String>(), path, info[2].As<Napi::String>(), info[3].As<Napi::String>(),
+                               strings(info[4]), strings(info[5]), strings(info[6]));
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("ok", r.ok);
+  o.Set("log", r.log);
+  if (r.ok) o.Set("binary", Napi::Buffer<char>::Copy(env, r.binary.data(), r.binary.size()));
+  return o;
+}
+
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -394,6 +416,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ROCMFORGE_EXPORT("functionAttribute", FunctionAttribute_);
   ROCMFORGE_EXPORT("setFunctionAttribute", SetFunctionAttribute);
   ROCMFORGE_EXPORT("launch", Launch);
+  ROCMFORGE_EXPORT("rtcCompile", RtcCompile);
 #undef ROCMFORGE_EXPORT
   return exports;
 }

@@ -14,4 +14,5 @@ export { type HasDeviceAddress, type KernelArg, KernelArgPacker, type KernelArgT
 export { type Dim3, Kernel, type KernelAttributes, type LaunchOptions, Module } from './module.js';
 export { addonPath } from './native.js';
 export { deviceCount, type DriverInfo, listDevices, openDevice, openDriver, probe } from './runtime.js';
+export { type CompileOptions, CompileError, compileForArchitecture } from './rtc.js';
 export { Event, Stream } from './stream.js';

@@ -49,6 +49,15 @@ export interface NativeAddon {
   functionAttribute(fn: bigint, attribute: number): number;
   setFunctionAttribute(fn: bigint, attribute: number, value: number): void;
   launch(fn: bigint, dims: Uint32Array, stream: bigint, args: Uint8Array, offsets: Uint32Array): void;
+  rtcCompile(
+    backend: 'cuda' | 'hip',
+    path: string | undefined,
+    source: string,
+    name: string,
+    options: string[],
+    headerNames: string[],
+    headerSources: string[],
+  ): { ok: boolean; log: string; binary?: Uint8Array };
 }
 
 let addon: NativeAddon | undefined;

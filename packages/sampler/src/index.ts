@@ -14,3 +14,6 @@ export type {
 export { resolveRequest } from './request.js';
 export type { BackendName, CreateSamplerOptions, Sampler } from './sampler.js';
 export { createSampler } from './sampler.js';
+export { readConfig as readSamplerConfig, type SamplerConfig } from './config.js';
+export { type DeviceInput, GpuSampler } from './gpu/gpu-sampler.js';
+export type { SamplerLogger } from './sampler.js';

@@ -1,5 +1,7 @@
-import { BackendUnavailableError, SamplerInputError } from './errors.js';
+import { readConfig } from './config.js';
 import { CpuSampler } from './cpu/cpu-sampler.js';
+import { BackendUnavailableError, SamplerDisposedError, SamplerInputError } from './errors.js';
+import { GpuSampler } from './gpu/gpu-sampler.js';
 import type { SampleRequest, SampleResult } from './request.js';
 
 /** Which implementation a {@link Sampler} runs on. */
@@ -7,25 +9,30 @@ export type BackendName = 'cpu' | 'gpu';
 
 /** One sampling API, two implementations. */
 export interface Sampler extends Disposable {
-  /** The backend in use. */
+  /** The backend in use (an `auto` sampler moves from `gpu` to `cpu` if the GPU fails). */
   readonly backend: BackendName;
-  /** Why `auto` did not give the GPU (undefined when it did, or when the CPU was asked for). */
+  /** Why `auto` is not on the GPU (undefined when it is, or when the CPU was asked for). */
   readonly fallbackReason: string | undefined;
-  /** Bytes of memory the sampler holds for its scratch space (device memory on the GPU). */
+  /** Bytes of scratch memory the sampler holds (device memory on the GPU). */
   readonly memoryBytes: number;
-  /** Samples synchronously. */
-  sample(request: SampleRequest): SampleResult;
+  /** Samples synchronously. The GPU backend also takes a `DeviceBuffer` as `logits`/`probs`. */
+  sample(request: SampleRequest<Float32Array | import('@rocmforge/hip-runtime').DeviceBuffer>): SampleResult;
   /** Samples without blocking the event loop while a GPU works. */
-  sampleAsync(request: SampleRequest): Promise<SampleResult>;
+  sampleAsync(request: SampleRequest<Float32Array | import('@rocmforge/hip-runtime').DeviceBuffer>): Promise<SampleResult>;
   /** Frees what the sampler holds; using it afterwards throws. */
   dispose(): void;
 }
+
+/** Where the sampler reports a fallback; `null` silences it. Default: `console.warn`. */
+export type SamplerLogger = { warn(message: string): void } | null;
 
 export interface CreateSamplerOptions {
   /** `auto` (default): the GPU when usable, else the CPU with `fallbackReason`; `cpu`; `gpu` (throws when unusable). */
   backend?: 'auto' | 'cpu' | 'gpu';
   /** GPU index (default: `ROCMFORGE_DEVICE` or 0). */
   device?: number;
+  /** Receives the one-line warning when `auto` falls back to the CPU. */
+  logger?: SamplerLogger;
 }
 
 /**
@@ -49,7 +56,99 @@ export function createSampler(options: CreateSamplerOptions = {}): Sampler {
     throw new SamplerInputError('device', 'an integer ≥ 0', options.device);
   }
   if (backend === 'cpu') return new CpuSampler();
-  const reason = 'the GPU backend is not built into this release of @rocmforge/sampler yet';
-  if (backend === 'gpu') throw new BackendUnavailableError('gpu', reason);
-  return new CpuSampler(reason);
+  const device = options.device ?? readConfig().device;
+  if (backend === 'gpu') return GpuSampler.create(device);
+  const logger = options.logger === undefined ? console : options.logger;
+  try {
+    return new AutoSampler(GpuSampler.create(device), logger);
+  } catch (error) {
+    const reason = error instanceof BackendUnavailableError ? error.message : String(error);
+    return new CpuSampler(reason);
+  }
+}
+
+/** A driver or kernel failure (as opposed to bad input, which the CPU would reject too). */
+function isDeviceFailure(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === 'string' && (code.startsWith('ERR_HIP') || code.startsWith('ERR_KERNEL'));
+}
+
+/** `auto` on a usable GPU: runs there until a GPU call fails, then on the CPU for good. */
+class AutoSampler implements Sampler {
+  #gpu: GpuSampler | undefined;
+  #cpu: CpuSampler | undefined;
+  #reason: string | undefined;
+  #disposed = false;
+  readonly #logger: SamplerLogger;
+
+  constructor(gpu: GpuSampler, logger: SamplerLogger) {
+    this.#gpu = gpu;
+    this.#logger = logger;
+  }
+
+  get backend(): BackendName {
+    return this.#gpu ? 'gpu' : 'cpu';
+  }
+
+  get fallbackReason(): string | undefined {
+    return this.#reason;
+  }
+
+  get memoryBytes(): number {
+    return (this.#gpu ?? this.#cpu)?.memoryBytes ?? 0;
+  }
+
+  #fallBack(error: unknown): CpuSampler {
+    this.#reason = `the GPU failed mid-run: ${(error as Error).message}`;
+    this.#logger?.warn(`[rocmforge] ${this.#reason}; continuing on the CPU`);
+    try {
+      this.#gpu?.dispose();
+    } catch {
+      // The device may be unusable; its memory is the driver's to reclaim.
+    }
+    this.#gpu = undefined;
+    this.#cpu = new CpuSampler(this.#reason);
+    return this.#cpu;
+  }
+
+  sample(request: SampleRequest<Float32Array | import('@rocmforge/hip-runtime').DeviceBuffer>): SampleResult {
+    if (this.#disposed) throw new SamplerDisposedError();
+    if (this.#gpu) {
+      try {
+        return this.#gpu.sample(request);
+      } catch (error) {
+        if (!isDeviceFailure(error)) throw error;
+        return this.#fallBack(error).sample(request as SampleRequest);
+      }
+    }
+    return this.#cpu!.sample(request as SampleRequest);
+  }
+
+  async sampleAsync(request: SampleRequest<Float32Array | import('@rocmforge/hip-runtime').DeviceBuffer>): Promise<SampleResult> {
+    if (this.#disposed) throw new SamplerDisposedError();
+    if (this.#gpu) {
+      try {
+        return await this.#gpu.sampleAsync(request);
+      } catch (error) {
+        if (!isDeviceFailure(error)) throw error;
+        return this.#fallBack(error).sample(request as SampleRequest);
+      }
+    }
+    return this.#cpu!.sample(request as SampleRequest);
+  }
+
+  /** @internal For tests: the next GPU call fails as a driver failure would. */
+  injectFailure(): void {
+    this.#gpu?.injectFailure();
+  }
+
+  dispose(): void {
+    this.#disposed = true;
+    this.#gpu?.dispose();
+    this.#cpu?.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
 }

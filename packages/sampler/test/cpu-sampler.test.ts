@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createSampler } from '../src/index.js';
-import { type ReferenceParams, referenceDistribution } from './reference.js';
-import { chiSquare, gaussianLogits } from './statistics.js';
+import { type ReferenceParams, referenceDistribution } from '../../../tooling/sampling-reference.js';
+import { chiSquare, gaussianLogits } from '../../../tooling/statistics.js';
 
 const sampler = createSampler({ backend: 'cpu' });
 const DRAWS = 100_000;

@@ -1,4 +1,4 @@
-import { SamplerDisposedError } from '../errors.js';
+import { SamplerDisposedError, SamplerInputError } from '../errors.js';
 import { type ResolvedRequest, resolveRequest, type SampleRequest, type SampleResult } from '../request.js';
 import type { Sampler } from '../sampler.js';
 import { RowSampler, topIndices } from './row-sampler.js';
@@ -25,6 +25,11 @@ export class CpuSampler implements Sampler {
 
   sample(request: SampleRequest): SampleResult {
     if (this.#disposed) throw new SamplerDisposedError();
+    const input = request?.logits ?? request?.probs;
+    if (input !== undefined && !(input instanceof Float32Array)) {
+      const field = request.logits !== undefined ? 'logits' : 'probs';
+      throw new SamplerInputError(field, 'a Float32Array (device buffers need the GPU backend)', input);
+    }
     return this.sampleResolved(resolveRequest(request));
   }
 

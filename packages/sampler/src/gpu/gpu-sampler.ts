@@ -1,0 +1,295 @@
+import type { Device, DeviceBuffer, Stream } from '@rocmforge/hip-runtime';
+import type { DeviceRegion, RowParameterBuffers, SamplingKernels } from '@rocmforge/sampling-kernels';
+import { BackendUnavailableError, SamplerDisposedError, SamplerInputError } from '../errors.js';
+import { type ResolvedRequest, resolveRequest, type SampleRequest, type SampleResult } from '../request.js';
+import type { Sampler } from '../sampler.js';
+import { type GpuModules, gpuModules } from './gpu-modules.js';
+import { DeviceWorkspace } from './workspace.js';
+
+/** Logits or probabilities already on the device: a DeviceBuffer of the GPU sampler's device. */
+export type DeviceInput = DeviceBuffer;
+
+/** A sample call in flight: what to read back once the stream is done. */
+interface Pending {
+  request: ResolvedRequest<unknown>;
+  result: SampleResult;
+  validRaw: Uint8Array;
+}
+
+const ROW_PARAMETERS = ['temperature', 'topK', 'topP', 'minP', 'seedLo', 'seedHi', 'stepLo', 'stepHi', 'stream'] as const;
+
+/**
+ * The GPU backend: the same requests and results as the CPU backend, computed by
+ * @rocmforge/sampling-kernels in one launch per batch. Device workspace is reused between
+ * calls and grows on demand; `dispose()` frees it.
+ */
+export class GpuSampler implements Sampler {
+  readonly backend = 'gpu' as const;
+  readonly fallbackReason = undefined;
+  readonly device: Device;
+  readonly kernels: SamplingKernels;
+  readonly #modules: GpuModules;
+  readonly #stream: Stream;
+  readonly #workspace: DeviceWorkspace;
+  #hostParams = new ArrayBuffer(0);
+  #disposed = false;
+  #injectFailure = false;
+
+  private constructor(modules: GpuModules, device: Device) {
+    this.#modules = modules;
+    this.device = device;
+    this.kernels = modules.kernels.SamplingKernels.forDevice(device);
+    this.#stream = device.createStream();
+    this.#workspace = new DeviceWorkspace(device);
+  }
+
+  /** Opens device `index` and its kernels; throws BackendUnavailableError saying why when it cannot. */
+  static create(index: number): GpuSampler {
+    const modules = gpuModules();
+    if (modules instanceof Error) throw new BackendUnavailableError('gpu', modules.message);
+    try {
+      return new GpuSampler(modules, modules.runtime.openDevice(index));
+    } catch (error) {
+      throw new BackendUnavailableError('gpu', (error as Error).message, { cause: error });
+    }
+  }
+
+  get memoryBytes(): number {
+    return this.#workspace.bytes + this.#hostParams.byteLength;
+  }
+
+  sample(request: SampleRequest<Float32Array | DeviceInput>): SampleResult {
+    const pending = this.#enqueue(request);
+    this.#stream.synchronize();
+    return this.#finish(pending);
+  }
+
+  async sampleAsync(request: SampleRequest<Float32Array | DeviceInput>): Promise<SampleResult> {
+    const pending = this.#enqueue(request);
+    await this.#stream.wait();
+    return this.#finish(pending);
+  }
+
+  /** @internal For tests: the next call fails as a driver failure would. */
+  injectFailure(): void {
+    this.#injectFailure = true;
+  }
+
+  #region(buffer: DeviceBuffer, byteOffset: number, byteLength: number): DeviceRegion & { device: Device } {
+    return { address: buffer.address + BigInt(byteOffset), byteLength, device: this.device };
+  }
+
+  #enqueue(request: SampleRequest<Float32Array | DeviceInput>): Pending {
+    if (this.#disposed) throw new SamplerDisposedError();
+    const given = (request?.logits ?? request?.probs) as Float32Array | DeviceInput | undefined;
+    const onDevice = given !== undefined && !(given instanceof Float32Array) && typeof (given as DeviceInput).address === 'bigint';
+    let resolved: ResolvedRequest<unknown>;
+    if (onDevice) {
+      const buffer = given as DeviceInput;
+      if (request.shape === undefined) {
+        throw new SamplerInputError('shape', '[batch, vocab] with a DeviceBuffer input', undefined);
+      }
+      if (buffer.device !== this.device) {
+        throw new SamplerInputError(request.logits ? 'logits' : 'probs', `a DeviceBuffer of device ${this.device.index}`, `one of device ${buffer.device.index}`);
+      }
+      const proxy = { length: buffer.byteLength / 4 };
+      resolved = resolveRequest({ ...request, logits: request.logits ? proxy : undefined, probs: request.probs ? proxy : undefined }, { checkInputLength: false });
+      const needed = resolved.batch * resolved.vocab * 4;
+      if (buffer.byteLength < needed) {
+        throw new SamplerInputError(resolved.kind, `a DeviceBuffer of at least ${needed} bytes`, `one of ${buffer.byteLength} bytes`);
+      }
+      resolved.input = buffer;
+    } else {
+      if (given !== undefined && !(given instanceof Float32Array)) {
+        throw new SamplerInputError(request.logits ? 'logits' : 'probs', 'a Float32Array or a DeviceBuffer', given);
+      }
+      resolved = resolveRequest(request as SampleRequest);
+    }
+    const { batch, vocab, samples } = resolved;
+    if (resolved.logprobs && resolved.logprobs.n > this.#modules.kernels.MAX_TOP_LOGPROBS) {
+      throw new SamplerInputError('logprobs', `at most ${this.#modules.kernels.MAX_TOP_LOGPROBS} on the GPU`, resolved.logprobs.n);
+    }
+    if (this.#injectFailure) {
+      this.#injectFailure = false;
+      throw new this.#modules.runtime.HipError('cuLaunchKernel (injected)', 'INJECTED_FAILURE', 999);
+    }
+
+    const ws = this.#workspace;
+    const stream = this.#stream;
+    const rowBytes = vocab * 4;
+
+    // 1. Inputs on the device.
+    let input: DeviceRegion;
+    if (onDevice) {
+      input = this.#region(resolved.input as DeviceInput, 0, batch * rowBytes);
+    } else {
+      const buffer = ws.get('input', batch * rowBytes);
+      buffer.writeAsync(resolved.input as Float32Array, stream);
+      input = this.#region(buffer, 0, batch * rowBytes);
+    }
+
+    // 2. Per-row parameters: one host block, one copy.
+    const paramBytes = ROW_PARAMETERS.length * batch * 4;
+    if (this.#hostParams.byteLength < paramBytes) this.#hostParams = new ArrayBuffer(paramBytes * 2);
+    const host = this.#hostParams;
+    const paramBuffer = ws.get('params', paramBytes);
+    const params = {} as Record<(typeof ROW_PARAMETERS)[number], DeviceRegion>;
+    ROW_PARAMETERS.forEach((name, i) => {
+      const source = resolved[name] as Float32Array | Int32Array | Uint32Array;
+      const target = new (source.constructor as Float32ArrayConstructor)(host, i * batch * 4, batch);
+      target.set(source as unknown as ArrayLike<number>);
+      params[name] = this.#region(paramBuffer, i * batch * 4, batch * 4);
+    });
+    paramBuffer.writeAsync(new Uint8Array(host, 0, paramBytes), stream);
+
+    // 3. Logit bias and penalties on a copy of the logits.
+    let values = input;
+    if (resolved.adjustments) {
+      const adjusted = ws.get('adjusted', batch * rowBytes);
+      adjusted.copyFrom(onDevice ? (resolved.input as DeviceInput) : ws.get('input', batch * rowBytes), batch * rowBytes, stream);
+      values = this.#region(adjusted, 0, batch * rowBytes);
+      this.#enqueueAdjustments(resolved, values, stream);
+    }
+
+    // 4. The sampling launch.
+    const tokens = ws.get('tokens', batch * samples * 4);
+    const valid = ws.get('valid', batch);
+    const rowStats = resolved.logprobs ? ws.get('rowStats', batch * 6 * 4) : undefined;
+    this.kernels.sample({
+      input: values,
+      batch,
+      vocab,
+      kind: resolved.kind,
+      params: params as unknown as RowParameterBuffers,
+      filterOrder: resolved.filterOrder,
+      samples,
+      tokens,
+      valid,
+      ...(rowStats ? { rowStats } : {}),
+      stream,
+    });
+
+    const result: SampleResult = { tokens: new Int32Array(batch * samples), valid: new Uint8Array(batch), batch, vocab, samples };
+    const validRaw = new Uint8Array(batch);
+    tokens.readAsync(result.tokens, stream);
+    valid.readAsync(validRaw, stream);
+
+    // 5. Log-probabilities.
+    if (resolved.logprobs && rowStats) {
+      const { n, mode } = resolved.logprobs;
+      const source = mode === 'raw' ? input : values;
+      const logprobs = ws.get('logprobs', batch * samples * 4);
+      this.kernels.tokenLogprobs({ values: source, batch, vocab, kind: resolved.kind, tokens, samples, rowStats, mode, out: logprobs, stream });
+      result.logprobs = new Float32Array(batch * samples);
+      logprobs.readAsync(result.logprobs, stream);
+      if (n > 0) {
+        const topTokens = ws.get('topTokens', batch * n * 4);
+        const topLogprobs = ws.get('topLogprobs', batch * n * 4);
+        this.kernels.topLogprobs({
+          values: source, batch, vocab, kind: resolved.kind, n, rowStats, tokens, samples, mode,
+          outTokens: topTokens, outLogprobs: topLogprobs, valid, stream,
+        });
+        result.topLogprobs = { n, tokens: new Int32Array(batch * n), logprobs: new Float32Array(batch * n) };
+        topTokens.readAsync(result.topLogprobs.tokens, stream);
+        topLogprobs.readAsync(result.topLogprobs.logprobs, stream);
+      }
+    }
+    return { request: resolved, result, validRaw };
+  }
+
+  #enqueueAdjustments(
+    resolved: ResolvedRequest<unknown>,
+    logits: DeviceRegion,
+    stream: Stream,
+  ): void {
+    const adjustments = resolved.adjustments!;
+    const { batch, vocab } = resolved;
+    // Per row, one entry per distinct token touched: (token, bias, seen in prompt, output count).
+    const offsets = new Uint32Array(batch + 1);
+    const rows: Map<number, [number, number, number]>[] = [];
+    let total = 0;
+    for (let row = 0; row < batch; row++) {
+      const entries = new Map<number, [number, number, number]>();
+      const entry = (t: number) => {
+        let e = entries.get(t);
+        if (!e) {
+          e = [0, 0, 0];
+          entries.set(t, e);
+        }
+        return e;
+      };
+      for (const [token, value] of adjustments.bias[row] ?? []) entry(token)[0] += value;
+      const prompt = adjustments.promptTokens[row];
+      if (prompt) for (let j = 0; j < prompt.length; j++) entry(prompt[j]!)[1] = 1;
+      const output = adjustments.outputTokens[row];
+      if (output) for (let j = 0; j < output.length; j++) entry(output[j]!)[2]++;
+      rows.push(entries);
+      offsets[row] = total;
+      total += entries.size;
+    }
+    offsets[batch] = total;
+    const count = Math.max(total, 1);
+    const block = new ArrayBuffer((batch + 1) * 4 + count * 16 + 3 * batch * 4);
+    new Uint32Array(block, 0, batch + 1).set(offsets);
+    let at = (batch + 1) * 4;
+    const token = new Int32Array(block, at, count);
+    const bias = new Float32Array(block, (at += count * 4), count);
+    const seen = new Uint32Array(block, (at += count * 4), count);
+    const outputCount = new Uint32Array(block, (at += count * 4), count);
+    at += count * 4;
+    new Float32Array(block, at, batch).set(adjustments.repetitionPenalty);
+    new Float32Array(block, at + batch * 4, batch).set(adjustments.frequencyPenalty);
+    new Float32Array(block, at + 2 * batch * 4, batch).set(adjustments.presencePenalty);
+    let e = 0;
+    for (const entries of rows) {
+      for (const [t, [b, s, c]] of entries) {
+        token[e] = t;
+        bias[e] = b;
+        seen[e] = s;
+        outputCount[e] = c;
+        e++;
+      }
+    }
+    const buffer = this.#workspace.get('adjustments', block.byteLength);
+    buffer.writeAsync(new Uint8Array(block), stream);
+    const region = (offset: number, bytes: number) => this.#region(buffer, offset, bytes);
+    const entriesAt = (batch + 1) * 4;
+    const penaltiesAt = entriesAt + count * 16;
+    this.kernels.adjustLogits({
+      logits,
+      batch,
+      vocab,
+      offsets: region(0, (batch + 1) * 4),
+      entryToken: region(entriesAt, count * 4),
+      entryBias: region(entriesAt + count * 4, count * 4),
+      entryPromptSeen: region(entriesAt + count * 8, count * 4),
+      entryOutputCount: region(entriesAt + count * 12, count * 4),
+      repetition: region(penaltiesAt, batch * 4),
+      frequency: region(penaltiesAt + batch * 4, batch * 4),
+      presence: region(penaltiesAt + 2 * batch * 4, batch * 4),
+      stream,
+    });
+  }
+
+  #finish(pending: Pending): SampleResult {
+    const { request, result, validRaw } = pending;
+    for (let row = 0; row < request.batch; row++) {
+      if (validRaw[row] === 2) {
+        throw new SamplerInputError(request.kind, request.kind === 'logits' ? 'no NaN' : 'finite values ≥ 0', Number.NaN, row);
+      }
+      result.valid[row] = validRaw[row] === 1 ? 1 : 0;
+    }
+    return result;
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#workspace.dispose();
+    this.#stream.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}

@@ -1,0 +1,150 @@
+import { openDevice, probe } from '@rocmforge/hip-runtime';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { gpuSuite } from '../../../tooling/gpu-test.js';
+import { gaussianLogits } from '../../../tooling/statistics.js';
+import { createSampler, type Sampler, SamplerInputError, type SampleRequest } from '../src/index.js';
+
+gpuSuite(probe)('GPU sampler', () => {
+  let gpu: Sampler;
+  const cpu = createSampler({ backend: 'cpu' });
+  beforeAll(() => {
+    gpu = createSampler({ backend: 'gpu' });
+  });
+  afterAll(() => gpu.dispose());
+
+  it('is what gpu and auto give on a GPU machine', () => {
+    expect(gpu.backend).toBe('gpu');
+    const auto = createSampler({ logger: null });
+    expect(auto.backend).toBe('gpu');
+    expect(auto.fallbackReason).toBeUndefined();
+    auto.dispose();
+  });
+
+  const modes: Array<[string, Partial<SampleRequest>]> = [
+    ['plain', {}],
+    ['top-k 50', { topK: 50 }],
+    ['top-p 0.9', { topP: 0.9 }],
+    ['min-p 0.1', { minP: 0.1 }],
+    ['top-k 50 + top-p 0.9', { topK: 50, topP: 0.9, temperature: 0.8 }],
+    ['top-k 50 + top-p 0.9, joint', { topK: 50, topP: 0.9, filterOrder: 'joint' }],
+  ];
+  for (const vocab of [32_000, 151_936]) {
+    it.each(modes)(`agrees with the CPU token for token on 10^4 rows at vocab ${vocab}: %s`, (name, mode) => {
+      const rows = 10_000;
+      const chunk = 1000;
+      let agree = 0;
+      for (let start = 0; start < rows; start += chunk) {
+        const logits = gaussianLogits(chunk * vocab, 3, start + vocab);
+        const request: SampleRequest = { logits, shape: [chunk, vocab], seed: 1234, step: start, ...mode };
+        const a = gpu.sample(request).tokens;
+        const b = cpu.sample(request).tokens;
+        for (let r = 0; r < chunk; r++) if (a[r] === b[r]) agree++;
+      }
+      const rate = agree / rows;
+      console.log(`agreement ${name} @ ${vocab}: ${(rate * 100).toFixed(3)}% of ${rows} rows`);
+      expect(rate).toBeGreaterThanOrEqual(0.999);
+    });
+  }
+
+  it('reports NaN and all -Infinity rows exactly as the CPU does', () => {
+    const logits = new Float32Array([1, 2, 3, ...new Array(3).fill(-Infinity), 0, Number.NaN, 1]);
+    const errorOf = (s: Sampler) => {
+      try {
+        s.sample({ logits, shape: [3, 3] });
+      } catch (error) {
+        return error as SamplerInputError;
+      }
+      throw new Error('expected an error');
+    };
+    const [g, c] = [errorOf(gpu), errorOf(cpu)];
+    expect(g).toBeInstanceOf(SamplerInputError);
+    expect([g.field, g.row]).toEqual([c.field, c.row]);
+    const ok = new Float32Array([1, 2, 3, ...new Array(3).fill(-Infinity)]);
+    const gr = gpu.sample({ logits: ok, shape: [2, 3], samples: 2 });
+    const cr = cpu.sample({ logits: ok, shape: [2, 3], samples: 2 });
+    expect([...gr.valid]).toEqual([...cr.valid]);
+    expect([...gr.tokens.subarray(2)]).toEqual([-1, -1]);
+  });
+
+  it('rejects invalid parameters with the CPU’s typed errors', () => {
+    const logits = new Float32Array(10);
+    for (const bad of [{ topP: 0 }, { topK: -1 }, { minP: 2 }, { temperature: -1 }, { seed: 0.5 }]) {
+      expect(() => gpu.sample({ logits, ...bad })).toThrow(SamplerInputError);
+    }
+  });
+
+  it('takes logits already on the device and gives the same tokens as from the host', () => {
+    const vocab = 151_936;
+    const batch = 8;
+    const logits = gaussianLogits(batch * vocab, 3, 77);
+    const device = openDevice(0);
+    using onDevice = device.upload(logits);
+    const fromDevice = gpu.sample({ logits: onDevice, shape: [batch, vocab], topK: 50, topP: 0.9, seed: 3, samples: 4 });
+    const fromHost = gpu.sample({ logits, shape: [batch, vocab], topK: 50, topP: 0.9, seed: 3, samples: 4 });
+    expect([...fromDevice.tokens]).toEqual([...fromHost.tokens]);
+  });
+
+  it('log-probabilities, penalties and logit bias agree with the CPU', () => {
+    const vocab = 5000;
+    const batch = 16;
+    const logits = gaussianLogits(batch * vocab, 2, 5);
+    const outputTokens = Array.from({ length: batch }, (_, r) => [r, r + 1, r + 1, 4000]);
+    const request: SampleRequest = {
+      logits, shape: [batch, vocab], seed: 9, temperature: 0.9, topK: 100, topP: 0.95,
+      logitBias: { 7: 3, 11: -Infinity }, repetitionPenalty: 1.2, frequencyPenalty: 0.3, presencePenalty: 0.2,
+      promptTokens: Array.from({ length: batch }, () => [7, 8]), outputTokens,
+    };
+    for (const mode of ['raw', 'processed'] as const) {
+      const g = gpu.sample({ ...request, logprobs: 5, logprobsMode: mode });
+      const c = cpu.sample({ ...request, logprobs: 5, logprobsMode: mode });
+      expect([...g.tokens]).toEqual([...c.tokens]);
+      for (let i = 0; i < batch; i++) expect(g.logprobs![i]).toBeCloseTo(c.logprobs![i]!, 4);
+      expect([...g.topLogprobs!.tokens]).toEqual([...c.topLogprobs!.tokens]);
+      for (let i = 0; i < batch * 5; i++) expect(g.topLogprobs!.logprobs[i]).toBeCloseTo(c.topLogprobs!.logprobs[i]!, 4);
+    }
+  });
+
+  it("a row's tokens do not depend on the batch around it", async () => {
+    const vocab = 32_000;
+    const logits = gaussianLogits(6 * vocab, 3, 8);
+    const full = await gpu.sampleAsync({ logits, shape: [6, vocab], seed: [1, 2, 3, 4, 5, 6], stream: [10, 11, 12, 13, 14, 15], topP: 0.9, samples: 3 });
+    const alone = await gpu.sampleAsync({ logits: logits.slice(4 * vocab, 5 * vocab), seed: 5, stream: 14, topP: 0.9, samples: 3 });
+    expect([...alone.tokens]).toEqual([...full.tokens.subarray(12, 15)]);
+  });
+
+  it('auto falls back to the CPU when the GPU fails mid-run; gpu throws', () => {
+    const warnings: string[] = [];
+    const auto = createSampler({ logger: { warn: (m) => warnings.push(m) } });
+    expect(auto.backend).toBe('gpu');
+    const logits = gaussianLogits(1000, 2, 1);
+    const before = auto.sample({ logits, seed: 4, samples: 10 }).tokens;
+    (auto as unknown as { injectFailure(): void }).injectFailure();
+    const after = auto.sample({ logits, seed: 4, samples: 10 }).tokens;
+    expect(auto.backend).toBe('cpu');
+    expect(auto.fallbackReason).toMatch(/INJECTED_FAILURE/);
+    expect(warnings).toHaveLength(1);
+    expect([...after]).toEqual([...before]);
+    auto.dispose();
+    const forced = createSampler({ backend: 'gpu' });
+    (forced as unknown as { injectFailure(): void }).injectFailure();
+    expect(() => forced.sample({ logits })).toThrow(/INJECTED_FAILURE/);
+    forced.dispose();
+  });
+
+  it('10^4 consecutive calls keep device and host memory flat', () => {
+    const device = openDevice(0);
+    const vocab = 32_000;
+    const logits = gaussianLogits(4 * vocab, 3, 2);
+    const request: SampleRequest = { logits, shape: [4, vocab], topK: 50, topP: 0.9 };
+    for (let i = 0; i < 100; i++) gpu.sample({ ...request, step: i });
+    const deviceBefore = device.memoryInfo().free;
+    const workspace = gpu.memoryBytes;
+    global.gc?.();
+    const hostBefore = process.memoryUsage().rss;
+    for (let i = 0; i < 10_000; i++) gpu.sample({ ...request, step: i });
+    global.gc?.();
+    expect(device.memoryInfo().free).toBe(deviceBefore);
+    expect(gpu.memoryBytes).toBe(workspace);
+    expect(process.memoryUsage().rss - hostBefore).toBeLessThan(64 * 2 ** 20);
+  });
+});

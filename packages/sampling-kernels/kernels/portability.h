@@ -1,0 +1,43 @@
+// One source, two vendors. Kernels are written in HIP spelling; under nvcc this header maps the
+// few names that differ to CUDA. It also hides the warp size: 64 on AMD CDNA (gfx9), 32 on
+// NVIDIA and on RDNA (gfx10+, wave32) — nothing else in the kernels may assume either.
+#pragma once
+
+#if defined(__HIPCC__) || defined(__HIP__) || defined(__HIPCC_RTC__)
+#if !defined(__HIPCC_RTC__)
+#include <hip/hip_runtime.h>
+#endif
+#if defined(__AMDGCN_WAVEFRONT_SIZE)
+#define RF_WARP_SIZE __AMDGCN_WAVEFRONT_SIZE
+#else
+#define RF_WARP_SIZE 64
+#endif
+template <typename T>
+__device__ __forceinline__ T rf_shfl_down(T value, unsigned offset) {
+  return __shfl_down(value, offset);
+}
+template <typename T>
+__device__ __forceinline__ T rf_shfl_up(T value, unsigned offset) {
+  return __shfl_up(value, offset);
+}
+template <typename T>
+__device__ __forceinline__ T rf_shfl(T value, int lane) {
+  return __shfl(value, lane);
+}
+#else  // nvcc and NVRTC
+#define RF_WARP_SIZE 32
+template <typename T>
+__device__ __forceinline__ T rf_shfl_down(T value, unsigned offset) {
+  return __shfl_down_sync(0xffffffffu, value, offset);
+}
+template <typename T>
+__device__ __forceinline__ T rf_shfl_up(T value, unsigned offset) {
+  return __shfl_up_sync(0xffffffffu, value, offset);
+}
+template <typename T>
+__device__ __forceinline__ T rf_shfl(T value, int lane) {
+  return __shfl_sync(0xffffffffu, value, lane);
+}
+#endif
+
+#define RF_KERNEL extern "C" __global__

@@ -1,0 +1,562 @@
+// rocmforge's sampling kernels. One block per row; the block loops over the row, so the
+// vocabulary size is bounded by nothing but memory (no shared-memory ceiling). Each kernel
+// follows docs/GPU_SAMPLER.md "Semantics" and reproduces packages/sampler/src/cpu/*.
+#include "block.h"
+#include "philox.h"
+
+#ifndef RF_BLOCK
+#define RF_BLOCK 512
+#endif
+constexpr int BLOCK = RF_BLOCK;
+constexpr float RF_INF = __builtin_huge_valf();
+
+// ---------------------------------------------------------------------------------------
+// Shared helpers
+
+// Float bits → u32 that orders like the float (NaN excluded). Same map as the CPU's orderedKey.
+__device__ __forceinline__ unsigned ordered_key(float v) {
+  const unsigned bits = __float_as_uint(v);
+  return (bits & 0x80000000u) ? ~bits : (bits | 0x80000000u);
+}
+__device__ __forceinline__ float key_to_float(unsigned key) {
+  const unsigned bits = (key & 0x80000000u) ? (key & 0x7fffffffu) : ~key;
+  return __uint_as_float(bits);
+}
+
+// The weight of a value: exp((x - max)/T) for logits, (p/max)^(1/T) or p for probabilities,
+// and for rows with +Infinity logits, 1 on the +Infinity tokens and 0 elsewhere.
+enum WeightMode : int { kLogits = 0, kProbs = 1, kPlainProbs = 2, kInfinite = 3, kGreedy = 4 };
+
+struct Weigher {
+  int mode;
+  float max;
+  float inverseTemperature;
+  __device__ __forceinline__ float operator()(float v) const {
+    switch (mode) {
+      case kLogits: return expf((v - max) * inverseTemperature);
+      case kPlainProbs: return v;
+      case kProbs: return powf(v / max, inverseTemperature);
+      default: return v == RF_INF ? 1.0f : 0.0f;
+    }
+  }
+};
+
+struct ValueIndex {
+  float value;
+  int index;
+};
+struct ArgMaxOp {
+  // Larger value wins; on ties the lower index (greedy ties resolve to the lowest index).
+  __device__ ValueIndex operator()(ValueIndex a, ValueIndex b) const {
+    if (b.index < 0) return a;
+    if (a.index < 0) return b;
+    if (b.value > a.value || (b.value == a.value && b.index < a.index)) return b;
+    return a;
+  }
+};
+
+union SharedStorage {
+  unsigned long long histogram[2048];
+  double doubles[BLOCK / RF_WARP_SIZE];
+  unsigned long long u64s[BLOCK / RF_WARP_SIZE];
+  int ints[BLOCK / RF_WARP_SIZE];
+  float floats[BLOCK / RF_WARP_SIZE];
+};
+
+template <typename T>
+__device__ T reduce_sum(T v, SharedStorage& s);
+template <>
+__device__ double reduce_sum<double>(double v, SharedStorage& s) { return block_reduce<BLOCK>(v, SumOp(), s.doubles); }
+template <>
+__device__ unsigned long long reduce_sum<unsigned long long>(unsigned long long v, SharedStorage& s) {
+  return block_reduce<BLOCK>(v, SumOp(), s.u64s);
+}
+
+__device__ ValueIndex reduce_argmax(ValueIndex v, SharedStorage& s) {
+  // Two reductions (value, then lowest index holding it) keep the shuffles to plain types.
+  const float best = block_reduce<BLOCK>(v.index >= 0 ? v.value : -RF_INF, MaxOp(), s.floats);
+  int index = (v.index >= 0 && v.value == best) ? v.index : 0x7fffffff;
+  index = block_reduce<BLOCK>(index, MinOp(), s.ints);
+  ValueIndex r = {best, index == 0x7fffffff ? -1 : index};
+  return r;
+}
+
+// Radix select over the ordered keys of the candidates (those passing `candidate`): the value v
+// such that the weight of candidates above v is below `target` and the weight of those ≥ v
+// reaches it. Weights are counts (`weigh` returns 1) or fixed-point masses: integers, so the
+// shared-memory histogram sums the same whatever the order of the atomics (deterministic).
+// Three rounds of 11, 11 and 10 bits; a target above the total keeps every candidate.
+template <typename Candidate, typename FixedWeight>
+__device__ float radix_select(const float* x, unsigned vocab, Candidate candidate, FixedWeight weigh,
+                              unsigned long long target, SharedStorage& s) {
+  __shared__ unsigned chosenDigit;
+  __shared__ unsigned long long remaining;
+  unsigned prefix = 0;
+  if (threadIdx.x == 0) remaining = target;
+  const int shifts[3] = {21, 10, 0};
+  const unsigned masks[3] = {0x7ff, 0x7ff, 0x3ff};
+  for (int round = 0; round < 3; round++) {
+    const int shift = shifts[round];
+    const unsigned bins = masks[round] + 1;
+    for (unsigned b = threadIdx.x; b < bins; b += BLOCK) s.histogram[b] = 0;
+    __syncthreads();
+    const int highShift = round == 0 ? 32 : shifts[round - 1];
+    for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) {
+      const float v = x[i];
+      if (!candidate(v)) continue;
+      const unsigned key = ordered_key(v);
+      if (highShift < 32 && (key >> highShift) != (prefix >> highShift)) continue;
+      const unsigned long long w = weigh(v);
+      if (w != 0) atomicAdd(&s.histogram[(key >> shift) & masks[round]], w);
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      // Walk the digits from the largest until the weight reaches what remains of the target.
+      unsigned long long above = 0;
+      int chosen = -1, lowest = -1;
+      for (int d = static_cast<int>(bins) - 1; d >= 0; d--) {
+        const unsigned long long h = s.histogram[d];
+        if (h == 0) continue;
+        lowest = d;
+        if (above + h >= remaining) {
+          chosen = d;
+          break;
+        }
+        above += h;
+      }
+      if (chosen < 0) {
+        chosen = lowest < 0 ? 0 : lowest;
+        remaining = ~0ull;  // keep everything down to the lowest candidate
+      } else {
+        remaining -= above;
+      }
+      chosenDigit = static_cast<unsigned>(chosen);
+    }
+    __syncthreads();
+    prefix |= chosenDigit << shift;
+    __syncthreads();
+  }
+  return key_to_float(prefix);
+}
+
+// Fixed-point scale for masses: weights ≤ 1 each, sums below 2^63 for any vocabulary.
+__device__ __forceinline__ double fixed_scale(unsigned vocab) {
+  int bits = 0;
+  while ((1u << bits) < vocab && bits < 31) bits++;
+  return ldexp(1.0, 62 - bits);
+}
+
+// ---------------------------------------------------------------------------------------
+// rf_sample: every sampling mode in one launch for a [batch, vocab] matrix — greedy, plain
+// multinomial, temperature, top-k, top-p, min-p, top-k+top-p in either order — from logits or
+// probabilities, per-row parameters from device arrays, `samples` draws per row.
+//
+// rowStats (6 floats per row, may be null): weight mode, max, 1/T, kept total, threshold,
+// min weight — what the log-probability kernels need to describe the sampled distribution.
+RF_KERNEL void __launch_bounds__(BLOCK) rf_sample(
+    const float* input, unsigned vocab, unsigned kind, const float* temperature, const int* topK, const float* topP,
+    const float* minP, const unsigned* seedLo, const unsigned* seedHi, const unsigned* stepLo, const unsigned* stepHi,
+    const unsigned* streamId, unsigned filterOrder, unsigned samples, int* tokens, unsigned char* valid,
+    float* rowStats) {
+  __shared__ SharedStorage s;
+  const unsigned row = blockIdx.x;
+  const float* x = input + static_cast<size_t>(row) * vocab;
+  int* out = tokens + static_cast<size_t>(row) * samples;
+
+  // 1. Maximum, lowest argmax, and invalid values (NaN logits; negative, NaN or infinite probabilities).
+  ValueIndex best = {-RF_INF, -1};
+  int bad = 0;
+  for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) {
+    const float v = x[i];
+    const bool ok = kind == 0 ? !isnan(v) : (v >= 0.0f && v < RF_INF);
+    if (!ok) {
+      bad = 1;
+      continue;
+    }
+    if (best.index < 0 || v > best.value) {
+      best.value = v;
+      best.index = static_cast<int>(i);
+    }
+  }
+  bad = block_reduce<BLOCK>(bad, MaxOp(), s.ints);
+  best = reduce_argmax(best, s);
+  const float max = best.value;
+  const bool nothing = kind == 0 ? max == -RF_INF : max == 0.0f;
+  if (bad || best.index < 0 || nothing) {
+    // valid: 0 = nothing can be sampled (all -Infinity / all zero), 2 = invalid values (NaN, …).
+    for (unsigned j = threadIdx.x; j < samples; j += BLOCK) out[j] = -1;
+    if (threadIdx.x == 0) valid[row] = bad ? 2 : 0;
+    return;
+  }
+  if (threadIdx.x == 0) valid[row] = 1;
+
+  const float t = temperature[row];
+  Weigher weigh;
+  weigh.max = max;
+  weigh.inverseTemperature = t == 0.0f ? 0.0f : 1.0f / t;
+  weigh.mode = t == 0.0f ? kGreedy
+               : (kind == 0 && max == RF_INF) ? kInfinite
+               : kind == 0 ? kLogits
+               : t == 1.0f ? kPlainProbs : kProbs;
+
+  // 2. Temperature 0: greedy.
+  if (weigh.mode == kGreedy) {
+    for (unsigned j = threadIdx.x; j < samples; j += BLOCK) out[j] = best.index;
+    if (rowStats != nullptr && threadIdx.x == 0) {
+      float* st = rowStats + static_cast<size_t>(row) * 6;
+      st[0] = kGreedy; st[1] = max; st[2] = 0.0f; st[3] = 1.0f; st[4] = max; st[5] = 0.0f;
+    }
+    return;
+  }
+
+  // 3. Thresholds, each on the value x: top-k (counts), then top-p (fixed-point masses).
+  float threshold = -RF_INF;
+  const int k = topK[row];
+  const float p = topP[row];
+  const bool finite = weigh.mode != kInfinite;
+  float kThreshold = -RF_INF;
+  if (finite && k > 0 && static_cast<unsigned>(k) < vocab) {
+    kThreshold = radix_select(
+        x, vocab, [] __device__(float) { return true; }, [] __device__(float) { return 1ull; },
+        static_cast<unsigned long long>(k), s);
+    threshold = kThreshold;
+  }
+  if (finite && p < 1.0f) {
+    const bool overAll = k > 0 && filterOrder == 1;
+    const float base = overAll ? -RF_INF : kThreshold;
+    const double scale = fixed_scale(vocab);
+    auto fixedWeight = [=] __device__(float v) {
+      return static_cast<unsigned long long>(static_cast<double>(weigh(v)) * scale);
+    };
+    unsigned long long total = 0;
+    for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) {
+      const float v = x[i];
+      if (v >= base) total += fixedWeight(v);
+    }
+    total = reduce_sum(total, s);
+    // ceil(p · total): the smallest integer mass that reaches p of the total.
+    const unsigned long long target =
+        static_cast<unsigned long long>(ceil(static_cast<double>(p) * static_cast<double>(total)));
+    const float pThreshold = radix_select(
+        x, vocab, [=] __device__(float v) { return v >= base; }, fixedWeight, target > 0 ? target : 1ull, s);
+    if (pThreshold > threshold) threshold = pThreshold;
+  }
+  const float maxWeight = weigh.mode == kPlainProbs ? max : 1.0f;
+  const float minWeight = finite ? minP[row] * maxWeight : 0.0f;
+
+  // 4. Kept total (double, fixed reduction order) and the last kept index with weight > 0.
+  double total = 0.0;
+  int last = -1;
+  for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) {
+    const float v = x[i];
+    if (v < threshold) continue;
+    const float w = weigh(v);
+    if (w < minWeight || w <= 0.0f) continue;
+    total += w;
+    last = static_cast<int>(i);
+  }
+  total = reduce_sum(total, s);
+  last = block_reduce<BLOCK>(last, MaxOp(), s.ints);
+  if (rowStats != nullptr && threadIdx.x == 0) {
+    float* st = rowStats + static_cast<size_t>(row) * 6;
+    st[0] = static_cast<float>(weigh.mode); st[1] = max; st[2] = weigh.inverseTemperature;
+    st[3] = static_cast<float>(total); st[4] = threshold; st[5] = minWeight;
+  }
+
+  // 5. Draws: u·total located by a chunked prefix walk over the kept tokens in index order.
+  constexpr int ITEMS = 4;
+  constexpr unsigned CHUNK = BLOCK * ITEMS;
+  for (unsigned draw = 0; draw < samples; draw++) {
+    const double target =
+        rf_uniform53(seedLo[row], seedHi[row], stepLo[row], stepHi[row], streamId[row], draw) * total;
+    double running = 0.0;
+    int token = -1;
+    for (unsigned base = 0; base < vocab; base += CHUNK) {
+      float w[ITEMS];
+      double local = 0.0;
+#pragma unroll
+      for (int j = 0; j < ITEMS; j++) {
+        const unsigned i = base + threadIdx.x * ITEMS + j;
+        float wj = 0.0f;
+        if (i < vocab) {
+          const float v = x[i];
+          if (v >= threshold) {
+            wj = weigh(v);
+            if (wj < minWeight) wj = 0.0f;
+          }
+        }
+        w[j] = wj;
+        local += wj;
+      }
+      double chunkTotal;
+      const double before = block_exclusive_sum<BLOCK>(local, &chunkTotal, s.doubles);
+      if (running + chunkTotal > target) {
+        int mine = 0x7fffffff;
+        double acc = running + before;
+#pragma unroll
+        for (int j = 0; j < ITEMS; j++) {
+          acc += w[j];
+          if (mine == 0x7fffffff && w[j] > 0.0f && acc > target) mine = static_cast<int>(base + threadIdx.x * ITEMS + j);
+        }
+        mine = block_reduce<BLOCK>(mine, MinOp(), s.ints);
+        // Rounding between the per-element and the block sums can leave no element past the
+        // target in this chunk; then the walk continues.
+        if (mine != 0x7fffffff) {
+          token = mine;
+          break;
+        }
+      }
+      running += chunkTotal;
+    }
+    if (threadIdx.x == 0) out[draw] = token >= 0 ? token : last;
+    __syncthreads();
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// rf_softmax: probs = softmax(logits / T) per row (max-subtracted; T = 0 gives the one-hot
+// argmax). Sums in double.
+RF_KERNEL void __launch_bounds__(BLOCK) rf_softmax(const float* logits, float* probs, unsigned vocab,
+                                                   const float* temperature) {
+  __shared__ SharedStorage s;
+  const size_t offset = static_cast<size_t>(blockIdx.x) * vocab;
+  const float* x = logits + offset;
+  float* y = probs + offset;
+  ValueIndex best = {-RF_INF, -1};
+  for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) {
+    const float v = x[i];
+    if (best.index < 0 || v > best.value) {
+      best.value = v;
+      best.index = static_cast<int>(i);
+    }
+  }
+  best = reduce_argmax(best, s);
+  const float t = temperature[blockIdx.x];
+  if (t == 0.0f || best.value == RF_INF) {
+    // One-hot argmax, or uniform over the +Infinity logits (their softmax limit).
+    double count = 0.0;
+    for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) count += (t == 0.0f ? (static_cast<int>(i) == best.index) : (x[i] == RF_INF)) ? 1.0 : 0.0;
+    count = reduce_sum(count, s);
+    for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) {
+      const bool on = t == 0.0f ? static_cast<int>(i) == best.index : x[i] == RF_INF;
+      y[i] = on ? static_cast<float>(1.0 / count) : 0.0f;
+    }
+    return;
+  }
+  const float inverse = 1.0f / t;
+  double sum = 0.0;
+  for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) sum += expf((x[i] - best.value) * inverse);
+  sum = reduce_sum(sum, s);
+  const double scale = 1.0 / sum;
+  for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) {
+    y[i] = static_cast<float>(static_cast<double>(expf((x[i] - best.value) * inverse)) * scale);
+  }
+}
+
+// rf_prefix_sum: inclusive scan of each row (double running total, float output).
+RF_KERNEL void __launch_bounds__(BLOCK) rf_prefix_sum(const float* input, float* output, unsigned vocab) {
+  __shared__ SharedStorage s;
+  const size_t offset = static_cast<size_t>(blockIdx.x) * vocab;
+  double running = 0.0;
+  for (unsigned base = 0; base < vocab; base += BLOCK) {
+    const unsigned i = base + threadIdx.x;
+    const double v = i < vocab ? static_cast<double>(input[offset + i]) : 0.0;
+    double chunk;
+    const double before = block_exclusive_sum<BLOCK>(v, &chunk, s.doubles);
+    if (i < vocab) output[offset + i] = static_cast<float>(running + before + v);
+    running += chunk;
+  }
+}
+
+// rf_philox: the four Philox words for draws draw0 … draw0+count-1 of each row's
+// (seed, step, stream); one thread per draw. For checking the generator bit for bit.
+RF_KERNEL void rf_philox(unsigned* out, const unsigned* seedLo, const unsigned* seedHi, const unsigned* stepLo,
+                         const unsigned* stepHi, const unsigned* streamId, unsigned draw0, unsigned count) {
+  const unsigned row = blockIdx.y;
+  for (unsigned d = blockIdx.x * blockDim.x + threadIdx.x; d < count; d += gridDim.x * blockDim.x) {
+    const Philox4 r = rf_philox4x32_10(draw0 + d, streamId[row], stepLo[row], stepHi[row], seedLo[row], seedHi[row]);
+    unsigned* o = out + (static_cast<size_t>(row) * count + d) * 4;
+    o[0] = r.x[0]; o[1] = r.x[1]; o[2] = r.x[2]; o[3] = r.x[3];
+  }
+}
+
+// rf_uniform: the 53-bit uniforms the sampler draws, as doubles.
+RF_KERNEL void rf_uniform(double* out, const unsigned* seedLo, const unsigned* seedHi, const unsigned* stepLo,
+                          const unsigned* stepHi, const unsigned* streamId, unsigned count) {
+  const unsigned row = blockIdx.y;
+  for (unsigned d = blockIdx.x * blockDim.x + threadIdx.x; d < count; d += gridDim.x * blockDim.x) {
+    out[static_cast<size_t>(row) * count + d] =
+        rf_uniform53(seedLo[row], seedHi[row], stepLo[row], stepHi[row], streamId[row], d);
+  }
+}
+
+// rf_adjust_logits: logit bias, then the repetition penalty, then frequency and presence
+// penalties (vLLM's definitions), in place, from per-row entries (token, bias, seen in the
+// prompt, count in the output) listed at entries[offsets[row] … offsets[row + 1]).
+RF_KERNEL void rf_adjust_logits(float* logits, unsigned vocab, const unsigned* offsets, const int* entryToken,
+                                const float* entryBias, const unsigned* entryPromptSeen,
+                                const unsigned* entryOutputCount, const float* repetition, const float* frequency,
+                                const float* presence) {
+  const unsigned row = blockIdx.x;
+  float* x = logits + static_cast<size_t>(row) * vocab;
+  const float r = repetition[row], f = frequency[row], pr = presence[row];
+  for (unsigned e = offsets[row] + threadIdx.x; e < offsets[row + 1]; e += blockDim.x) {
+    const int t = entryToken[e];
+    if (t < 0 || static_cast<unsigned>(t) >= vocab) continue;
+    float v = x[t] + entryBias[e];
+    const unsigned count = entryOutputCount[e];
+    if (r != 1.0f && (entryPromptSeen[e] != 0 || count != 0)) v = v > 0.0f ? v / r : v * r;
+    if (count != 0) v = v - f * static_cast<float>(count) - pr;
+    x[t] = v;
+  }
+}
+
+// Log-normaliser of a raw row: log Σ exp(x - max) + max for logits, log Σ p for probabilities.
+__device__ float raw_log_normaliser(const float* x, unsigned vocab, unsigned kind, SharedStorage& s) {
+  if (kind != 0) {
+    double sum = 0.0;
+    for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) sum += x[i];
+    return static_cast<float>(log(reduce_sum(sum, s)));
+  }
+  float m = -RF_INF;
+  for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) m = fmaxf(m, x[i]);
+  m = block_reduce<BLOCK>(m, MaxOp(), s.floats);
+  double sum = 0.0;
+  for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) sum += expf(x[i] - m);
+  return m + static_cast<float>(log(reduce_sum(sum, s)));
+}
+
+// Processed log-probability of value v under the row's sampled distribution (rowStats of rf_sample).
+__device__ float processed_logprob(float v, bool isArgmax, const float* st) {
+  const int mode = static_cast<int>(st[0]);
+  if (mode == kGreedy) return isArgmax ? 0.0f : -RF_INF;
+  Weigher weigh;
+  weigh.mode = mode;
+  weigh.max = st[1];
+  weigh.inverseTemperature = st[2];
+  if (v < st[4]) return -RF_INF;
+  const float w = weigh(v);
+  if (w < st[5] || w <= 0.0f) return -RF_INF;
+  const float logW = mode == kLogits ? (v - st[1]) * st[2] : logf(w);
+  return logW - logf(st[3]);
+}
+
+// rf_token_logprobs: log-probability of each sampled token, raw (mode 0) or processed (mode 1).
+// `values` are the raw inputs for mode 0 and the adjusted logits for mode 1.
+RF_KERNEL void __launch_bounds__(BLOCK) rf_token_logprobs(const float* values, unsigned vocab, unsigned kind,
+                                                          const int* tokens, unsigned samples, const float* rowStats,
+                                                          unsigned mode, float* out) {
+  __shared__ SharedStorage s;
+  const unsigned row = blockIdx.x;
+  const float* x = values + static_cast<size_t>(row) * vocab;
+  const int* tok = tokens + static_cast<size_t>(row) * samples;
+  float* o = out + static_cast<size_t>(row) * samples;
+  const float normaliser = mode == 0 ? raw_log_normaliser(x, vocab, kind, s) : 0.0f;
+  for (unsigned j = threadIdx.x; j < samples; j += BLOCK) {
+    const int t = tok[j];
+    if (t < 0) {
+      o[j] = __int_as_float(0x7fc00000);  // NaN for invalid rows
+      continue;
+    }
+    if (mode == 0) {
+      o[j] = (kind == 0 ? x[t] : logf(x[t])) - normaliser;
+    } else {
+      const float* st = rowStats + static_cast<size_t>(row) * 6;
+      // For greedy rows every draw is the argmax, so the sampled token is it.
+      o[j] = processed_logprob(x[t], true, st);
+    }
+  }
+}
+
+// rf_top_logprobs: the n most probable tokens per row (most probable first, lowest index on
+// ties) with raw (mode 0) or processed (mode 1) log-probabilities; n ≤ 1024. Processed mode
+// considers only the kept set; slots past it are -1 / -Infinity.
+constexpr int TOP_CAPACITY = 1024;
+RF_KERNEL void __launch_bounds__(BLOCK) rf_top_logprobs(const float* values, unsigned vocab, unsigned kind,
+                                                        unsigned n, const float* rowStats, const int* sampledTokens,
+                                                        unsigned samples, unsigned mode, int* outTokens,
+                                                        float* outLogprobs,
+                                                        const unsigned char* valid) {
+  __shared__ SharedStorage s;
+  __shared__ float topValue[TOP_CAPACITY];
+  __shared__ int topIndex[TOP_CAPACITY];
+  __shared__ unsigned count;
+  const unsigned row = blockIdx.x;
+  const float* x = values + static_cast<size_t>(row) * vocab;
+  int* ot = outTokens + static_cast<size_t>(row) * n;
+  float* ol = outLogprobs + static_cast<size_t>(row) * n;
+  if (valid[row] == 0) {
+    for (unsigned j = threadIdx.x; j < n; j += BLOCK) {
+      ot[j] = -1;
+      ol[j] = __int_as_float(0x7fc00000);
+    }
+    return;
+  }
+  const float* st = rowStats + static_cast<size_t>(row) * 6;
+  // Greedy rows drew the argmax every time: their first sampled token is it.
+  const int greedyToken = sampledTokens[static_cast<size_t>(row) * samples];
+  const bool greedy = mode == 1 && static_cast<int>(st[0]) == kGreedy;
+  auto kept = [=] __device__(float v) {
+    if (mode == 0) return true;
+    return processed_logprob(v, false, st) > -RF_INF;
+  };
+  const float normaliser = mode == 0 ? raw_log_normaliser(x, vocab, kind, s) : 0.0f;
+  // Count the candidates; take min(n, count) of them.
+  unsigned local = 0;
+  if (!greedy)
+    for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) local += kept(x[i]) ? 1u : 0u;
+  const unsigned long long candidates = greedy ? 1ull : reduce_sum(static_cast<unsigned long long>(local), s);
+  const unsigned take = static_cast<unsigned>(candidates < n ? candidates : n);
+  if (threadIdx.x == 0) count = 0;
+  __syncthreads();
+  if (greedy) {
+    if (threadIdx.x == 0) {
+      topValue[0] = x[greedyToken];
+      topIndex[0] = greedyToken;
+      count = 1;
+    }
+  } else if (take > 0) {
+    const float threshold = radix_select(
+        x, vocab, kept, [] __device__(float) { return 1ull; }, static_cast<unsigned long long>(take), s);
+    // Everything strictly above the threshold (< take of them), then the lowest-index ties.
+    for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) {
+      const float v = x[i];
+      if (v > threshold && kept(v)) {
+        const unsigned slot = atomicAdd(&count, 1u);
+        topValue[slot] = v;
+        topIndex[slot] = static_cast<int>(i);
+      }
+    }
+    __syncthreads();
+    unsigned running = count;
+    for (unsigned base = 0; base < vocab && running < take; base += BLOCK) {
+      const unsigned i = base + threadIdx.x;
+      const unsigned tie = (i < vocab && x[i] == threshold && kept(x[i])) ? 1u : 0u;
+      unsigned long long chunk;
+      const unsigned long long before = block_exclusive_sum<BLOCK>(static_cast<unsigned long long>(tie), &chunk, s.u64s);
+      if (tie && running + before < take) {
+        topValue[running + before] = threshold;
+        topIndex[running + before] = static_cast<int>(i);
+      }
+      running += static_cast<unsigned>(chunk);
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) count = take;
+  }
+  __syncthreads();
+  // Rank by (value desc, index asc) and write in order.
+  const unsigned m = count;
+  for (unsigned a = threadIdx.x; a < m; a += BLOCK) {
+    unsigned rank = 0;
+    for (unsigned b = 0; b < m; b++) {
+      if (topValue[b] > topValue[a] || (topValue[b] == topValue[a] && topIndex[b] < topIndex[a])) rank++;
+    }
+    const float v = topValue[a];
+    ot[rank] = topIndex[a];
+    ol[rank] = mode == 0 ? (kind == 0 ? v : logf(v)) - normaliser : processed_logprob(v, true, st);
+  }
+  for (unsigned j = m + threadIdx.x; j < n; j += BLOCK) {
+    ot[j] = -1;
+    ol[j] = -RF_INF;
+  }
+}

@@ -1,0 +1,55 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { compileForArchitecture, type Device } from '@rocmforge/hip-runtime';
+import { packageRoot } from './manifest.js';
+import { BLOCK_THREADS } from './signatures.js';
+
+/** `ROCMFORGE_KERNELS_JIT=1` forces run-time compilation even where a prebuilt binary exists. */
+export function jitForced(): boolean {
+  return process.env.ROCMFORGE_KERNELS_JIT === '1';
+}
+
+/** Where compiled kernels are cached: `ROCMFORGE_CACHE_DIR`, else `$XDG_CACHE_HOME/rocmforge`, else ~/.cache/rocmforge. */
+export function cacheDirectory(): string {
+  const base = process.env.ROCMFORGE_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'rocmforge');
+  return join(base, 'kernels');
+}
+
+/** The shipped kernel sources: the main file and the headers it includes, with their hash. */
+export function kernelSources(): { source: string; headers: Record<string, string>; hash: string } {
+  const dir = join(packageRoot(), 'kernels');
+  const files = readdirSync(dir).filter((f) => /\.(hip|h)$/.test(f)).sort();
+  const hash = createHash('sha256');
+  const headers: Record<string, string> = {};
+  for (const f of files) {
+    const text = readFileSync(join(dir, f), 'utf8');
+    hash.update(f).update(text);
+    if (f.endsWith('.h')) headers[f] = text;
+  }
+  return { source: readFileSync(join(dir, 'sampling.hip'), 'utf8'), headers, hash: hash.digest('hex').slice(0, 16) };
+}
+
+/**
+ * Compiles the shipped kernels for `device` with NVRTC / hipRTC, caching the binary on disk
+ * keyed by source hash, backend and architecture; a cached binary is reused.
+ */
+export function compileForDevice(device: Device): Uint8Array {
+  const { backend, architecture } = device.info;
+  const { source, headers, hash } = kernelSources();
+  const dir = cacheDirectory();
+  const cached = join(dir, `${hash}-${backend}-${architecture}.bin`);
+  if (existsSync(cached)) return readFileSync(cached);
+  const options =
+    backend === 'cuda'
+      ? ['--std=c++17', '--extended-lambda', `-DRF_BLOCK=${BLOCK_THREADS}`, '-default-device']
+      : ['-std=c++17', '-O3', `-DRF_BLOCK=${BLOCK_THREADS}`];
+  const binary = compileForArchitecture(device, source, { name: 'sampling.hip', headers, options });
+  mkdirSync(dir, { recursive: true });
+  // Write then rename, so that a concurrent reader never sees half a file.
+  const partial = `${cached}.${process.pid}.partial`;
+  writeFileSync(partial, binary);
+  renameSync(partial, cached);
+  return binary;
+}

@@ -1,0 +1,48 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { KernelArgType } from '@rocmforge/hip-runtime';
+
+/** What scripts/build-kernels.mjs wrote: the kernels, their parameters, the binaries and their targets. */
+export interface KernelManifest {
+  sourceHash: string;
+  source: string;
+  blockThreads: number;
+  kernels: { name: string; params: KernelArgType[] }[];
+  binaries: { vendor: 'cuda' | 'hip'; file: string; targets: string[]; ptx?: string }[];
+}
+
+/** The package root (where kernels/ and prebuilt/ live), from src/ or dist/. */
+export function packageRoot(): string {
+  return join(dirname(fileURLToPath(import.meta.url)), '..');
+}
+
+/** The manifest of the prebuilt binaries, or undefined when the kernels were not built. */
+export function readManifest(): KernelManifest | undefined {
+  const path = join(packageRoot(), 'prebuilt', 'manifest.json');
+  if (!existsSync(path)) return undefined;
+  return JSON.parse(readFileSync(path, 'utf8')) as KernelManifest;
+}
+
+/**
+ * The prebuilt binary that runs on a device of `backend` and `architecture`, if any. NVIDIA
+ * fatbins run on their listed targets and, through their PTX, on any newer chip; AMD code
+ * objects run only on the exact targets they were built for.
+ */
+export function prebuiltFor(
+  manifest: KernelManifest | undefined,
+  backend: 'cuda' | 'hip',
+  architecture: string,
+): { path: string; target: string } | undefined {
+  if (!manifest) return undefined;
+  const binary = manifest.binaries.find((b) => b.vendor === backend);
+  if (!binary) return undefined;
+  const path = join(packageRoot(), 'prebuilt', binary.file);
+  if (!existsSync(path)) return undefined;
+  if (binary.targets.includes(architecture)) return { path, target: architecture };
+  if (backend === 'cuda' && binary.ptx) {
+    const version = (arch: string) => Number.parseInt(arch.replace(/^(sm|compute)_/, ''), 10);
+    if (version(architecture) >= version(binary.ptx)) return { path, target: binary.ptx };
+  }
+  return undefined;
+}

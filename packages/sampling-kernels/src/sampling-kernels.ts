@@ -1,0 +1,268 @@
+import { readFileSync } from 'node:fs';
+import type { Device, Kernel, KernelArg, Module, Stream } from '@rocmforge/hip-runtime';
+import { KernelArgumentError, KernelsUnavailableError } from './errors.js';
+import { compileForDevice, jitForced } from './jit.js';
+import { prebuiltFor, readManifest } from './manifest.js';
+import { BLOCK_THREADS, KERNEL_SIGNATURES, type KernelName, MAX_TOP_LOGPROBS, ROW_STATS } from './signatures.js';
+
+/** A range of device memory: a DeviceBuffer, or a part of one. */
+export interface DeviceRegion {
+  readonly address: bigint;
+  readonly byteLength: number;
+}
+
+/** Per-row sampling parameters, each a device array of `batch` entries. */
+export interface RowParameterBuffers {
+  /** f32 */
+  temperature: DeviceRegion;
+  /** i32 */
+  topK: DeviceRegion;
+  /** f32 */
+  topP: DeviceRegion;
+  /** f32 */
+  minP: DeviceRegion;
+  /** u32 each */
+  seedLo: DeviceRegion;
+  seedHi: DeviceRegion;
+  stepLo: DeviceRegion;
+  stepHi: DeviceRegion;
+  stream: DeviceRegion;
+}
+
+export interface SampleLaunch {
+  /** f32 [batch, vocab]: logits (kind 'logits') or probabilities. */
+  input: DeviceRegion;
+  /** Byte offset of the first row in `input` (default 0). */
+  inputOffset?: number;
+  batch: number;
+  vocab: number;
+  kind: 'logits' | 'probs';
+  params: RowParameterBuffers;
+  filterOrder: 'topKFirst' | 'joint';
+  samples: number;
+  /** i32 [batch, samples] out */
+  tokens: DeviceRegion;
+  /** u8 [batch] out: 1 sampled, 0 nothing to sample (all -Infinity / all zero), 2 invalid values (NaN; negative or infinite probabilities) */
+  valid: DeviceRegion;
+  /** f32 [batch, 6] out, for the log-probability kernels (optional) */
+  rowStats?: DeviceRegion;
+  stream?: Stream;
+}
+
+const loaded = new WeakMap<Device, SamplingKernels>();
+
+/**
+ * The sampling kernels loaded on one device, with one typed launcher per kernel: grid and
+ * block are chosen here, arguments packed from the manifest's layouts. Loaded once per device.
+ *
+ * @example
+ * ```ts
+ * import { openDevice } from '@rocmforge/hip-runtime';
+ * import { SamplingKernels } from '@rocmforge/sampling-kernels';
+ * const device = openDevice(0);
+ * const kernels = SamplingKernels.forDevice(device);
+ * console.log(kernels.origin); // 'prebuilt' or 'jit'
+ * ```
+ */
+export class SamplingKernels {
+  readonly device: Device;
+  /** Where the code came from: the package's binaries, or run-time compilation. */
+  readonly origin: 'prebuilt' | 'jit';
+  /** The binary target used (e.g. sm_90, gfx90a, compute_90 for PTX). */
+  readonly target: string;
+  readonly #module: Module;
+  readonly #kernels = new Map<KernelName, Kernel>();
+
+  private constructor(device: Device, module: Module, origin: 'prebuilt' | 'jit', target: string) {
+    this.device = device;
+    this.#module = module;
+    this.origin = origin;
+    this.target = target;
+  }
+
+  /** Loads (once) the kernels for `device`: prebuilt when available, else compiled at run time. */
+  static forDevice(device: Device): SamplingKernels {
+    const existing = loaded.get(device);
+    if (existing) return existing;
+    const { backend, architecture } = device.info;
+    const prebuilt = jitForced() ? undefined : prebuiltFor(readManifest(), backend, architecture);
+    let kernels: SamplingKernels;
+    if (prebuilt) {
+      kernels = new SamplingKernels(device, device.loadModule(readFileSync(prebuilt.path)), 'prebuilt', prebuilt.target);
+    } else {
+      let image: Uint8Array;
+      try {
+        image = compileForDevice(device);
+      } catch (cause) {
+        throw new KernelsUnavailableError(
+          `no prebuilt kernels for ${backend} ${architecture} and run-time compilation failed: ${(cause as Error).message}`,
+          { cause },
+        );
+      }
+      kernels = new SamplingKernels(device, device.loadModule(image), 'jit', architecture);
+    }
+    loaded.set(device, kernels);
+    return kernels;
+  }
+
+  /** The kernel `name`, looked up once. */
+  kernel(name: KernelName): Kernel {
+    let kernel = this.#kernels.get(name);
+    if (!kernel) {
+      kernel = this.#module.getFunction(name);
+      this.#kernels.set(name, kernel);
+    }
+    return kernel;
+  }
+
+  #launch(name: KernelName, grid: number | [number, number], block: number, values: readonly (DeviceRegion | bigint | number)[], stream?: Stream): void {
+    const types = KERNEL_SIGNATURES[name];
+    const args: KernelArg[] = types.map((type, i) => {
+      const value = values[i];
+      if (type === 'pointer') {
+        return { type, value: typeof value === 'object' ? value : BigInt(value ?? 0) };
+      }
+      return { type, value: value as number } as KernelArg;
+    });
+    const launch = { grid, block, args, ...(stream ? { stream } : {}) };
+    this.kernel(name).launch(launch);
+  }
+
+  /** One launch for the whole [batch, vocab] matrix: every sampling mode, per-row parameters. */
+  sample(launch: SampleLaunch): void {
+    const { batch, vocab, samples } = launch;
+    need(launch.input, (launch.inputOffset ?? 0) + batch * vocab * 4, 'input');
+    need(launch.tokens, batch * samples * 4, 'tokens');
+    need(launch.valid, batch, 'valid');
+    if (launch.rowStats) need(launch.rowStats, batch * ROW_STATS * 4, 'rowStats');
+    const p = launch.params;
+    for (const [name, buffer] of Object.entries(p)) need(buffer, batch * 4, name);
+    const input = launch.input.address + BigInt(launch.inputOffset ?? 0);
+    this.#launch(
+      'rf_sample',
+      batch,
+      BLOCK_THREADS,
+      [
+        input, vocab, launch.kind === 'logits' ? 0 : 1, p.temperature, p.topK, p.topP, p.minP, p.seedLo, p.seedHi,
+        p.stepLo, p.stepHi, p.stream, launch.filterOrder === 'joint' ? 1 : 0, samples, launch.tokens, launch.valid,
+        launch.rowStats ?? 0n,
+      ],
+      launch.stream,
+    );
+  }
+
+  /** probs = softmax(logits / T) per row (T per row, f32 [batch]). */
+  softmax(a: { logits: DeviceRegion; probs: DeviceRegion; batch: number; vocab: number; temperature: DeviceRegion; stream?: Stream }): void {
+    need(a.logits, a.batch * a.vocab * 4, 'logits');
+    need(a.probs, a.batch * a.vocab * 4, 'probs');
+    need(a.temperature, a.batch * 4, 'temperature');
+    this.#launch('rf_softmax', a.batch, BLOCK_THREADS, [a.logits, a.probs, a.vocab, a.temperature], a.stream);
+  }
+
+  /** Inclusive prefix sum of each row. */
+  prefixSum(a: { input: DeviceRegion; output: DeviceRegion; batch: number; vocab: number; stream?: Stream }): void {
+    need(a.input, a.batch * a.vocab * 4, 'input');
+    need(a.output, a.batch * a.vocab * 4, 'output');
+    this.#launch('rf_prefix_sum', a.batch, BLOCK_THREADS, [a.input, a.output, a.vocab], a.stream);
+  }
+
+  /** Raw Philox words (u32 [batch, count, 4]) for draws draw0 … of each row's (seed, step, stream). */
+  philox(a: { out: DeviceRegion; params: RowParameterBuffers; batch: number; draw0: number; count: number; stream?: Stream }): void {
+    need(a.out, a.batch * a.count * 16, 'out');
+    const p = a.params;
+    this.#launch('rf_philox', [Math.min(Math.ceil(a.count / 256), 65_535), a.batch], 256, [a.out, p.seedLo, p.seedHi, p.stepLo, p.stepHi, p.stream, a.draw0, a.count], a.stream);
+  }
+
+  /** The 53-bit uniforms (f64 [batch, count]) the sampler draws. */
+  uniform(a: { out: DeviceRegion; params: RowParameterBuffers; batch: number; count: number; stream?: Stream }): void {
+    need(a.out, a.batch * a.count * 8, 'out');
+    const p = a.params;
+    this.#launch('rf_uniform', [Math.min(Math.ceil(a.count / 256), 65_535), a.batch], 256, [a.out, p.seedLo, p.seedHi, p.stepLo, p.stepHi, p.stream, a.count], a.stream);
+  }
+
+  /** Logit bias and penalties, in place, from per-row entry lists (see kernels/sampling.hip). */
+  adjustLogits(a: {
+    logits: DeviceRegion;
+    batch: number;
+    vocab: number;
+    offsets: DeviceRegion;
+    entryToken: DeviceRegion;
+    entryBias: DeviceRegion;
+    entryPromptSeen: DeviceRegion;
+    entryOutputCount: DeviceRegion;
+    repetition: DeviceRegion;
+    frequency: DeviceRegion;
+    presence: DeviceRegion;
+    stream?: Stream;
+  }): void {
+    need(a.logits, a.batch * a.vocab * 4, 'logits');
+    need(a.offsets, (a.batch + 1) * 4, 'offsets');
+    this.#launch(
+      'rf_adjust_logits',
+      a.batch,
+      256,
+      [a.logits, a.vocab, a.offsets, a.entryToken, a.entryBias, a.entryPromptSeen, a.entryOutputCount, a.repetition, a.frequency, a.presence],
+      a.stream,
+    );
+  }
+
+  /** Log-probability of each sampled token: raw (of `values` = the inputs) or processed (`values` = adjusted logits). */
+  tokenLogprobs(a: {
+    values: DeviceRegion;
+    batch: number;
+    vocab: number;
+    kind: 'logits' | 'probs';
+    tokens: DeviceRegion;
+    samples: number;
+    rowStats: DeviceRegion;
+    mode: 'raw' | 'processed';
+    out: DeviceRegion;
+    stream?: Stream;
+  }): void {
+    need(a.out, a.batch * a.samples * 4, 'out');
+    this.#launch(
+      'rf_token_logprobs',
+      a.batch,
+      BLOCK_THREADS,
+      [a.values, a.vocab, a.kind === 'logits' ? 0 : 1, a.tokens, a.samples, a.rowStats, a.mode === 'raw' ? 0 : 1, a.out],
+      a.stream,
+    );
+  }
+
+  /** The n most probable tokens per row with their raw or processed log-probabilities. */
+  topLogprobs(a: {
+    values: DeviceRegion;
+    batch: number;
+    vocab: number;
+    kind: 'logits' | 'probs';
+    n: number;
+    rowStats: DeviceRegion;
+    /** The sampled tokens (i32 [batch, samples]); the first of a T = 0 row is its argmax. */
+    tokens: DeviceRegion;
+    samples: number;
+    mode: 'raw' | 'processed';
+    outTokens: DeviceRegion;
+    outLogprobs: DeviceRegion;
+    valid: DeviceRegion;
+    stream?: Stream;
+  }): void {
+    if (!Number.isInteger(a.n) || a.n < 1 || a.n > MAX_TOP_LOGPROBS) {
+      throw new KernelArgumentError(`Expected an n in [1, ${MAX_TOP_LOGPROBS}] for top log-probabilities but received ${a.n}`);
+    }
+    need(a.outTokens, a.batch * a.n * 4, 'outTokens');
+    need(a.outLogprobs, a.batch * a.n * 4, 'outLogprobs');
+    this.#launch(
+      'rf_top_logprobs',
+      a.batch,
+      BLOCK_THREADS,
+      [a.values, a.vocab, a.kind === 'logits' ? 0 : 1, a.n, a.rowStats, a.tokens, a.samples, a.mode === 'raw' ? 0 : 1, a.outTokens, a.outLogprobs, a.valid],
+      a.stream,
+    );
+  }
+}
+
+function need(buffer: DeviceRegion, bytes: number, name: string): void {
+  if (buffer.byteLength < bytes) {
+    throw new KernelArgumentError(`Expected at least ${bytes} bytes for ${name} but the buffer has ${buffer.byteLength}`);
+  }
+}

@@ -1,0 +1,43 @@
+import type { KernelArgType } from '@rocmforge/hip-runtime';
+
+/**
+ * Parameter layouts of the kernels in kernels/sampling.hip, in order. The single source of
+ * truth: the build writes it into the manifest, the launchers pack arguments from it.
+ */
+export const KERNEL_SIGNATURES = {
+  rf_sample: [
+    'pointer', // input
+    'u32', // vocab
+    'u32', // kind: 0 logits, 1 probabilities
+    'pointer', // temperature[batch]
+    'pointer', // topK[batch]
+    'pointer', // topP[batch]
+    'pointer', // minP[batch]
+    'pointer', // seedLo[batch]
+    'pointer', // seedHi[batch]
+    'pointer', // stepLo[batch]
+    'pointer', // stepHi[batch]
+    'pointer', // stream[batch]
+    'u32', // filterOrder: 0 topKFirst, 1 joint
+    'u32', // samples
+    'pointer', // tokens[batch × samples]
+    'pointer', // valid[batch]
+    'pointer', // rowStats[batch × 6] or 0
+  ],
+  rf_softmax: ['pointer', 'pointer', 'u32', 'pointer'],
+  rf_prefix_sum: ['pointer', 'pointer', 'u32'],
+  rf_philox: ['pointer', 'pointer', 'pointer', 'pointer', 'pointer', 'pointer', 'u32', 'u32'],
+  rf_uniform: ['pointer', 'pointer', 'pointer', 'pointer', 'pointer', 'pointer', 'u32'],
+  rf_adjust_logits: ['pointer', 'u32', 'pointer', 'pointer', 'pointer', 'pointer', 'pointer', 'pointer', 'pointer', 'pointer'],
+  rf_token_logprobs: ['pointer', 'u32', 'u32', 'pointer', 'u32', 'pointer', 'u32', 'pointer'],
+  rf_top_logprobs: ['pointer', 'u32', 'u32', 'u32', 'pointer', 'pointer', 'u32', 'u32', 'pointer', 'pointer', 'pointer'],
+} as const satisfies Record<string, readonly KernelArgType[]>;
+
+export type KernelName = keyof typeof KERNEL_SIGNATURES;
+
+/** Threads per block the kernels are compiled for (RF_BLOCK). */
+export const BLOCK_THREADS = 512;
+/** Largest n for top-n log-probabilities (TOP_CAPACITY). */
+export const MAX_TOP_LOGPROBS = 1024;
+/** Floats per row of the per-row statistics rf_sample writes. */
+export const ROW_STATS = 6;

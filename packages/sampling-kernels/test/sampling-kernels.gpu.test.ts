@@ -1,0 +1,177 @@
+import { type Device, type DeviceBuffer, openDevice, probe } from '@rocmforge/hip-runtime';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { gpuSuite } from '../../../tooling/gpu-test.js';
+import { referenceDistribution } from '../../../tooling/sampling-reference.js';
+import { chiSquare, gaussianLogits } from '../../../tooling/statistics.js';
+import { type RowParameterBuffers, SamplingKernels } from '../src/index.js';
+
+gpuSuite(probe)('sampling kernels on a GPU', () => {
+  let device: Device;
+  let kernels: SamplingKernels;
+  const owned: DeviceBuffer[] = [];
+  const upload = (data: ArrayBufferView) => {
+    const b = device.upload(data);
+    owned.push(b);
+    return b;
+  };
+  const alloc = (bytes: number) => {
+    const b = device.alloc(bytes);
+    owned.push(b);
+    return b;
+  };
+  beforeAll(() => {
+    device = openDevice(0);
+    kernels = SamplingKernels.forDevice(device);
+    console.log(`kernels for ${device.info.name}: ${kernels.origin} (${kernels.target})`);
+  });
+  afterAll(() => {
+    for (const b of owned) b.dispose();
+  });
+
+  function params(batch: number, p: Partial<Record<keyof RowParameterBuffers, number>> & { seeds?: number[] }): RowParameterBuffers {
+    const f32 = (v: number) => upload(new Float32Array(batch).fill(v));
+    const u32 = (v: number) => upload(new Uint32Array(batch).fill(v));
+    return {
+      temperature: f32(p.temperature ?? 1),
+      topK: upload(new Int32Array(batch).fill(p.topK ?? 0)),
+      topP: f32(p.topP ?? 1),
+      minP: f32(p.minP ?? 0),
+      seedLo: p.seeds ? upload(Uint32Array.from(p.seeds)) : u32(p.seedLo ?? 0),
+      seedHi: u32(p.seedHi ?? 0),
+      stepLo: u32(p.stepLo ?? 0),
+      stepHi: u32(p.stepHi ?? 0),
+      stream: upload(Uint32Array.from({ length: batch }, (_, i) => (p.stream ?? 0) + i)),
+    };
+  }
+
+  it('softmax matches a float64 reference (relative error ≤ 1e-6, rows sum to 1)', () => {
+    const batch = 4;
+    const vocab = 50_257;
+    const logits = gaussianLogits(batch * vocab, 3, 1);
+    const temperature = Float32Array.from([1, 0.7, 2, 0]);
+    const out = alloc(batch * vocab * 4);
+    kernels.softmax({ logits: upload(logits), probs: out, batch, vocab, temperature: upload(temperature) });
+    const probs = out.read(new Float32Array(batch * vocab));
+    for (let r = 0; r < batch; r++) {
+      const row = logits.subarray(r * vocab, (r + 1) * vocab);
+      const max = row.reduce((m, v) => Math.max(m, v), -Infinity);
+      const t = temperature[r]!;
+      const w = Array.from(row, (v) => (t === 0 ? Number(v === max) : Math.exp((v - max) / t)));
+      const z = w.reduce((a, b) => a + b, 0);
+      let sum = 0;
+      let worst = 0;
+      for (let i = 0; i < vocab; i++) {
+        const p = probs[r * vocab + i]!;
+        const expected = w[i]! / z;
+        sum += p;
+        if (expected > 1e-30) worst = Math.max(worst, Math.abs(p - expected) / expected);
+      }
+      expect(Math.abs(sum - 1)).toBeLessThan(1e-6);
+      expect(worst).toBeLessThan(1e-6);
+    }
+  });
+
+  it('prefix sum matches the CPU; the last element equals the total', () => {
+    const batch = 3;
+    const vocab = 262_144;
+    const data = Float32Array.from({ length: batch * vocab }, (_, i) => ((i * 7919) % 1000) / 1000);
+    const out = alloc(batch * vocab * 4);
+    kernels.prefixSum({ input: upload(data), output: out, batch, vocab });
+    const scan = out.read(new Float32Array(batch * vocab));
+    for (let r = 0; r < batch; r++) {
+      let running = 0;
+      for (let i = 0; i < vocab; i++) {
+        running += data[r * vocab + i]!;
+        if (i % 4099 === 0 || i === vocab - 1) expect(Math.abs(scan[r * vocab + i]! - running) / Math.max(running, 1)).toBeLessThan(1e-6);
+      }
+    }
+  });
+
+  it("Philox on the device reproduces Random123's known answers", () => {
+    // Counter (draw, stream, step lo, step hi), key (seed lo, seed hi).
+    const vectors = [
+      { c: [0, 0, 0, 0], k: [0, 0], out: [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8] },
+      { c: [0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff], k: [0xffffffff, 0xffffffff], out: [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd] },
+      { c: [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], k: [0xa4093822, 0x299f31d0], out: [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1] },
+    ];
+    for (const v of vectors) {
+      const p = params(1, { seedLo: v.k[0], seedHi: v.k[1], stepLo: v.c[2], stepHi: v.c[3], stream: v.c[1] });
+      const out = alloc(16);
+      kernels.philox({ out, params: p, batch: 1, draw0: v.c[0]!, count: 1 });
+      expect([...out.read(new Uint32Array(4))]).toEqual(v.out);
+    }
+  });
+
+  const DRAWS_PER_ROW = 1000;
+  const ROWS = 1000; // 10^6 draws in one launch
+  const logits = gaussianLogits(64, 2, 7);
+  const modes: Array<[string, Parameters<typeof referenceDistribution>[1]]> = [
+    ['plain', {}],
+    ['temperature 0.6', { temperature: 0.6 }],
+    ['top-k 10', { topK: 10 }],
+    ['top-p 0.8', { topP: 0.8 }],
+    ['min-p 0.05', { minP: 0.05 }],
+    ['top-k 20 + top-p 0.7, topKFirst', { topK: 20, topP: 0.7 }],
+    ['top-k 20 + top-p 0.7, joint', { topK: 20, topP: 0.7, filterOrder: 'joint' }],
+  ];
+  it.each(modes)('%s: 10^6 draws in one launch follow the exact distribution (chi-square, α = 1e-3)', (_name, mode) => {
+    const batch = ROWS;
+    const vocab = logits.length;
+    const input = new Float32Array(batch * vocab);
+    for (let r = 0; r < batch; r++) input.set(logits, r * vocab);
+    const tokens = alloc(batch * DRAWS_PER_ROW * 4);
+    const valid = alloc(batch);
+    kernels.sample({
+      input: upload(input), batch, vocab, kind: 'logits',
+      params: params(batch, { temperature: mode.temperature ?? 1, topK: mode.topK ?? 0, topP: mode.topP ?? 1, minP: mode.minP ?? 0, seedLo: 99 }),
+      filterOrder: mode.filterOrder ?? 'topKFirst', samples: DRAWS_PER_ROW, tokens, valid,
+    });
+    const drawn = tokens.read(new Int32Array(batch * DRAWS_PER_ROW));
+    const result = chiSquare(drawn, referenceDistribution(logits, mode), 1e-3);
+    expect(result.outside).toBe(0);
+    expect(result.statistic).toBeLessThan(result.critical);
+    expect(valid.read(new Uint8Array(batch)).every((v) => v === 1)).toBe(true);
+  });
+
+  it('edge rows: k = 1, k > vocab, p = 1, one-hot, uniform, all-zero probabilities, NaN, -Infinity', () => {
+    const vocab = 8;
+    const rows: Array<{ x: number[]; kind?: 'probs'; topK?: number; topP?: number; expect: (t: number[], valid: number) => void }> = [
+      { x: [1, 5, 2, 5, 0, 0, 0, 0], topK: 1, expect: (t) => expect(new Set(t)).toEqual(new Set([1, 3])) },
+      { x: [1, 5, 2, 0, 0, 0, 0, 0], topK: 100, expect: (t) => expect(t.every((v) => v >= 0 && v < vocab)).toBe(true) },
+      { x: [-Infinity, -Infinity, 3, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity], expect: (t) => expect(new Set(t)).toEqual(new Set([2])) },
+      { x: [0, 0, 0, 0, 0, 0, 0, 0], topP: 1, expect: (t) => expect(new Set(t).size).toBe(8) },
+      { x: [0, 0, 0, 0, 0, 0, 0, 0], kind: 'probs', expect: (t, valid) => expect([valid, ...new Set(t)]).toEqual([0, -1]) },
+      { x: [0, Number.NaN, 0, 0, 0, 0, 0, 0], expect: (t, valid) => expect([valid, ...new Set(t)]).toEqual([2, -1]) },
+      { x: new Array(8).fill(-Infinity), expect: (t, valid) => expect([valid, ...new Set(t)]).toEqual([0, -1]) },
+    ];
+    for (const row of rows) {
+      const tokens = alloc(256 * 4);
+      const valid = alloc(1);
+      kernels.sample({
+        input: upload(Float32Array.from(row.x)), batch: 1, vocab, kind: row.kind ?? 'logits',
+        params: params(1, { topK: row.topK ?? 0, topP: row.topP ?? 1, seedLo: 5 }), filterOrder: 'topKFirst', samples: 256, tokens, valid,
+      });
+      row.expect([...tokens.read(new Int32Array(256))], valid.read(new Uint8Array(1))[0]!);
+    }
+  });
+
+  it('vocab 262144: top-k + top-p, no id outside the kept set, deterministic across runs', () => {
+    const vocab = 262_144;
+    const batch = 4;
+    const x = gaussianLogits(batch * vocab, 3, 3);
+    const input = upload(x);
+    const run = () => {
+      const tokens = alloc(batch * 64 * 4);
+      const valid = alloc(batch);
+      kernels.sample({ input, batch, vocab, kind: 'logits', params: params(batch, { topK: 50, topP: 0.9, seedLo: 1 }), filterOrder: 'topKFirst', samples: 64, tokens, valid });
+      return tokens.read(new Int32Array(batch * 64));
+    };
+    const first = run();
+    expect([...run()]).toEqual([...first]);
+    for (let r = 0; r < batch; r++) {
+      const row = Array.from(x.subarray(r * vocab, (r + 1) * vocab));
+      const fiftieth = [...row].sort((a, b) => b - a)[49]!;
+      for (let s = 0; s < 64; s++) expect(row[first[r * 64 + s]!]!).toBeGreaterThanOrEqual(fiftieth);
+    }
+  });
+});
