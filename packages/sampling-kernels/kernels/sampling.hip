@@ -343,13 +343,16 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_softmax(const float* logits, float* p
     }
     return;
   }
-  const float inverse = 1.0f / t;
+  // Double precision for the exponent: a float32 (x - max)/T carries an absolute error of
+  // ~1e-6 at |x - max| ≈ 20, which exp turns into a 1e-6 relative error.
+  const double inverse = 1.0 / static_cast<double>(t);
+  const double max = static_cast<double>(best.value);
   double sum = 0.0;
-  for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) sum += expf((x[i] - best.value) * inverse);
+  for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) sum += exp((static_cast<double>(x[i]) - max) * inverse);
   sum = reduce_sum(sum, s);
   const double scale = 1.0 / sum;
   for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) {
-    y[i] = static_cast<float>(static_cast<double>(expf((x[i] - best.value) * inverse)) * scale);
+    y[i] = static_cast<float>(exp((static_cast<double>(x[i]) - max) * inverse) * scale);
   }
 }
 

@@ -151,7 +151,10 @@ gpuSuite(probe)('sampling kernels on a GPU', () => {
         input: upload(Float32Array.from(row.x)), batch: 1, vocab, kind: row.kind ?? 'logits',
         params: params(1, { topK: row.topK ?? 0, topP: row.topP ?? 1, seedLo: 5 }), filterOrder: 'topKFirst', samples: 256, tokens, valid,
       });
-      row.expect([...tokens.read(new Int32Array(256))], valid.read(new Uint8Array(1))[0]!);
+      const drawn = [...tokens.read(new Int32Array(256))];
+      const flag = valid.read(new Uint8Array(1))[0]!;
+      console.log(`edge row ${JSON.stringify(row.x.map(String))} kind ${row.kind ?? 'logits'}: valid ${flag}, tokens ${[...new Set(drawn)].join(',')}`);
+      row.expect(drawn, flag);
     }
   });
 
