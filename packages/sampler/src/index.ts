@@ -17,3 +17,12 @@ export { createSampler } from './sampler.js';
 export { readConfig as readSamplerConfig, type SamplerConfig } from './config.js';
 export { type DeviceInput, GpuSampler } from './gpu/gpu-sampler.js';
 export type { SamplerLogger } from './sampler.js';
+export {
+  BENCH_MODES,
+  type BenchCase,
+  type BenchOptions,
+  type BenchResult,
+  defaultBenchGrid,
+  runBenchmark,
+  syntheticLogits,
+} from './benchmark.js';

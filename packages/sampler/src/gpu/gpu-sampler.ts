@@ -34,6 +34,8 @@ export class GpuSampler implements Sampler {
   #hostParams = new ArrayBuffer(0);
   #disposed = false;
   #injectFailure = false;
+  #timing: { start: import('@rocmforge/hip-runtime').Event; end: import('@rocmforge/hip-runtime').Event } | undefined;
+  #timed = false;
 
   private constructor(modules: GpuModules, device: Device) {
     this.#modules = modules;
@@ -68,6 +70,20 @@ export class GpuSampler implements Sampler {
     const pending = this.#enqueue(request);
     await this.#stream.wait();
     return this.#finish(pending);
+  }
+
+  /**
+   * Records device events around each sampling launch from now on, so that
+   * {@link lastKernelMilliseconds} reports the kernel's own time (for benchmarks).
+   */
+  enableTiming(): void {
+    this.#timing ??= { start: this.device.createEvent(), end: this.device.createEvent() };
+  }
+
+  /** Device time of the last sampling launch in ms (needs `enableTiming()`), else undefined. */
+  get lastKernelMilliseconds(): number | undefined {
+    if (!this.#timing || !this.#timed) return undefined;
+    return this.#timing.end.elapsedSince(this.#timing.start);
   }
 
   /** @internal For tests: the next call fails as a driver failure would. */
@@ -155,6 +171,7 @@ export class GpuSampler implements Sampler {
     const tokens = ws.get('tokens', batch * samples * 4);
     const valid = ws.get('valid', batch);
     const rowStats = resolved.logprobs ? ws.get('rowStats', batch * 6 * 4) : undefined;
+    if (this.#timing) this.#timing.start.record(stream);
     this.kernels.sample({
       input: values,
       batch,
@@ -168,6 +185,10 @@ export class GpuSampler implements Sampler {
       ...(rowStats ? { rowStats } : {}),
       stream,
     });
+    if (this.#timing) {
+      this.#timing.end.record(stream);
+      this.#timed = true;
+    }
 
     const result: SampleResult = { tokens: new Int32Array(batch * samples), valid: new Uint8Array(batch), batch, vocab, samples };
     const validRaw = new Uint8Array(batch);
@@ -286,6 +307,8 @@ export class GpuSampler implements Sampler {
     if (this.#disposed) return;
     this.#disposed = true;
     this.#workspace.dispose();
+    this.#timing?.start.dispose();
+    this.#timing?.end.dispose();
     this.#stream.dispose();
   }
 

@@ -1,0 +1,180 @@
+import { CpuSampler } from './cpu/cpu-sampler.js';
+import { GpuSampler } from './gpu/gpu-sampler.js';
+import type { SampleRequest } from './request.js';
+
+/** A sampling mode as the benchmark names it. */
+export const BENCH_MODES: Record<string, Partial<SampleRequest>> = {
+  plain: {},
+  'top-k': { topK: 50 },
+  'top-p': { topP: 0.9 },
+  'min-p': { minP: 0.1 },
+  'top-k+top-p': { topK: 50, topP: 0.9 },
+};
+
+export interface BenchCase {
+  batch: number;
+  vocab: number;
+  mode: string;
+  /** σ of the synthetic N(0, σ²) logits. */
+  sigma: number;
+}
+
+/** The grid of the GPU-backend issue: batch 1–512 at vocab 151936 and 10000 × 32000. */
+export function defaultBenchGrid(options: { quick?: boolean; sigmas?: number[]; modes?: string[] } = {}): BenchCase[] {
+  const shapes: Array<[number, number]> = options.quick
+    ? [
+        [1, 32_000],
+        [8, 32_000],
+      ]
+    : [
+        [1, 151_936],
+        [32, 151_936],
+        [128, 151_936],
+        [512, 151_936],
+        [10_000, 32_000],
+      ];
+  const modes = options.modes ?? Object.keys(BENCH_MODES);
+  const cases: BenchCase[] = [];
+  for (const sigma of options.sigmas ?? [3]) {
+    for (const [batch, vocab] of shapes) for (const mode of modes) cases.push({ batch, vocab, mode, sigma });
+  }
+  return cases;
+}
+
+export interface BenchResult extends BenchCase {
+  /** Bytes one pass over the input moves (batch × vocab × 4). */
+  bytes: number;
+  gpu?: {
+    /** Median kernel time by device events, input already on the device. */
+    kernelMicroseconds: number;
+    /** bytes / kernel time. */
+    gigabytesPerSecond: number;
+    /** Median wall time of one `sample` call with the input on the device, minus the kernel time. */
+    hostOverheadMicroseconds: number;
+    /** Median wall time of one `sample` call from a host Float32Array (copy included). */
+    endToEndMicroseconds: number;
+  };
+  cpu?: {
+    /** Median CPU time per call (measured on up to `cpuRows` rows and scaled to the batch). */
+    microseconds: number;
+    measuredRows: number;
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** N(0, σ²) logits from a fixed seed (xorshift + Box–Muller), the benchmark's input. */
+export function syntheticLogits(length: number, sigma: number, seed = 1): Float32Array {
+  let state = (seed * 2654435761) >>> 0 || 1;
+  const next = () => {
+    state ^= state << 13;
+    state >>>= 0;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    state >>>= 0;
+    return (state + 0.5) / 4294967296;
+  };
+  const out = new Float32Array(length);
+  for (let i = 0; i < length; i += 2) {
+    const r = sigma * Math.sqrt(-2 * Math.log(next()));
+    const a = 2 * Math.PI * next();
+    out[i] = r * Math.cos(a);
+    if (i + 1 < length) out[i + 1] = r * Math.sin(a);
+  }
+  return out;
+}
+
+export interface BenchOptions {
+  cases: BenchCase[];
+  /** Run the GPU backend (default: when one is usable). */
+  gpu?: boolean;
+  /** Run the CPU backend (default true). */
+  cpu?: boolean;
+  device?: number;
+  /** Timed repetitions per case (median reported). */
+  repetitions?: number;
+  /** Rows the CPU measures per case at most (its time is scaled to the batch). */
+  cpuRows?: number;
+  onProgress?: (done: number, total: number, current: BenchCase) => void;
+}
+
+/** Measures every case; see {@link BenchResult} for what each figure means. */
+export function runBenchmark(options: BenchOptions): { results: BenchResult[]; device?: string; gpuError?: string } {
+  const repetitions = options.repetitions ?? 20;
+  const cpuRows = options.cpuRows ?? 32;
+  let gpu: GpuSampler | undefined;
+  let gpuError: string | undefined;
+  if (options.gpu !== false) {
+    try {
+      gpu = GpuSampler.create(options.device ?? 0);
+      gpu.enableTiming();
+    } catch (error) {
+      gpuError = (error as Error).message;
+      if (options.gpu === true) throw error;
+    }
+  }
+  const cpu = options.cpu === false ? undefined : new CpuSampler();
+  const results: BenchResult[] = [];
+  const inputs = new Map<string, Float32Array>();
+  let done = 0;
+  for (const c of options.cases) {
+    options.onProgress?.(done, options.cases.length, c);
+    const key = `${c.batch}x${c.vocab}x${c.sigma}`;
+    let logits = inputs.get(key);
+    if (!logits) {
+      inputs.clear();
+      logits = syntheticLogits(c.batch * c.vocab, c.sigma, c.batch + c.vocab);
+      inputs.set(key, logits);
+    }
+    const mode = BENCH_MODES[c.mode] ?? {};
+    const result: BenchResult = { ...c, bytes: c.batch * c.vocab * 4 };
+    if (gpu) {
+      using onDevice = gpu.device.upload(logits);
+      const request = { ...mode, logits: onDevice, shape: [c.batch, c.vocab] as [number, number], seed: 1 };
+      for (let i = 0; i < 3; i++) gpu.sample({ ...request, step: i });
+      const kernel: number[] = [];
+      const wall: number[] = [];
+      for (let i = 0; i < repetitions; i++) {
+        const start = performance.now();
+        gpu.sample({ ...request, step: i });
+        wall.push((performance.now() - start) * 1000);
+        kernel.push(gpu.lastKernelMilliseconds! * 1000);
+      }
+      const endToEnd: number[] = [];
+      const hostRequest = { ...mode, logits, shape: [c.batch, c.vocab] as [number, number], seed: 1 };
+      for (let i = 0; i < Math.max(3, Math.floor(repetitions / 2)); i++) {
+        const start = performance.now();
+        gpu.sample({ ...hostRequest, step: i });
+        endToEnd.push((performance.now() - start) * 1000);
+      }
+      const kernelMicroseconds = median(kernel);
+      result.gpu = {
+        kernelMicroseconds,
+        gigabytesPerSecond: result.bytes / (kernelMicroseconds * 1e3),
+        hostOverheadMicroseconds: Math.max(0, median(wall) - kernelMicroseconds),
+        endToEndMicroseconds: median(endToEnd),
+      };
+    }
+    if (cpu) {
+      const rows = Math.min(c.batch, cpuRows);
+      const part = logits.subarray(0, rows * c.vocab);
+      const times: number[] = [];
+      const reps = Math.max(3, Math.min(repetitions, Math.ceil(2e7 / (rows * c.vocab))));
+      for (let i = 0; i < reps; i++) {
+        const start = performance.now();
+        cpu.sample({ ...mode, logits: part, shape: [rows, c.vocab], seed: 1, step: i });
+        times.push((performance.now() - start) * 1000);
+      }
+      result.cpu = { microseconds: (median(times) * c.batch) / rows, measuredRows: rows };
+    }
+    results.push(result);
+    done++;
+  }
+  options.onProgress?.(done, options.cases.length, options.cases[options.cases.length - 1]!);
+  const device = gpu ? `${gpu.device.info.name} (${gpu.device.info.architecture})` : undefined;
+  gpu?.dispose();
+  return { results, ...(device ? { device } : {}), ...(gpuError ? { gpuError } : {}) };
+}
