@@ -1,0 +1,72 @@
+import { writeFileSync } from 'node:fs';
+import { type BenchResult, defaultBenchGrid, runBenchmark } from '@rocmforge/sampler';
+import { SingleBar } from 'cli-progress';
+import { table as newTable } from '../table.js';
+import { benchChart } from '../chart.js';
+
+export interface BenchCommandOptions {
+  quick?: boolean;
+  backend: 'auto' | 'cpu' | 'gpu';
+  sigmas: number[];
+  modes?: string[];
+  repetitions?: number;
+  device?: number;
+  json?: string;
+  chart?: string;
+  progress: boolean;
+}
+
+export interface BenchReport {
+  date: string;
+  device?: string;
+  gpuError?: string;
+  node: string;
+  platform: string;
+  results: BenchResult[];
+}
+
+export function runBench(options: BenchCommandOptions): BenchReport {
+  const cases = defaultBenchGrid({ quick: options.quick ?? false, sigmas: options.sigmas, ...(options.modes ? { modes: options.modes } : {}) });
+  const bar = options.progress ? new SingleBar({ format: 'bench [{bar}] {value}/{total} {case}', hideCursor: true }) : undefined;
+  bar?.start(cases.length, 0, { case: '' });
+  const run = runBenchmark({
+    cases,
+    gpu: options.backend === 'cpu' ? false : options.backend === 'gpu' ? true : undefined,
+    cpu: options.backend !== 'gpu',
+    ...(options.device !== undefined ? { device: options.device } : {}),
+    repetitions: options.repetitions ?? (options.quick ? 5 : 20),
+    cpuRows: options.quick ? 4 : 16,
+    onProgress: (done, _total, c) => bar?.update(done, { case: `${c.batch}×${c.vocab} ${c.mode} σ=${c.sigma}` }),
+  });
+  bar?.stop();
+  const report: BenchReport = {
+    date: new Date().toISOString(),
+    ...(run.device ? { device: run.device } : {}),
+    ...(run.gpuError ? { gpuError: run.gpuError } : {}),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    results: run.results,
+  };
+  if (options.json) writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
+  if (options.chart) writeFileSync(options.chart, benchChart(run.results, `rocmforge bench — ${run.device ?? 'CPU only'}`));
+  return report;
+}
+
+export function printBench(report: BenchReport): void {
+  console.log(report.device ? `GPU: ${report.device}` : `GPU: none${report.gpuError ? ` (${report.gpuError})` : ''}`);
+  const table = newTable(['batch × vocab', 'mode', 'σ', 'GPU µs', 'GB/s', 'host µs', 'end-to-end µs', 'CPU µs', 'speed-up']);
+  for (const r of report.results) {
+    table.push([
+      `${r.batch} × ${r.vocab}`,
+      r.mode,
+      r.sigma,
+      r.gpu ? r.gpu.kernelMicroseconds.toFixed(1) : '–',
+      r.gpu ? r.gpu.gigabytesPerSecond.toFixed(0) : '–',
+      r.gpu ? r.gpu.hostOverheadMicroseconds.toFixed(1) : '–',
+      r.gpu ? r.gpu.endToEndMicroseconds.toFixed(0) : '–',
+      r.cpu ? r.cpu.microseconds.toFixed(0) : '–',
+      r.gpu && r.cpu ? `${(r.cpu.microseconds / r.gpu.kernelMicroseconds).toFixed(1)}×` : '–',
+    ]);
+  }
+  console.log(table.toString());
+}

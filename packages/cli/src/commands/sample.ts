@@ -1,0 +1,90 @@
+import { createSampler, type SampleRequest } from '@rocmforge/sampler';
+import { table as newTable } from '../table.js';
+import { readLogitsFile } from '../input-file.js';
+
+export interface SampleOptions {
+  file: string;
+  tensor?: string;
+  shape?: [number, number];
+  probs?: boolean;
+  backend: 'auto' | 'cpu' | 'gpu';
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  minP?: number;
+  filterOrder?: 'topKFirst' | 'joint';
+  seed?: bigint;
+  step?: bigint;
+  samples?: number;
+  logprobs?: number;
+}
+
+export interface SampleReport {
+  file: string;
+  shape: [number, number];
+  backend: string;
+  fallbackReason?: string;
+  rows: Array<{ row: number; valid: boolean; tokens: number[]; logprobs?: number[]; top?: Array<{ token: number; logprob: number }> }>;
+}
+
+/** Reads the file, samples it, and reports tokens (and log-probabilities) per row. */
+export function sampleFile(options: SampleOptions): SampleReport {
+  const matrix = readLogitsFile(options.file, { ...(options.tensor ? { tensor: options.tensor } : {}), ...(options.shape ? { shape: options.shape } : {}) });
+  const sampler = createSampler({ backend: options.backend, logger: null });
+  try {
+    const request: SampleRequest = {
+      [options.probs ? 'probs' : 'logits']: matrix.data,
+      shape: matrix.shape,
+      ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
+      ...(options.topK !== undefined ? { topK: options.topK } : {}),
+      ...(options.topP !== undefined ? { topP: options.topP } : {}),
+      ...(options.minP !== undefined ? { minP: options.minP } : {}),
+      ...(options.filterOrder ? { filterOrder: options.filterOrder } : {}),
+      ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      ...(options.step !== undefined ? { step: options.step } : {}),
+      ...(options.samples !== undefined ? { samples: options.samples } : {}),
+      ...(options.logprobs !== undefined ? { logprobs: options.logprobs } : {}),
+    };
+    const result = sampler.sample(request);
+    const rows: SampleReport['rows'] = [];
+    for (let r = 0; r < result.batch; r++) {
+      const tokens = [...result.tokens.subarray(r * result.samples, (r + 1) * result.samples)];
+      const row: SampleReport['rows'][number] = { row: r, valid: result.valid[r] === 1, tokens };
+      if (result.logprobs) row.logprobs = [...result.logprobs.subarray(r * result.samples, (r + 1) * result.samples)];
+      if (result.topLogprobs) {
+        const n = result.topLogprobs.n;
+        row.top = Array.from({ length: n }, (_, j) => ({
+          token: result.topLogprobs!.tokens[r * n + j]!,
+          logprob: result.topLogprobs!.logprobs[r * n + j]!,
+        }));
+      }
+      rows.push(row);
+    }
+    return {
+      file: options.file,
+      shape: matrix.shape,
+      backend: sampler.backend,
+      ...(sampler.fallbackReason ? { fallbackReason: sampler.fallbackReason } : {}),
+      rows,
+    };
+  } finally {
+    sampler.dispose();
+  }
+}
+
+export function printSample(report: SampleReport): void {
+  const head = ['row', 'tokens'];
+  const withLogprobs = report.rows.some((r) => r.logprobs);
+  const withTop = report.rows.some((r) => r.top);
+  if (withLogprobs) head.push('logprobs');
+  if (withTop) head.push('top');
+  const table = newTable(head);
+  for (const r of report.rows) {
+    const line: string[] = [String(r.row), r.valid ? r.tokens.join(' ') : 'nothing to sample'];
+    if (withLogprobs) line.push(r.logprobs?.map((v) => v.toFixed(4)).join(' ') ?? '');
+    if (withTop) line.push(r.top?.map((t) => `${t.token}:${t.logprob.toFixed(3)}`).join(' ') ?? '');
+    table.push(line);
+  }
+  console.log(`${report.file} [${report.shape.join(' × ')}] on ${report.backend}${report.fallbackReason ? ` (${report.fallbackReason})` : ''}`);
+  console.log(table.toString());
+}

@@ -1,0 +1,131 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSampler } from '@rocmforge/sampler';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { dump } from 'npyjs';
+import { describe, expect, it } from 'vitest';
+
+const bin = join(import.meta.dirname, '..', 'dist', 'bin.js');
+const dir = mkdtempSync(join(tmpdir(), 'rocmforge-cli-'));
+// No GPU driver in these tests, whatever the machine: the CPU path is what is checked here.
+const env = { ...process.env, ROCMFORGE_DRIVER_PATH: '/nonexistent/libnothing.so', NO_COLOR: '1' };
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const logits = Float32Array.from({ length: 3 * 40 }, (_, i) => Math.sin(i * 1.7) * 4);
+const npy = join(dir, 'logits.npy');
+writeFileSync(npy, Buffer.from(dump(logits, [3, 40])));
+const raw = join(dir, 'logits.bin');
+writeFileSync(raw, Buffer.from(logits.buffer));
+
+function safetensors(tensors: Record<string, { dtype: string; shape: number[]; data: Uint8Array }>): Buffer {
+  let offset = 0;
+  const header: Record<string, unknown> = {};
+  const parts: Uint8Array[] = [];
+  for (const [name, t] of Object.entries(tensors)) {
+    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.data.length] };
+    parts.push(t.data);
+    offset += t.data.length;
+  }
+  const json = Buffer.from(JSON.stringify(header));
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(json.length));
+  return Buffer.concat([length, json, ...parts]);
+}
+const st = join(dir, 'logits.safetensors');
+writeFileSync(
+  st,
+  safetensors({
+    logits: { dtype: 'F32', shape: [3, 40], data: new Uint8Array(logits.buffer) },
+    other: { dtype: 'F32', shape: [1], data: new Uint8Array(4) },
+  }),
+);
+
+const expected = createSampler({ backend: 'cpu' }).sample({ logits, shape: [3, 40], topK: 5, topP: 0.9, seed: 7n, samples: 2 });
+const expectedRows = [0, 1, 2].map((r) => [...expected.tokens.subarray(r * 2, r * 2 + 2)]);
+
+describe('rocmforge CLI', () => {
+  it.each(['--help', 'devices --help', 'sample --help', 'bench --help'])('%s prints help and exits 0', (args) => {
+    const r = cli(...args.split(' '));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Usage: rocmforge/);
+  });
+
+  it('devices with no driver prints the reason, says the CPU will be used, and exits 0', () => {
+    const r = cli('devices');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/No usable GPU.*\/nonexistent\/libnothing\.so/);
+    expect(r.stdout).toMatch(/CPU backend will be used/);
+    const json = JSON.parse(cli('devices', '--json').stdout);
+    expect(json.available).toBe(false);
+  });
+
+  it.each([
+    ['.npy', [npy]],
+    ['.safetensors', [st, '--tensor', 'logits']],
+    ['raw float32', [raw, '--shape', '3,40']],
+  ])('sample reads %s and gives the sampler library’s tokens for the same seed', (_name, args) => {
+    const r = cli('sample', ...(args as string[]), '--top-k', '5', '--top-p', '0.9', '--seed', '7', '--samples', '2', '--backend', 'cpu', '--json');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.shape).toEqual([3, 40]);
+    expect(report.rows.map((row: { tokens: number[] }) => row.tokens)).toEqual(expectedRows);
+  });
+
+  it('sample prints a table with log-probabilities', () => {
+    const r = cli('sample', npy, '--seed', '1', '--logprobs', '2', '--backend', 'cpu');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/row.*tokens.*logprobs.*top/s);
+  });
+
+  const bad: Array<[string, () => string[], RegExp, number]> = [
+    ['a missing file', () => [join(dir, 'missing.npy')], /missing\.npy: cannot be read/, 1],
+    ['a wrong magic', () => [write('bad.npy', Buffer.from('not numpy at all'))], /bad\.npy: not a \.npy file/, 1],
+    ['a truncated .npy', () => [write('short.npy', readFileSync(npy).subarray(0, 200))], /short\.npy: (truncated|cannot be parsed)/, 1],
+    ['an unsupported dtype', () => [write('ints.npy', Buffer.from(dump(new Int32Array(4), [4])))], /ints\.npy: unsupported dtype i4/, 1],
+    ['a 3-D array', () => [write('cube.npy', Buffer.from(dump(new Float32Array(8), [2, 2, 2])))], /cube\.npy: expected a 1-D or 2-D array/, 1],
+    ['a raw file not matching --shape', () => [raw, '--shape', '4,40'], /logits\.bin: has 480 bytes but --shape 4,40 needs 640/, 1],
+    ['a raw file without --shape', () => [raw], /unknown format/, 1],
+    ['an unknown tensor', () => [st, '--tensor', 'nope'], /has no tensor 'nope'/, 1],
+    ['several tensors and no --tensor', () => [st], /holds 2 tensors; choose one with --tensor/, 1],
+    ['a truncated .safetensors', () => [write('cut.safetensors', readFileSync(st).subarray(0, 120))], /cut\.safetensors: truncated/, 1],
+    ['a bad safetensors header', () => [write('junk.safetensors', Buffer.from('\x08\x00\x00\x00\x00\x00\x00\x00{garbage'))], /not a \.safetensors file/, 1],
+    ['a bad parameter', () => [npy, '--top-p', '1.5'], /topP/, 2],
+    ['a malformed number', () => [npy, '--top-k', 'many'], /--top-k must be an integer/, 2],
+  ];
+  it.each(bad)('sample rejects %s with one clear line', (_name, args, message, code) => {
+    const r = cli('sample', ...args(), '--backend', 'cpu');
+    expect(r.code).toBe(code);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stdout).toBe('');
+  });
+
+  it('bench --quick --json on the CPU writes a well-formed report and an SVG chart', () => {
+    const json = join(dir, 'bench.json');
+    const svg = join(dir, 'bench.svg');
+    const r = cli('bench', '--quick', '--backend', 'cpu', '--repetitions', '2', '--modes', 'plain,top-k+top-p', '--json', json, '--chart', svg);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(readFileSync(json, 'utf8'));
+    expect(report.node).toBe(process.version);
+    expect(report.results.length).toBe(4);
+    for (const result of report.results) {
+      expect(result.cpu.microseconds).toBeGreaterThan(0);
+      expect(result.bytes).toBe(result.batch * result.vocab * 4);
+    }
+    const text = readFileSync(svg, 'utf8');
+    expect(XMLValidator.validate(text)).toBe(true);
+    expect(new XMLParser().parse(text).svg).toBeDefined();
+  });
+});
+
+function write(name: string, data: Buffer): string {
+  const path = join(dir, name);
+  writeFileSync(path, data);
+  return path;
+}
