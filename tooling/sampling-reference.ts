@@ -30,7 +30,8 @@ export function referenceDistribution(logits: ArrayLike<number>, params: Referen
     for (let i = 0; i < vocab; i++) if (x[i]! < t) keep[i] = false;
   }
   if (topP < 1) {
-    const base = topK > 0 && topK < vocab && params.filterOrder !== 'joint' ? keep.slice() : new Array(vocab).fill(true);
+    const base =
+      topK > 0 && topK < vocab && params.filterOrder !== 'joint' ? keep.slice() : new Array(vocab).fill(true);
     let total = 0;
     for (let i = 0; i < vocab; i++) if (base[i]) total += w[i]!;
     const target = topP * total;

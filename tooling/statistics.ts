@@ -9,12 +9,16 @@ export function chiSquareCritical(df: number, alpha: number): number {
 
 function normalQuantile(p: number): number {
   // Acklam's rational approximation of the inverse normal CDF (relative error < 1.2e-9).
-  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
-  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
-  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const c = [
+    -0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968,
+    2.938163982698783,
+  ];
   const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
   const q = Math.sqrt(-2 * Math.log(1 - p));
-  return -(((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) / ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
+  return (
+    -(((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) /
+    ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1)
+  );
 }
 
 export interface ChiSquareResult {
@@ -29,7 +33,11 @@ export interface ChiSquareResult {
  * Compares observed draws with expected probabilities. Cells with expected count < 5 are
  * pooled into one cell. Significance `alpha` is the chance that a correct sampler fails.
  */
-export function chiSquare(draws: ArrayLike<number>, expected: ArrayLike<number>, alpha = 1e-3): ChiSquareResult {
+export function chiSquare(
+  draws: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  alpha = 1e-3,
+): ChiSquareResult {
   const n = draws.length;
   const counts = new Float64Array(expected.length);
   let outside = 0;

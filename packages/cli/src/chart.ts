@@ -20,15 +20,29 @@ export function benchChart(results: BenchResult[], title: string): string {
     add('CPU', r.cpu?.microseconds);
   }
   const points = [...series.values()].flat();
-  if (points.length === 0) return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="80"><text x="10" y="40">no results</text></svg>\n`;
+  if (points.length === 0)
+    return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="80"><text x="10" y="40">no results</text></svg>\n`;
   const log = Math.log10;
   const xs = points.map(([b]) => log(b));
   const ys = points.map(([, t]) => log(t));
   const [x0, x1] = [Math.floor(Math.min(...xs)), Math.ceil(Math.max(...xs)) || 1];
   const [y0, y1] = [Math.floor(Math.min(...ys)), Math.ceil(Math.max(...ys))];
-  const px = (b: number) => margin.left + ((log(b) - x0) / Math.max(x1 - x0, 1)) * (width - margin.left - margin.right);
-  const py = (t: number) => height - margin.bottom - ((log(t) - y0) / Math.max(y1 - y0, 1)) * (height - margin.top - margin.bottom);
-  const colours = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+  const px = (b: number) =>
+    margin.left + ((log(b) - x0) / Math.max(x1 - x0, 1)) * (width - margin.left - margin.right);
+  const py = (t: number) =>
+    height - margin.bottom - ((log(t) - y0) / Math.max(y1 - y0, 1)) * (height - margin.top - margin.bottom);
+  const colours = [
+    '#1f77b4',
+    '#ff7f0e',
+    '#2ca02c',
+    '#d62728',
+    '#9467bd',
+    '#8c564b',
+    '#e377c2',
+    '#7f7f7f',
+    '#bcbd22',
+    '#17becf',
+  ];
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
@@ -44,16 +58,23 @@ export function benchChart(results: BenchResult[], title: string): string {
     parts.push(`<line x1="${margin.left}" y1="${y}" x2="${width - margin.right}" y2="${y}" stroke="#ddd"/>`);
     parts.push(`<text x="${margin.left - 8}" y="${y + 4}" text-anchor="end">${10 ** e} µs</text>`);
   }
-  parts.push(`<text x="${(margin.left + width - margin.right) / 2}" y="${height - 15}" text-anchor="middle">batch size</text>`);
+  parts.push(
+    `<text x="${(margin.left + width - margin.right) / 2}" y="${height - 15}" text-anchor="middle">batch size</text>`,
+  );
   let i = 0;
   for (const [name, pts] of series) {
     const colour = colours[i % colours.length]!;
     const dash = name.startsWith('CPU') ? ' stroke-dasharray="6 4"' : '';
     const sorted = pts.sort((a, b) => a[0] - b[0]);
-    parts.push(`<polyline fill="none" stroke="${colour}" stroke-width="2"${dash} points="${sorted.map(([b, t]) => `${px(b).toFixed(1)},${py(t).toFixed(1)}`).join(' ')}"/>`);
-    for (const [b, t] of sorted) parts.push(`<circle cx="${px(b).toFixed(1)}" cy="${py(t).toFixed(1)}" r="3" fill="${colour}"/>`);
+    parts.push(
+      `<polyline fill="none" stroke="${colour}" stroke-width="2"${dash} points="${sorted.map(([b, t]) => `${px(b).toFixed(1)},${py(t).toFixed(1)}`).join(' ')}"/>`,
+    );
+    for (const [b, t] of sorted)
+      parts.push(`<circle cx="${px(b).toFixed(1)}" cy="${py(t).toFixed(1)}" r="3" fill="${colour}"/>`);
     const ly = margin.top + 16 * i;
-    parts.push(`<line x1="${width - margin.right + 10}" y1="${ly}" x2="${width - margin.right + 30}" y2="${ly}" stroke="${colour}" stroke-width="2"${dash}/>`);
+    parts.push(
+      `<line x1="${width - margin.right + 10}" y1="${ly}" x2="${width - margin.right + 30}" y2="${ly}" stroke="${colour}" stroke-width="2"${dash}/>`,
+    );
     parts.push(`<text x="${width - margin.right + 35}" y="${ly + 4}">${escapeXml(name)}</text>`);
     i++;
   }

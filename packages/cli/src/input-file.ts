@@ -21,7 +21,10 @@ function readBytes(file: string): Buffer {
     return readFileSync(file);
   } catch (error) {
     if (error instanceof InputFileError) throw error;
-    throw new InputFileError(file, `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new InputFileError(
+      file,
+      `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
   }
 }
 
@@ -43,7 +46,10 @@ export function readNpy(file: string): LogitsMatrix {
     throw new InputFileError(file, `unsupported dtype ${array.dtype} (expected float32 or float16)`);
   }
   const count = array.shape.reduce((a, b) => a * b, 1);
-  const data = array.data instanceof Float32Array ? array.data : Float32Array.from(array.data as unknown as ArrayLike<number>);
+  const data =
+    array.data instanceof Float32Array
+      ? array.data
+      : Float32Array.from(array.data as unknown as ArrayLike<number>);
   if (data.length !== count) throw new InputFileError(file, `truncated: ${data.length} of ${count} values`);
   return toMatrix(file, data, array.shape);
 }
@@ -53,9 +59,13 @@ export function readSafetensors(file: string, name: string | undefined): LogitsM
   const bytes = readBytes(file);
   if (bytes.length < 8) throw new InputFileError(file, 'truncated: no header');
   const headerLength = Number(bytes.readBigUInt64LE(0));
-  if (headerLength <= 1 || headerLength > 100_000_000) throw new InputFileError(file, 'not a .safetensors file (bad header length)');
+  if (headerLength <= 1 || headerLength > 100_000_000)
+    throw new InputFileError(file, 'not a .safetensors file (bad header length)');
   if (8 + headerLength > bytes.length) {
-    throw new InputFileError(file, `truncated: the header needs ${8 + headerLength} bytes but the file has ${bytes.length}`);
+    throw new InputFileError(
+      file,
+      `truncated: the header needs ${8 + headerLength} bytes but the file has ${bytes.length}`,
+    );
   }
   let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
   try {
@@ -65,20 +75,33 @@ export function readSafetensors(file: string, name: string | undefined): LogitsM
   }
   const names = Object.keys(header).filter((k) => k !== '__metadata__');
   const chosen = name ?? (names.length === 1 ? names[0] : undefined);
-  if (chosen === undefined) throw new InputFileError(file, `holds ${names.length} tensors; choose one with --tensor (${names.join(', ')})`);
+  if (chosen === undefined)
+    throw new InputFileError(
+      file,
+      `holds ${names.length} tensors; choose one with --tensor (${names.join(', ')})`,
+    );
   const tensor = header[chosen];
   if (!tensor) throw new InputFileError(file, `has no tensor '${chosen}' (it has ${names.join(', ')})`);
   const [start, end] = tensor.data_offsets;
   const base = 8 + headerLength;
-  if (base + end > bytes.length) throw new InputFileError(file, `truncated: tensor '${chosen}' runs past the end of the file`);
+  if (base + end > bytes.length)
+    throw new InputFileError(file, `truncated: tensor '${chosen}' runs past the end of the file`);
   const count = tensor.shape.reduce((a, b) => a * b, 1);
   let data: Float32Array;
   if (tensor.dtype === 'F32') {
-    if (end - start !== count * 4) throw new InputFileError(file, `tensor '${chosen}' has ${end - start} bytes for ${count} float32 values`);
+    if (end - start !== count * 4)
+      throw new InputFileError(
+        file,
+        `tensor '${chosen}' has ${end - start} bytes for ${count} float32 values`,
+      );
     data = new Float32Array(count);
     new Uint8Array(data.buffer).set(bytes.subarray(base + start, base + end));
   } else if (tensor.dtype === 'F16') {
-    if (end - start !== count * 2) throw new InputFileError(file, `tensor '${chosen}' has ${end - start} bytes for ${count} float16 values`);
+    if (end - start !== count * 2)
+      throw new InputFileError(
+        file,
+        `tensor '${chosen}' has ${end - start} bytes for ${count} float16 values`,
+      );
     data = new Float32Array(count);
     for (let i = 0; i < count; i++) data[i] = float16ToFloat32(bytes.readUInt16LE(base + start + 2 * i));
   } else {
@@ -92,7 +115,10 @@ export function readRaw(file: string, shape: [number, number]): LogitsMatrix {
   const bytes = readBytes(file);
   const expected = shape[0] * shape[1] * 4;
   if (bytes.length !== expected) {
-    throw new InputFileError(file, `has ${bytes.length} bytes but --shape ${shape.join(',')} needs ${expected}`);
+    throw new InputFileError(
+      file,
+      `has ${bytes.length} bytes but --shape ${shape.join(',')} needs ${expected}`,
+    );
   }
   const data = new Float32Array(shape[0] * shape[1]);
   new Uint8Array(data.buffer).set(bytes);
@@ -100,7 +126,10 @@ export function readRaw(file: string, shape: [number, number]): LogitsMatrix {
 }
 
 /** Reads logits or probabilities by extension: .npy, .safetensors, or raw float32 with `shape`. */
-export function readLogitsFile(file: string, options: { tensor?: string; shape?: [number, number] }): LogitsMatrix {
+export function readLogitsFile(
+  file: string,
+  options: { tensor?: string; shape?: [number, number] },
+): LogitsMatrix {
   const ext = extname(file).toLowerCase();
   if (ext === '.npy') return readNpy(file);
   if (ext === '.safetensors') return readSafetensors(file, options.tensor);

@@ -8,15 +8,18 @@ import { CliError, EXIT } from './errors.js';
 function number(name: string, check: (v: number) => boolean, expected: string) {
   return (value: string): number => {
     const v = Number(value);
-    if (value.trim() === '' || !check(v)) throw new InvalidArgumentError(`${name} must be ${expected}, got '${value}'`);
+    if (value.trim() === '' || !check(v))
+      throw new InvalidArgumentError(`${name} must be ${expected}, got '${value}'`);
     return v;
   };
 }
-const integer = (name: string, min = 0) => number(name, (v) => Number.isInteger(v) && v >= min, `an integer ≥ ${min}`);
+const integer = (name: string, min = 0) =>
+  number(name, (v) => Number.isInteger(v) && v >= min, `an integer ≥ ${min}`);
 const finite = (name: string) => number(name, Number.isFinite, 'a number');
 function bigintArgument(name: string) {
   return (value: string): bigint => {
-    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be a non-negative integer, got '${value}'`);
+    if (!/^\d+$/.test(value))
+      throw new InvalidArgumentError(`${name} must be a non-negative integer, got '${value}'`);
     return BigInt(value);
   };
 }
@@ -30,7 +33,8 @@ function shapeArgument(value: string): [number, number] {
 function list(value: string): number[] {
   return value.split(',').map((v) => {
     const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected positive numbers, got '${value}'`);
+    if (!Number.isFinite(n) || n <= 0)
+      throw new InvalidArgumentError(`expected positive numbers, got '${value}'`);
     return n;
   });
 }
@@ -72,11 +76,17 @@ export function createProgram(): Command {
     .option('--top-k <k>', 'top-k (0 = off)', integer('--top-k'))
     .option('--top-p <p>', 'top-p (1 = off)', finite('--top-p'))
     .option('--min-p <p>', 'min-p (0 = off)', finite('--min-p'))
-    .addOption(new Option('--filter-order <order>', 'how top-k and top-p combine').choices(['topKFirst', 'joint']))
+    .addOption(
+      new Option('--filter-order <order>', 'how top-k and top-p combine').choices(['topKFirst', 'joint']),
+    )
     .option('--seed <n>', 'random seed (64-bit)', bigintArgument('--seed'))
     .option('--step <n>', 'decode step (64-bit)', bigintArgument('--step'))
     .option('--samples <n>', 'draws per row', integer('--samples', 1))
-    .option('--logprobs <n>', 'also print log-probabilities: the sampled token and the top n', integer('--logprobs'))
+    .option(
+      '--logprobs <n>',
+      'also print log-probabilities: the sampled token and the top n',
+      integer('--logprobs'),
+    )
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
@@ -88,7 +98,8 @@ export function createProgram(): Command {
         ...(options as object),
         backend: options.gpuSampler ? 'gpu' : (options.backend as 'auto' | 'cpu' | 'gpu'),
       } as Parameters<typeof sampleFile>[0]);
-      if (options.json) console.log(JSON.stringify(report, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2));
+      if (options.json)
+        console.log(JSON.stringify(report, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2));
       else printSample(report);
     });
 
@@ -103,9 +114,15 @@ export function createProgram(): Command {
     .option('--device <n>', 'GPU index', integer('--device'))
     .option('--json <file>', 'write every raw figure, the device and software versions to a JSON file')
     .option('--chart <file.svg>', 'draw time per call against batch size (log scales) as SVG')
-    .addHelpText('after', '\nExamples:\n  rocmforge bench --quick\n  rocmforge bench --sigmas 3,1 --json bench.json --chart bench.svg')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  rocmforge bench --quick\n  rocmforge bench --sigmas 3,1 --json bench.json --chart bench.svg',
+    )
     .action((options: Record<string, unknown>) => {
-      const report = runBench({ ...(options as object), progress: process.stderr.isTTY === true } as Parameters<typeof runBench>[0]);
+      const report = runBench({
+        ...(options as object),
+        progress: process.stderr.isTTY === true,
+      } as Parameters<typeof runBench>[0]);
       printBench(report);
     });
 
@@ -120,7 +137,12 @@ export async function run(argv: string[]): Promise<number> {
     return EXIT.ok;
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return EXIT.ok;
+      if (
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.exitCode === 0
+      )
+        return EXIT.ok;
       return EXIT.usage;
     }
     const verbose = argv.includes('--verbose');
@@ -130,7 +152,8 @@ export async function run(argv: string[]): Promise<number> {
     if (error instanceof CliError) return error.exitCode;
     // A parameter the sampler rejects is a usage error; bad values inside a file are not.
     const field = (error as { code?: string; field?: string }).field;
-    if ((error as { code?: string }).code === 'ERR_SAMPLER_INPUT' && field !== 'logits' && field !== 'probs') return EXIT.usage;
+    if ((error as { code?: string }).code === 'ERR_SAMPLER_INPUT' && field !== 'logits' && field !== 'probs')
+      return EXIT.usage;
     return EXIT.runtime;
   }
 }

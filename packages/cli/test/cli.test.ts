@@ -46,11 +46,23 @@ writeFileSync(
   }),
 );
 
-const expected = createSampler({ backend: 'cpu' }).sample({ logits, shape: [3, 40], topK: 5, topP: 0.9, seed: 7n, samples: 2 });
+const expected = createSampler({ backend: 'cpu' }).sample({
+  logits,
+  shape: [3, 40],
+  topK: 5,
+  topP: 0.9,
+  seed: 7n,
+  samples: 2,
+});
 const expectedRows = [0, 1, 2].map((r) => [...expected.tokens.subarray(r * 2, r * 2 + 2)]);
 
 describe('rocmforge CLI', () => {
-  it.each(['--help', 'devices --help', 'sample --help', 'bench --help'])('%s prints help and exits 0', (args) => {
+  it.each([
+    '--help',
+    'devices --help',
+    'sample --help',
+    'bench --help',
+  ])('%s prints help and exits 0', (args) => {
     const r = cli(...args.split(' '));
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Usage: rocmforge/);
@@ -70,7 +82,21 @@ describe('rocmforge CLI', () => {
     ['.safetensors', [st, '--tensor', 'logits']],
     ['raw float32', [raw, '--shape', '3,40']],
   ])('sample reads %s and gives the sampler library’s tokens for the same seed', (_name, args) => {
-    const r = cli('sample', ...(args as string[]), '--top-k', '5', '--top-p', '0.9', '--seed', '7', '--samples', '2', '--backend', 'cpu', '--json');
+    const r = cli(
+      'sample',
+      ...(args as string[]),
+      '--top-k',
+      '5',
+      '--top-p',
+      '0.9',
+      '--seed',
+      '7',
+      '--samples',
+      '2',
+      '--backend',
+      'cpu',
+      '--json',
+    );
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.shape).toEqual([3, 40]);
@@ -85,16 +111,51 @@ describe('rocmforge CLI', () => {
 
   const bad: Array<[string, () => string[], RegExp, number]> = [
     ['a missing file', () => [join(dir, 'missing.npy')], /missing\.npy: cannot be read/, 1],
-    ['a wrong magic', () => [write('bad.npy', Buffer.from('not numpy at all'))], /bad\.npy: not a \.npy file/, 1],
-    ['a truncated .npy', () => [write('short.npy', readFileSync(npy).subarray(0, 200))], /short\.npy: (truncated|cannot be parsed)/, 1],
-    ['an unsupported dtype', () => [write('ints.npy', Buffer.from(dump(new Int32Array(4), [4])))], /ints\.npy: unsupported dtype i4/, 1],
-    ['a 3-D array', () => [write('cube.npy', Buffer.from(dump(new Float32Array(8), [2, 2, 2])))], /cube\.npy: expected a 1-D or 2-D array/, 1],
-    ['a raw file not matching --shape', () => [raw, '--shape', '4,40'], /logits\.bin: has 480 bytes but --shape 4,40 needs 640/, 1],
+    [
+      'a wrong magic',
+      () => [write('bad.npy', Buffer.from('not numpy at all'))],
+      /bad\.npy: not a \.npy file/,
+      1,
+    ],
+    [
+      'a truncated .npy',
+      () => [write('short.npy', readFileSync(npy).subarray(0, 200))],
+      /short\.npy: (truncated|cannot be parsed)/,
+      1,
+    ],
+    [
+      'an unsupported dtype',
+      () => [write('ints.npy', Buffer.from(dump(new Int32Array(4), [4])))],
+      /ints\.npy: unsupported dtype i4/,
+      1,
+    ],
+    [
+      'a 3-D array',
+      () => [write('cube.npy', Buffer.from(dump(new Float32Array(8), [2, 2, 2])))],
+      /cube\.npy: expected a 1-D or 2-D array/,
+      1,
+    ],
+    [
+      'a raw file not matching --shape',
+      () => [raw, '--shape', '4,40'],
+      /logits\.bin: has 480 bytes but --shape 4,40 needs 640/,
+      1,
+    ],
     ['a raw file without --shape', () => [raw], /unknown format/, 1],
     ['an unknown tensor', () => [st, '--tensor', 'nope'], /has no tensor 'nope'/, 1],
     ['several tensors and no --tensor', () => [st], /holds 2 tensors; choose one with --tensor/, 1],
-    ['a truncated .safetensors', () => [write('cut.safetensors', readFileSync(st).subarray(0, 120))], /cut\.safetensors: truncated/, 1],
-    ['a bad safetensors header', () => [write('junk.safetensors', Buffer.from('\x08\x00\x00\x00\x00\x00\x00\x00{garbage'))], /not a \.safetensors file/, 1],
+    [
+      'a truncated .safetensors',
+      () => [write('cut.safetensors', readFileSync(st).subarray(0, 120))],
+      /cut\.safetensors: truncated/,
+      1,
+    ],
+    [
+      'a bad safetensors header',
+      () => [write('junk.safetensors', Buffer.from('\x08\x00\x00\x00\x00\x00\x00\x00{garbage'))],
+      /not a \.safetensors file/,
+      1,
+    ],
     ['a bad parameter', () => [npy, '--top-p', '1.5'], /topP/, 2],
     ['a malformed number', () => [npy, '--top-k', 'many'], /--top-k must be an integer/, 2],
   ];
@@ -109,7 +170,20 @@ describe('rocmforge CLI', () => {
   it('bench --quick --json on the CPU writes a well-formed report and an SVG chart', () => {
     const json = join(dir, 'bench.json');
     const svg = join(dir, 'bench.svg');
-    const r = cli('bench', '--quick', '--backend', 'cpu', '--repetitions', '2', '--modes', 'plain,top-k+top-p', '--json', json, '--chart', svg);
+    const r = cli(
+      'bench',
+      '--quick',
+      '--backend',
+      'cpu',
+      '--repetitions',
+      '2',
+      '--modes',
+      'plain,top-k+top-p',
+      '--json',
+      json,
+      '--chart',
+      svg,
+    );
     expect(r.code).toBe(0);
     const report = JSON.parse(readFileSync(json, 'utf8'));
     expect(report.node).toBe(process.version);

@@ -13,6 +13,6 @@ export {
 export { type HasDeviceAddress, type KernelArg, KernelArgPacker, type KernelArgType } from './kernel-args.js';
 export { type Dim3, Kernel, type KernelAttributes, type LaunchOptions, Module } from './module.js';
 export { addonPath } from './native.js';
-export { deviceCount, type DriverInfo, listDevices, openDevice, openDriver, probe } from './runtime.js';
-export { type CompileOptions, CompileError, compileForArchitecture } from './rtc.js';
+export { CompileError, type CompileOptions, compileForArchitecture } from './rtc.js';
+export { type DriverInfo, deviceCount, listDevices, openDevice, openDriver, probe } from './runtime.js';
 export { Event, Stream } from './stream.js';

@@ -40,7 +40,8 @@ export class KernelArgPacker {
     let offset = 0;
     for (const type of types) {
       const size = SIZE[type];
-      if (size === undefined) throw new HipArgumentError(`Expected a kernel argument type but received '${type}'`);
+      if (size === undefined)
+        throw new HipArgumentError(`Expected a kernel argument type but received '${type}'`);
       offset = Math.ceil(offset / size) * size;
       offsets.push(offset);
       offset += size;
@@ -53,7 +54,9 @@ export class KernelArgPacker {
 
   pack(args: readonly KernelArg[]): Uint8Array {
     if (args.length !== this.types.length) {
-      throw new HipArgumentError(`Expected ${this.types.length} kernel arguments but received ${args.length}`);
+      throw new HipArgumentError(
+        `Expected ${this.types.length} kernel arguments but received ${args.length}`,
+      );
     }
     const view = this.#view;
     for (let i = 0; i < args.length; i++) {

@@ -33,6 +33,11 @@ export class Module extends Resource {
     this.#handle = handle;
   }
 
+  /** @internal Throws DisposedError once the module is disposed. */
+  assertUsable(): void {
+    this.alive();
+  }
+
   /** The kernel `name` (its exported, unmangled symbol); throws HipError when missing. */
   getFunction(name: string): Kernel {
     this.alive();
@@ -51,7 +56,9 @@ function dim3(value: Dim3, what: string): [number, number, number] {
   const [x, y = 1, z = 1] = typeof value === 'number' ? [value] : value;
   for (const v of [x, y, z]) {
     if (!Number.isInteger(v) || v! < 1 || v! > 0xffffffff) {
-      throw new HipArgumentError(`Expected positive integers for ${what} but received ${JSON.stringify(value)}`);
+      throw new HipArgumentError(
+        `Expected positive integers for ${what} but received ${JSON.stringify(value)}`,
+      );
     }
   }
   return [x!, y, z];
@@ -96,7 +103,7 @@ export class Kernel {
   /** Queues the kernel on `stream` (the device's default stream when omitted). */
   launch(options: LaunchOptions): void {
     const device = this.module.device;
-    this.module['alive']();
+    this.module.assertUsable();
     const stream = options.stream ?? device.defaultStream;
     device.assertSame(stream, 'a stream');
     for (const arg of options.args) {

@@ -6,7 +6,10 @@ import { HipError, NoDriverError } from './errors.js';
 
 /** The addon's functions (native/addon.cc); handles are BigInts. */
 export interface NativeAddon {
-  open(preference: string, path: string | undefined): {
+  open(
+    preference: string,
+    path: string | undefined,
+  ): {
     backend?: 'hip' | 'cuda';
     version?: number;
     attempts: { path: string; outcome: string }[];
@@ -100,7 +103,13 @@ export function call<T>(fn: () => T): T {
 
 export function translate(error: unknown): unknown {
   const e = error as { code?: string; call?: string; driverName?: string; driverCode?: number };
-  if (e && e.code === 'ERR_HIP_DRIVER' && e.call && e.driverName !== undefined && e.driverCode !== undefined) {
+  if (
+    e &&
+    e.code === 'ERR_HIP_DRIVER' &&
+    e.call &&
+    e.driverName !== undefined &&
+    e.driverCode !== undefined
+  ) {
     return new HipError(e.call, e.driverName, e.driverCode, { cause: error });
   }
   return error;

@@ -27,7 +27,11 @@ export interface CompileOptions {
  * Compiles HIP/CUDA C++ for `device` at run time with NVRTC (NVIDIA) or hipRTC (AMD), both
  * opened with dlopen, and returns the binary for `device.loadModule`.
  */
-export function compileForArchitecture(device: Device, source: string, options: CompileOptions = {}): Uint8Array {
+export function compileForArchitecture(
+  device: Device,
+  source: string,
+  options: CompileOptions = {},
+): Uint8Array {
   const native = nativeRuntime();
   const { backend, architecture } = device.info;
   const target = backend === 'cuda' ? `--gpu-architecture=${architecture}` : `--offload-arch=${architecture}`;
@@ -41,6 +45,7 @@ export function compileForArchitecture(device: Device, source: string, options: 
     headers.map(([name]) => name),
     headers.map(([, contents]) => contents),
   );
-  if (!result.ok || !result.binary) throw new CompileError(`run-time compilation for ${architecture} failed`, result.log);
+  if (!result.ok || !result.binary)
+    throw new CompileError(`run-time compilation for ${architecture} failed`, result.log);
   return result.binary;
 }

@@ -29,7 +29,10 @@ export function openDriver(): DriverInfo {
     if (!result.backend) {
       throw new NoDriverError(`no usable GPU driver (ROCMFORGE_BACKEND=${config.backend})`, result.attempts);
     }
-    opened = { native, driver: { backend: result.backend, version: result.version ?? 0, attempts: result.attempts } };
+    opened = {
+      native,
+      driver: { backend: result.backend, version: result.version ?? 0, attempts: result.attempts },
+    };
     return opened.driver;
   } catch (error) {
     failure = error as Error;
@@ -80,7 +83,9 @@ export function openDevice(index = 0): Device {
   const count = call(() => native.deviceCount());
   if (index >= count) {
     throw new NoDeviceError(
-      count === 0 ? 'the driver reports no device' : `device ${index} does not exist (the driver sees ${count})`,
+      count === 0
+        ? 'the driver reports no device'
+        : `device ${index} does not exist (the driver sees ${count})`,
     );
   }
   const device = new Device(native, index, opened!.driver);
@@ -89,7 +94,9 @@ export function openDevice(index = 0): Device {
 }
 
 /** Whether a driver and at least one device can be opened, and if not, why. */
-export function probe(): { available: true; driver: DriverInfo; devices: number } | { available: false; reason: string } {
+export function probe():
+  | { available: true; driver: DriverInfo; devices: number }
+  | { available: false; reason: string } {
   try {
     const driver = openDriver();
     const count = deviceCount();

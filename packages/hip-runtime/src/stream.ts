@@ -40,7 +40,8 @@ export class Stream extends Resource {
       await native.streamSynchronizeAsync(this.device.index, this.handle);
     } catch (error) {
       const translated = translate(error) as Error;
-      if (stack) translated.stack = `${translated.name}: ${translated.message}\n${stack.split('\n').slice(1).join('\n')}`;
+      if (stack)
+        translated.stack = `${translated.name}: ${translated.message}\n${stack.split('\n').slice(1).join('\n')}`;
       throw translated;
     }
   }

@@ -11,9 +11,13 @@ export function compileTestKernel(info: DeviceInfo): Buffer {
   if (info.backend === 'cuda') {
     execFileSync('nvcc', ['--fatbin', `-arch=${info.architecture}`, '-o', out, source], { stdio: 'inherit' });
   } else {
-    execFileSync('hipcc', ['--genco', `--offload-arch=${info.architecture}`, '-x', 'hip', '-o', out, source], {
-      stdio: 'inherit',
-    });
+    execFileSync(
+      'hipcc',
+      ['--genco', `--offload-arch=${info.architecture}`, '-x', 'hip', '-o', out, source],
+      {
+        stdio: 'inherit',
+      },
+    );
   }
   return readFileSync(out);
 }

@@ -28,9 +28,24 @@ describe('KernelArgPacker', () => {
   it('rejects arguments of the wrong type, count or range with a typed error', () => {
     const packer = new KernelArgPacker(['i32', 'u32']);
     expect(() => packer.pack([{ type: 'i32', value: 1 }])).toThrow(HipArgumentError);
-    expect(() => packer.pack([{ type: 'u32', value: 1 }, { type: 'u32', value: 1 }])).toThrow(/Expected a i32 for kernel argument 0/);
-    expect(() => packer.pack([{ type: 'i32', value: 1.5 }, { type: 'u32', value: 1 }])).toThrow(HipArgumentError);
-    expect(() => packer.pack([{ type: 'i32', value: 1 }, { type: 'u32', value: -1 }])).toThrow(HipArgumentError);
+    expect(() =>
+      packer.pack([
+        { type: 'u32', value: 1 },
+        { type: 'u32', value: 1 },
+      ]),
+    ).toThrow(/Expected a i32 for kernel argument 0/);
+    expect(() =>
+      packer.pack([
+        { type: 'i32', value: 1.5 },
+        { type: 'u32', value: 1 },
+      ]),
+    ).toThrow(HipArgumentError);
+    expect(() =>
+      packer.pack([
+        { type: 'i32', value: 1 },
+        { type: 'u32', value: -1 },
+      ]),
+    ).toThrow(HipArgumentError);
     expect(() => new KernelArgPacker(['i16' as never])).toThrow(HipArgumentError);
   });
 });

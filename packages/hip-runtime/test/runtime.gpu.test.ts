@@ -24,11 +24,20 @@ gpuSuite(probe)('hip-runtime on a GPU', () => {
     expect(memory.free).toBeLessThanOrEqual(memory.total);
   });
 
-  it.each([1, 4, 1000, 65_537, 64 * 2 ** 20, 1.125 * 2 ** 30])('round-trips %i random bytes bit-exactly', (bytes) => {
+  it.each([
+    1,
+    4,
+    1000,
+    65_537,
+    64 * 2 ** 20,
+    1.125 * 2 ** 30,
+  ])('round-trips %i random bytes bit-exactly', (bytes) => {
     const data = randomFillSync(new Uint8Array(bytes));
     using buffer = device.upload(data);
     const back = buffer.read(new Uint8Array(bytes));
-    expect(Buffer.compare(Buffer.from(data.buffer, data.byteOffset, bytes), Buffer.from(back.buffer))).toBe(0);
+    expect(Buffer.compare(Buffer.from(data.buffer, data.byteOffset, bytes), Buffer.from(back.buffer))).toBe(
+      0,
+    );
   });
 
   it('orders async copies on a stream, and device-to-device copies and fills', () => {
@@ -82,7 +91,9 @@ gpuSuite(probe)('hip-runtime on a GPU', () => {
       });
     launch();
     middle.record(stream);
-    module.getFunction('spin').launch({ grid: 1, block: 1, stream, args: [{ type: 'u64', value: 5_000_000n }] });
+    module
+      .getFunction('spin')
+      .launch({ grid: 1, block: 1, stream, args: [{ type: 'u64', value: 5_000_000n }] });
     end.record(stream);
     await stream.wait();
     const out = new Float32Array(n);

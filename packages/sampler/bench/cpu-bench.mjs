@@ -10,7 +10,8 @@ const next = () => {
   return (state + 0.5) / 4294967296;
 };
 const logits = new Float32Array(rows * vocab);
-for (let i = 0; i < logits.length; i++) logits[i] = 3 * Math.sqrt(-2 * Math.log(next())) * Math.cos(2 * Math.PI * next());
+for (let i = 0; i < logits.length; i++)
+  logits[i] = 3 * Math.sqrt(-2 * Math.log(next())) * Math.cos(2 * Math.PI * next());
 
 const sampler = createSampler({ backend: 'cpu' });
 const modes = {
@@ -19,7 +20,7 @@ const modes = {
   'top-p 0.9': { topP: 0.9 },
   'min-p 0.1': { minP: 0.1 },
   'top-k 50 + top-p 0.9': { topK: 50, topP: 0.9 },
-  'greedy': { temperature: 0 },
+  greedy: { temperature: 0 },
 };
 const results = [];
 for (const [name, params] of Object.entries(modes)) {

@@ -20,7 +20,9 @@ export interface BenchCase {
 }
 
 /** The grid of the GPU-backend issue: batch 1–512 at vocab 151936 and 10000 × 32000. */
-export function defaultBenchGrid(options: { quick?: boolean; sigmas?: number[]; modes?: string[] } = {}): BenchCase[] {
+export function defaultBenchGrid(
+  options: { quick?: boolean; sigmas?: number[]; modes?: string[] } = {},
+): BenchCase[] {
   const shapes: Array<[number, number]> = options.quick
     ? [
         [1, 32_000],
@@ -102,7 +104,11 @@ export interface BenchOptions {
 }
 
 /** Measures every case; see {@link BenchResult} for what each figure means. */
-export function runBenchmark(options: BenchOptions): { results: BenchResult[]; device?: string; gpuError?: string } {
+export function runBenchmark(options: BenchOptions): {
+  results: BenchResult[];
+  device?: string;
+  gpuError?: string;
+} {
   const repetitions = options.repetitions ?? 20;
   const cpuRows = options.cpuRows ?? 32;
   let gpu: GpuSampler | undefined;

@@ -60,11 +60,13 @@ export class SamplerDisposedError extends SamplerError {
 }
 
 function describe(value: unknown): string {
-  if (typeof value === 'number' || typeof value === 'bigint') return `${String(value)} of type ${typeof value}`;
+  if (typeof value === 'number' || typeof value === 'bigint')
+    return `${String(value)} of type ${typeof value}`;
   if (typeof value === 'string') return `'${value}' of type string`;
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
-  if (ArrayBuffer.isView(value)) return `${value.constructor.name} of length ${(value as Float32Array).length}`;
+  if (ArrayBuffer.isView(value))
+    return `${value.constructor.name} of length ${(value as Float32Array).length}`;
   if (Array.isArray(value)) return `Array of length ${value.length}`;
   return `a value of type ${typeof value}`;
 }

@@ -1,5 +1,16 @@
+export {
+  BENCH_MODES,
+  type BenchCase,
+  type BenchOptions,
+  type BenchResult,
+  defaultBenchGrid,
+  runBenchmark,
+  syntheticLogits,
+} from './benchmark.js';
+export { readConfig as readSamplerConfig, type SamplerConfig } from './config.js';
 export { CpuSampler } from './cpu/cpu-sampler.js';
 export { BackendUnavailableError, SamplerDisposedError, SamplerError, SamplerInputError } from './errors.js';
+export { type DeviceInput, GpuSampler } from './gpu/gpu-sampler.js';
 export { philox4x32, uniform53 } from './philox.js';
 export type {
   FilterOrder,
@@ -12,17 +23,5 @@ export type {
   SampleResult,
 } from './request.js';
 export { resolveRequest } from './request.js';
-export type { BackendName, CreateSamplerOptions, Sampler } from './sampler.js';
+export type { BackendName, CreateSamplerOptions, Sampler, SamplerLogger } from './sampler.js';
 export { createSampler } from './sampler.js';
-export { readConfig as readSamplerConfig, type SamplerConfig } from './config.js';
-export { type DeviceInput, GpuSampler } from './gpu/gpu-sampler.js';
-export type { SamplerLogger } from './sampler.js';
-export {
-  BENCH_MODES,
-  type BenchCase,
-  type BenchOptions,
-  type BenchResult,
-  defaultBenchGrid,
-  runBenchmark,
-  syntheticLogits,
-} from './benchmark.js';

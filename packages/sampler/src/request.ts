@@ -118,7 +118,11 @@ function isArrayLike(value: unknown): value is ArrayLike<unknown> {
   );
 }
 
-function perRow<T>(field: string, value: PerRow<T> | undefined, batch: number): (row: number) => T | undefined {
+function perRow<T>(
+  field: string,
+  value: PerRow<T> | undefined,
+  batch: number,
+): (row: number) => T | undefined {
   if (value === undefined) return () => undefined;
   if (isArrayLike(value) && typeof value !== 'string') {
     if (value.length !== batch) {
@@ -143,7 +147,8 @@ function numberField(
   const scalar = value === undefined || !isArrayLike(value);
   for (let row = 0; row < batch; row++) {
     const v = at(row) ?? fallback;
-    if (typeof v !== 'number' || !valid(v)) throw new SamplerInputError(field, expected, v, scalar ? undefined : row);
+    if (typeof v !== 'number' || !valid(v))
+      throw new SamplerInputError(field, expected, v, scalar ? undefined : row);
     into[row] = map(v);
   }
 }
@@ -188,7 +193,8 @@ function tokenLists(
     }
     lists[0] = value as ArrayLike<number>;
   } else {
-    if (value.length !== batch) throw new SamplerInputError(field, `${batch} token lists (one per row)`, value);
+    if (value.length !== batch)
+      throw new SamplerInputError(field, `${batch} token lists (one per row)`, value);
     for (let row = 0; row < batch; row++) lists[row] = (value as ReadonlyArray<ArrayLike<number>>)[row];
   }
   for (let row = 0; row < batch; row++) {
@@ -240,10 +246,13 @@ export function resolveRequest<Input extends { length: number }>(
   let vocab: number;
   if (request.shape !== undefined) {
     const shape = request.shape;
-    if (!isArrayLike(shape) || shape.length !== 2) throw new SamplerInputError('shape', '[batch, vocab]', shape);
+    if (!isArrayLike(shape) || shape.length !== 2)
+      throw new SamplerInputError('shape', '[batch, vocab]', shape);
     [batch, vocab] = shape as [number, number];
-    if (!Number.isInteger(batch) || batch < 1) throw new SamplerInputError('shape[0] (batch)', 'an integer ≥ 1', batch);
-    if (!Number.isInteger(vocab) || vocab < 1) throw new SamplerInputError('shape[1] (vocab)', 'an integer ≥ 1', vocab);
+    if (!Number.isInteger(batch) || batch < 1)
+      throw new SamplerInputError('shape[0] (batch)', 'an integer ≥ 1', batch);
+    if (!Number.isInteger(vocab) || vocab < 1)
+      throw new SamplerInputError('shape[1] (vocab)', 'an integer ≥ 1', vocab);
     if (options.checkInputLength !== false && batch * vocab !== length) {
       throw new SamplerInputError(kind, `${batch * vocab} values (batch ${batch} × vocab ${vocab})`, input);
     }
@@ -254,18 +263,34 @@ export function resolveRequest<Input extends { length: number }>(
   }
 
   const samples = request.samples ?? 1;
-  if (!Number.isInteger(samples) || samples < 1) throw new SamplerInputError('samples', 'an integer ≥ 1', samples);
+  if (!Number.isInteger(samples) || samples < 1)
+    throw new SamplerInputError('samples', 'an integer ≥ 1', samples);
   const filterOrder = request.filterOrder ?? 'topKFirst';
   if (filterOrder !== 'topKFirst' && filterOrder !== 'joint') {
     throw new SamplerInputError('filterOrder', "'topKFirst' or 'joint'", filterOrder);
   }
 
   const temperature = new Float32Array(batch);
-  numberField('temperature', request.temperature, batch, 1, 'a finite number ≥ 0', (v) => v >= 0 && v < Infinity, temperature);
+  numberField(
+    'temperature',
+    request.temperature,
+    batch,
+    1,
+    'a finite number ≥ 0',
+    (v) => v >= 0 && v < Infinity,
+    temperature,
+  );
   const topK = new Int32Array(batch);
   // k ≥ vocab keeps everything: stored as 0 (off) so that no backend sees a k it cannot hold.
-  numberField('topK', request.topK, batch, 0, 'an integer ≥ 0', (v) => Number.isInteger(v) && v >= 0, topK, (v) =>
-    v >= vocab ? 0 : v,
+  numberField(
+    'topK',
+    request.topK,
+    batch,
+    0,
+    'an integer ≥ 0',
+    (v) => Number.isInteger(v) && v >= 0,
+    topK,
+    (v) => (v >= vocab ? 0 : v),
   );
   const topP = new Float32Array(batch);
   numberField('topP', request.topP, batch, 1, 'a number in (0, 1]', (v) => v > 0 && v <= 1, topP);
@@ -332,17 +357,42 @@ function resolveAdjustments(
   vocab: number,
 ): RowAdjustments | undefined {
   const repetitionPenalty = new Float32Array(batch);
-  numberField('repetitionPenalty', request.repetitionPenalty, batch, 1, 'a finite number > 0', (v) => v > 0 && v < Infinity, repetitionPenalty);
+  numberField(
+    'repetitionPenalty',
+    request.repetitionPenalty,
+    batch,
+    1,
+    'a finite number > 0',
+    (v) => v > 0 && v < Infinity,
+    repetitionPenalty,
+  );
   const frequencyPenalty = new Float32Array(batch);
-  numberField('frequencyPenalty', request.frequencyPenalty, batch, 0, 'a finite number', Number.isFinite, frequencyPenalty);
+  numberField(
+    'frequencyPenalty',
+    request.frequencyPenalty,
+    batch,
+    0,
+    'a finite number',
+    Number.isFinite,
+    frequencyPenalty,
+  );
   const presencePenalty = new Float32Array(batch);
-  numberField('presencePenalty', request.presencePenalty, batch, 0, 'a finite number', Number.isFinite, presencePenalty);
+  numberField(
+    'presencePenalty',
+    request.presencePenalty,
+    batch,
+    0,
+    'a finite number',
+    Number.isFinite,
+    presencePenalty,
+  );
 
   const bias: (Array<[number, number]> | undefined)[] = new Array(batch).fill(undefined);
   const given = request.logitBias;
   if (given !== undefined) {
     if (Array.isArray(given)) {
-      if (given.length !== batch) throw new SamplerInputError('logitBias', `one map or ${batch} (one per row)`, given);
+      if (given.length !== batch)
+        throw new SamplerInputError('logitBias', `one map or ${batch} (one per row)`, given);
       for (let row = 0; row < batch; row++) {
         const b = given[row] as LogitBias | undefined;
         if (b !== undefined) bias[row] = biasEntries(b, vocab, row);
@@ -358,8 +408,10 @@ function resolveAdjustments(
   let active = false;
   for (let row = 0; row < batch; row++) {
     if ((bias[row]?.length ?? 0) > 0) active = true;
-    if (repetitionPenalty[row] !== 1 && (promptTokens[row]?.length || outputTokens[row]?.length)) active = true;
-    if ((frequencyPenalty[row] !== 0 || presencePenalty[row] !== 0) && outputTokens[row]?.length) active = true;
+    if (repetitionPenalty[row] !== 1 && (promptTokens[row]?.length || outputTokens[row]?.length))
+      active = true;
+    if ((frequencyPenalty[row] !== 0 || presencePenalty[row] !== 0) && outputTokens[row]?.length)
+      active = true;
   }
   if (!active) return undefined;
   if (kind === 'probs') {

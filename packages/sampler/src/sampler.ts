@@ -18,7 +18,9 @@ export interface Sampler extends Disposable {
   /** Samples synchronously. The GPU backend also takes a `DeviceBuffer` as `logits`/`probs`. */
   sample(request: SampleRequest<Float32Array | import('@rocmforge/hip-runtime').DeviceBuffer>): SampleResult;
   /** Samples without blocking the event loop while a GPU works. */
-  sampleAsync(request: SampleRequest<Float32Array | import('@rocmforge/hip-runtime').DeviceBuffer>): Promise<SampleResult>;
+  sampleAsync(
+    request: SampleRequest<Float32Array | import('@rocmforge/hip-runtime').DeviceBuffer>,
+  ): Promise<SampleResult>;
   /** Frees what the sampler holds; using it afterwards throws. */
   dispose(): void;
 }
@@ -124,7 +126,9 @@ class AutoSampler implements Sampler {
     return this.#cpu!.sample(request as SampleRequest);
   }
 
-  async sampleAsync(request: SampleRequest<Float32Array | import('@rocmforge/hip-runtime').DeviceBuffer>): Promise<SampleResult> {
+  async sampleAsync(
+    request: SampleRequest<Float32Array | import('@rocmforge/hip-runtime').DeviceBuffer>,
+  ): Promise<SampleResult> {
     if (this.#disposed) throw new SamplerDisposedError();
     if (this.#gpu) {
       try {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createSampler } from '../src/index.js';
 import { type ReferenceParams, referenceDistribution } from '../../../tooling/sampling-reference.js';
 import { chiSquare, gaussianLogits } from '../../../tooling/statistics.js';
+import { createSampler } from '../src/index.js';
 
 const sampler = createSampler({ backend: 'cpu' });
 const DRAWS = 100_000;
@@ -121,7 +121,9 @@ describe('edge cases', () => {
   it('k ≥ vocab and p = 1 are off', () => {
     const off = sampler.sample({ logits, samples: 1000, seed: 9 }).tokens;
     expect([...sampler.sample({ logits, topK: 100, samples: 1000, seed: 9 }).tokens]).toEqual([...off]);
-    expect([...sampler.sample({ logits, topK: 1e9, topP: 1, samples: 1000, seed: 9 }).tokens]).toEqual([...off]);
+    expect([...sampler.sample({ logits, topK: 1e9, topP: 1, samples: 1000, seed: 9 }).tokens]).toEqual([
+      ...off,
+    ]);
   });
 
   it('a tiny p keeps only the most probable token', () => {
@@ -129,7 +131,9 @@ describe('edge cases', () => {
   });
 
   it('a tiny temperature is the argmax without overflow', () => {
-    expect(new Set(sampler.sample({ logits, temperature: 1e-30, samples: 100 }).tokens)).toEqual(new Set([argmax]));
+    expect(new Set(sampler.sample({ logits, temperature: 1e-30, samples: 100 }).tokens)).toEqual(
+      new Set([argmax]),
+    );
   });
 
   it('one-hot and uniform rows', () => {
@@ -137,7 +141,11 @@ describe('edge cases', () => {
     oneHot[17] = 0;
     expect(new Set(sampler.sample({ logits: oneHot, samples: 100 }).tokens)).toEqual(new Set([17]));
     const uniform = new Float32Array(10);
-    const result = chiSquare(sampler.sample({ logits: uniform, samples: DRAWS, seed: 2 }).tokens, new Array(10).fill(0.1), ALPHA);
+    const result = chiSquare(
+      sampler.sample({ logits: uniform, samples: DRAWS, seed: 2 }).tokens,
+      new Array(10).fill(0.1),
+      ALPHA,
+    );
     expect(result.statistic).toBeLessThan(result.critical);
   });
 
@@ -148,7 +156,9 @@ describe('edge cases', () => {
   });
 
   it('vocab 1', () => {
-    expect(sampler.sample({ logits: new Float32Array([0.3]), topP: 0.5, topK: 1, minP: 1 }).tokens[0]).toBe(0);
+    expect(sampler.sample({ logits: new Float32Array([0.3]), topP: 0.5, topK: 1, minP: 1 }).tokens[0]).toBe(
+      0,
+    );
   });
 
   it('+Infinity logits: uniform over the +Infinity tokens, whatever the filters', () => {
@@ -172,7 +182,14 @@ describe('edge cases', () => {
 
   it('vocab 262144: every filter works and no token leaves [0, vocab)', () => {
     const big = gaussianLogits(262_144, 3, 5);
-    const result = sampler.sample({ logits: big, shape: [2, 131_072], topK: 50, topP: 0.9, samples: 200, seed: 1 });
+    const result = sampler.sample({
+      logits: big,
+      shape: [2, 131_072],
+      topK: 50,
+      topP: 0.9,
+      samples: 200,
+      seed: 1,
+    });
     for (const t of result.tokens) expect(t >= 0 && t < 131_072).toBe(true);
     const single = sampler.sample({ logits: big, minP: 0.1, samples: 200 });
     const threshold = big.reduce((m, v) => Math.max(m, v), Number.NEGATIVE_INFINITY) + Math.log(0.1);
@@ -199,13 +216,20 @@ describe('determinism and batch invariance', () => {
   it("a row's token does not depend on its batch position when its stream and seed travel with it", () => {
     const seeds = [11, 12, 13, 14, 15, 16, 17, 18];
     const streams = [900, 901, 902, 903, 904, 905, 906, 907];
-    const full = sampler.sample({ logits: batch, shape: [rows, vocab], seed: seeds, stream: streams, ...params });
+    const full = sampler.sample({
+      logits: batch,
+      shape: [rows, vocab],
+      seed: seeds,
+      stream: streams,
+      ...params,
+    });
     // Row 5 alone, and row 5 moved to the front of a reversed batch.
     const row5 = batch.slice(5 * vocab, 6 * vocab);
     const alone = sampler.sample({ logits: row5, seed: 16, stream: 905, ...params });
     expect([...alone.tokens]).toEqual([...full.tokens.subarray(20, 24)]);
     const reversed = new Float32Array(rows * vocab);
-    for (let r = 0; r < rows; r++) reversed.set(batch.subarray(r * vocab, (r + 1) * vocab), (rows - 1 - r) * vocab);
+    for (let r = 0; r < rows; r++)
+      reversed.set(batch.subarray(r * vocab, (r + 1) * vocab), (rows - 1 - r) * vocab);
     const moved = sampler.sample({
       logits: reversed,
       shape: [rows, vocab],
@@ -214,7 +238,9 @@ describe('determinism and batch invariance', () => {
       ...params,
     });
     for (let r = 0; r < rows; r++) {
-      expect([...moved.tokens.subarray((rows - 1 - r) * 4, (rows - r) * 4)]).toEqual([...full.tokens.subarray(r * 4, (r + 1) * 4)]);
+      expect([...moved.tokens.subarray((rows - 1 - r) * 4, (rows - r) * 4)]).toEqual([
+        ...full.tokens.subarray(r * 4, (r + 1) * 4),
+      ]);
     }
   });
 });
@@ -232,7 +258,14 @@ describe('log-probabilities', () => {
   });
 
   it('processed: the distribution actually sampled, -Infinity past the kept set', () => {
-    const result = sampler.sample({ logits, logprobs: 3, logprobsMode: 'processed', topK: 2, temperature: 0.5, seed: 2 });
+    const result = sampler.sample({
+      logits,
+      logprobs: 3,
+      logprobsMode: 'processed',
+      topK: 2,
+      temperature: 0.5,
+      seed: 2,
+    });
     const p4 = Math.exp(3 / 0.5) / (Math.exp(3 / 0.5) + Math.exp(2 / 0.5));
     expect([...result.topLogprobs!.tokens]).toEqual([4, 0, -1]);
     expect(result.topLogprobs!.logprobs[0]).toBeCloseTo(Math.log(p4), 5);

@@ -2,7 +2,7 @@ import { openDevice, probe } from '@rocmforge/hip-runtime';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { gpuSuite } from '../../../tooling/gpu-test.js';
 import { gaussianLogits } from '../../../tooling/statistics.js';
-import { createSampler, type Sampler, SamplerInputError, type SampleRequest } from '../src/index.js';
+import { createSampler, type SampleRequest, type Sampler, SamplerInputError } from '../src/index.js';
 
 gpuSuite(probe)('GPU sampler', () => {
   let gpu: Sampler;
@@ -32,12 +32,14 @@ gpuSuite(probe)('GPU sampler', () => {
     // 10^4 rows per mode: ten batches of 1000 rows, each batch fresh logits (a rotation of
     // one generated pool, to keep the suite quick) and fresh draws (its own step).
     const pool = gaussianLogits(1500 * vocab, 3, vocab);
-    it.each(modes)(`agrees with the CPU token for token on 10^4 rows at vocab ${vocab}: %s`, async (name, mode) => {
+    it.each(
+      modes,
+    )(`agrees with the CPU token for token on 10^4 rows at vocab ${vocab}: %s`, async (name, mode) => {
       const rows = 10_000;
       const chunk = 1000;
       let agree = 0;
       for (let start = 0; start < rows; start += chunk) {
-        const offset = ((start / chunk) * 50) * vocab;
+        const offset = (start / chunk) * 50 * vocab;
         const logits = pool.subarray(offset, offset + chunk * vocab);
         const request: SampleRequest = { logits, shape: [chunk, vocab], seed: 1234, step: start, ...mode };
         const a = gpu.sample(request).tokens;
@@ -85,7 +87,14 @@ gpuSuite(probe)('GPU sampler', () => {
     const logits = gaussianLogits(batch * vocab, 3, 77);
     const device = openDevice(0);
     using onDevice = device.upload(logits);
-    const fromDevice = gpu.sample({ logits: onDevice, shape: [batch, vocab], topK: 50, topP: 0.9, seed: 3, samples: 4 });
+    const fromDevice = gpu.sample({
+      logits: onDevice,
+      shape: [batch, vocab],
+      topK: 50,
+      topP: 0.9,
+      seed: 3,
+      samples: 4,
+    });
     const fromHost = gpu.sample({ logits, shape: [batch, vocab], topK: 50, topP: 0.9, seed: 3, samples: 4 });
     expect([...fromDevice.tokens]).toEqual([...fromHost.tokens]);
   });
@@ -96,9 +105,18 @@ gpuSuite(probe)('GPU sampler', () => {
     const logits = gaussianLogits(batch * vocab, 2, 5);
     const outputTokens = Array.from({ length: batch }, (_, r) => [r, r + 1, r + 1, 4000]);
     const request: SampleRequest = {
-      logits, shape: [batch, vocab], seed: 9, temperature: 0.9, topK: 100, topP: 0.95,
-      logitBias: { 7: 3, 11: -Infinity }, repetitionPenalty: 1.2, frequencyPenalty: 0.3, presencePenalty: 0.2,
-      promptTokens: Array.from({ length: batch }, () => [7, 8]), outputTokens,
+      logits,
+      shape: [batch, vocab],
+      seed: 9,
+      temperature: 0.9,
+      topK: 100,
+      topP: 0.95,
+      logitBias: { 7: 3, 11: -Infinity },
+      repetitionPenalty: 1.2,
+      frequencyPenalty: 0.3,
+      presencePenalty: 0.2,
+      promptTokens: Array.from({ length: batch }, () => [7, 8]),
+      outputTokens,
     };
     for (const mode of ['raw', 'processed'] as const) {
       const g = gpu.sample({ ...request, logprobs: 5, logprobsMode: mode });
@@ -106,15 +124,29 @@ gpuSuite(probe)('GPU sampler', () => {
       expect([...g.tokens]).toEqual([...c.tokens]);
       for (let i = 0; i < batch; i++) expect(g.logprobs![i]).toBeCloseTo(c.logprobs![i]!, 4);
       expect([...g.topLogprobs!.tokens]).toEqual([...c.topLogprobs!.tokens]);
-      for (let i = 0; i < batch * 5; i++) expect(g.topLogprobs!.logprobs[i]).toBeCloseTo(c.topLogprobs!.logprobs[i]!, 4);
+      for (let i = 0; i < batch * 5; i++)
+        expect(g.topLogprobs!.logprobs[i]).toBeCloseTo(c.topLogprobs!.logprobs[i]!, 4);
     }
   });
 
   it("a row's tokens do not depend on the batch around it", async () => {
     const vocab = 32_000;
     const logits = gaussianLogits(6 * vocab, 3, 8);
-    const full = await gpu.sampleAsync({ logits, shape: [6, vocab], seed: [1, 2, 3, 4, 5, 6], stream: [10, 11, 12, 13, 14, 15], topP: 0.9, samples: 3 });
-    const alone = await gpu.sampleAsync({ logits: logits.slice(4 * vocab, 5 * vocab), seed: 5, stream: 14, topP: 0.9, samples: 3 });
+    const full = await gpu.sampleAsync({
+      logits,
+      shape: [6, vocab],
+      seed: [1, 2, 3, 4, 5, 6],
+      stream: [10, 11, 12, 13, 14, 15],
+      topP: 0.9,
+      samples: 3,
+    });
+    const alone = await gpu.sampleAsync({
+      logits: logits.slice(4 * vocab, 5 * vocab),
+      seed: 5,
+      stream: 14,
+      topP: 0.9,
+      samples: 3,
+    });
     expect([...alone.tokens]).toEqual([...full.tokens.subarray(12, 15)]);
   });
 

@@ -4,7 +4,11 @@ import { philox4x32, uniform53 } from '../src/philox.js';
 describe('philox4x32', () => {
   // Random123's published known-answer vectors (tests/kat_vectors, philox4x32 10 rounds).
   const vectors: Array<[number[], number[], number[]]> = [
-    [[0, 0, 0, 0], [0, 0], [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]],
+    [
+      [0, 0, 0, 0],
+      [0, 0],
+      [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8],
+    ],
     [
       [0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff],
       [0xffffffff, 0xffffffff],
@@ -17,7 +21,15 @@ describe('philox4x32', () => {
     ],
   ];
   it.each(vectors)('matches the known answer for counter %j key %j', (counter, key, expected) => {
-    const out = philox4x32(counter[0]!, counter[1]!, counter[2]!, counter[3]!, key[0]!, key[1]!, new Uint32Array(4));
+    const out = philox4x32(
+      counter[0]!,
+      counter[1]!,
+      counter[2]!,
+      counter[3]!,
+      key[0]!,
+      key[1]!,
+      new Uint32Array(4),
+    );
     expect([...out]).toEqual(expected);
   });
 });

@@ -18,7 +18,12 @@ function inputError(request: SampleRequest): SamplerInputError {
 describe('request validation', () => {
   it.each<[string, SampleRequest, string, number | undefined]>([
     ['NaN logits', { logits: new Float32Array([1, Number.NaN, 3, 4, 5, 6]), shape: [2, 3] }, 'logits', 0],
-    ['NaN logits in row 1', { logits: new Float32Array([1, 2, 3, 4, Number.NaN, 6]), shape: [2, 3] }, 'logits', 1],
+    [
+      'NaN logits in row 1',
+      { logits: new Float32Array([1, 2, 3, 4, Number.NaN, 6]), shape: [2, 3] },
+      'logits',
+      1,
+    ],
     ['length not matching the shape', { logits, shape: [4, 2] }, 'logits', undefined],
     ['batch 0', { logits, shape: [0, 6] }, 'shape[0] (batch)', undefined],
     ['vocab 0', { logits: new Float32Array(0) }, 'logits', undefined],
@@ -38,7 +43,12 @@ describe('request validation', () => {
     ['both logits and probs', { logits, probs: logits }, 'logits', undefined],
     ['negative probabilities', { probs: new Float32Array([0.5, -0.1, 0.6]) }, 'probs', 0],
     ['bias on an unknown token', { logits, logitBias: { 6: 1 } }, 'logitBias', undefined],
-    ['history with an unknown token', { logits, outputTokens: [7], frequencyPenalty: 1 }, 'outputTokens[0]', 0],
+    [
+      'history with an unknown token',
+      { logits, outputTokens: [7], frequencyPenalty: 1 },
+      'outputTokens[0]',
+      0,
+    ],
     ['zero repetition penalty', { logits, repetitionPenalty: 0 }, 'repetitionPenalty', undefined],
   ])('rejects %s naming the field and row', (_name, request, field, row) => {
     const error = inputError(request);

@@ -16,7 +16,9 @@ mkdirSync(prebuilt, { recursive: true });
 export const NVIDIA_TARGETS = ['sm_80', 'sm_86', 'sm_89', 'sm_90'];
 export const AMD_TARGETS = ['gfx906', 'gfx908', 'gfx90a', 'gfx1030'];
 const source = join(kernels, 'sampling.hip');
-const files = readdirSync(kernels).filter((f) => /\.(hip|h)$/.test(f)).sort();
+const files = readdirSync(kernels)
+  .filter((f) => /\.(hip|h)$/.test(f))
+  .sort();
 const hash = createHash('sha256');
 for (const f of files) hash.update(f).update(readFileSync(join(kernels, f)));
 const sourceHash = hash.digest('hex').slice(0, 16);
@@ -38,8 +40,19 @@ if (have('nvcc')) {
   gencode.push('-gencode', 'arch=compute_90,code=compute_90');
   const file = 'sampling.cuda.fatbin';
   const { ok, log } = run('nvcc', [
-    '--fatbin', '-std=c++17', '-O3', '--extended-lambda', `-DRF_BLOCK=${BLOCK_THREADS}`, '-Xptxas', '-v',
-    ...gencode, '-x', 'cu', '-o', join(prebuilt, file), source,
+    '--fatbin',
+    '-std=c++17',
+    '-O3',
+    '--extended-lambda',
+    `-DRF_BLOCK=${BLOCK_THREADS}`,
+    '-Xptxas',
+    '-v',
+    ...gencode,
+    '-x',
+    'cu',
+    '-o',
+    join(prebuilt, file),
+    source,
   ]);
   if (!ok) {
     console.error(log);
@@ -50,11 +63,14 @@ if (have('nvcc')) {
   for (const line of usage) {
     const fn = /Compiling entry function '(\w+)' for '(\w+)'/.exec(line);
     if (fn) arch = `${fn[2]} ${fn[1]}`;
-    else if (arch.startsWith('sm_90')) console.log(`[kernels] ${arch}: ${line.replace(/ptxas info\s*:\s*/, '').trim()}`);
+    else if (arch.startsWith('sm_90'))
+      console.log(`[kernels] ${arch}: ${line.replace(/ptxas info\s*:\s*/, '').trim()}`);
   }
   binaries.push({ vendor: 'cuda', file, targets: NVIDIA_TARGETS, ptx: 'compute_90' });
 } else {
-  console.warn('[kernels] nvcc not found: skipping NVIDIA binaries (NVIDIA devices will compile the kernels at run time with NVRTC).');
+  console.warn(
+    '[kernels] nvcc not found: skipping NVIDIA binaries (NVIDIA devices will compile the kernels at run time with NVRTC).',
+  );
 }
 
 if (have('hipcc')) {
@@ -63,8 +79,17 @@ if (have('hipcc')) {
   const { ok, log } = run(
     'hipcc',
     [
-      '--genco', '-std=c++17', '-O3', `-DRF_BLOCK=${BLOCK_THREADS}`, '-Rpass-analysis=kernel-resource-usage',
-      ...AMD_TARGETS.map((t) => `--offload-arch=${t}`), '-x', 'hip', '-o', join(prebuilt, file), source,
+      '--genco',
+      '-std=c++17',
+      '-O3',
+      `-DRF_BLOCK=${BLOCK_THREADS}`,
+      '-Rpass-analysis=kernel-resource-usage',
+      ...AMD_TARGETS.map((t) => `--offload-arch=${t}`),
+      '-x',
+      'hip',
+      '-o',
+      join(prebuilt, file),
+      source,
     ],
     env,
   );
@@ -76,12 +101,17 @@ if (have('hipcc')) {
   for (const line of log.split('\n')) {
     const fn = /Function Name: (\w+)/.exec(line);
     if (fn) name = fn[1];
-    const stat = /remark:\s+(VGPRs|SGPRs Spill|VGPRs Spill|ScratchSize \[bytes\/lane\]|LDS Size \[bytes\/block\]): (\d+)/.exec(line);
+    const stat =
+      /remark:\s+(VGPRs|SGPRs Spill|VGPRs Spill|ScratchSize \[bytes\/lane\]|LDS Size \[bytes\/block\]): (\d+)/.exec(
+        line,
+      );
     if (stat && name) console.log(`[kernels] hipcc ${name}: ${stat[1]} ${stat[2]}`);
   }
   binaries.push({ vendor: 'hip', file, targets: AMD_TARGETS });
 } else {
-  console.warn('[kernels] hipcc not found: skipping AMD binaries (AMD devices will compile the kernels at run time with hipRTC).');
+  console.warn(
+    '[kernels] hipcc not found: skipping AMD binaries (AMD devices will compile the kernels at run time with hipRTC).',
+  );
 }
 
 const manifest = {
@@ -92,4 +122,6 @@ const manifest = {
   binaries,
 };
 writeFileSync(join(prebuilt, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-console.log(`[kernels] wrote prebuilt/manifest.json (${binaries.map((b) => b.vendor).join(', ') || 'no binaries'}; source ${sourceHash})`);
+console.log(
+  `[kernels] wrote prebuilt/manifest.json (${binaries.map((b) => b.vendor).join(', ') || 'no binaries'}; source ${sourceHash})`,
+);

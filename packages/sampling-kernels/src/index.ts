@@ -7,4 +7,10 @@ export {
   type SampleLaunch,
   SamplingKernels,
 } from './sampling-kernels.js';
-export { BLOCK_THREADS, KERNEL_SIGNATURES, type KernelName, MAX_TOP_LOGPROBS, ROW_STATS } from './signatures.js';
+export {
+  BLOCK_THREADS,
+  KERNEL_SIGNATURES,
+  type KernelName,
+  MAX_TOP_LOGPROBS,
+  ROW_STATS,
+} from './signatures.js';

@@ -13,14 +13,18 @@ export function jitForced(): boolean {
 
 /** Where compiled kernels are cached: `ROCMFORGE_CACHE_DIR`, else `$XDG_CACHE_HOME/rocmforge`, else ~/.cache/rocmforge. */
 export function cacheDirectory(): string {
-  const base = process.env.ROCMFORGE_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'rocmforge');
+  const base =
+    process.env.ROCMFORGE_CACHE_DIR ??
+    join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'rocmforge');
   return join(base, 'kernels');
 }
 
 /** The shipped kernel sources: the main file and the headers it includes, with their hash. */
 export function kernelSources(): { source: string; headers: Record<string, string>; hash: string } {
   const dir = join(packageRoot(), 'kernels');
-  const files = readdirSync(dir).filter((f) => /\.(hip|h)$/.test(f)).sort();
+  const files = readdirSync(dir)
+    .filter((f) => /\.(hip|h)$/.test(f))
+    .sort();
   const hash = createHash('sha256');
   const headers: Record<string, string> = {};
   for (const f of files) {
@@ -28,7 +32,11 @@ export function kernelSources(): { source: string; headers: Record<string, strin
     hash.update(f).update(text);
     if (f.endsWith('.h')) headers[f] = text;
   }
-  return { source: readFileSync(join(dir, 'sampling.hip'), 'utf8'), headers, hash: hash.digest('hex').slice(0, 16) };
+  return {
+    source: readFileSync(join(dir, 'sampling.hip'), 'utf8'),
+    headers,
+    hash: hash.digest('hex').slice(0, 16),
+  };
 }
 
 /**

@@ -3,7 +3,13 @@ import type { Device, Kernel, KernelArg, Module, Stream } from '@rocmforge/hip-r
 import { KernelArgumentError, KernelsUnavailableError } from './errors.js';
 import { compileForDevice, jitForced } from './jit.js';
 import { prebuiltFor, readManifest } from './manifest.js';
-import { BLOCK_THREADS, KERNEL_SIGNATURES, type KernelName, MAX_TOP_LOGPROBS, ROW_STATS } from './signatures.js';
+import {
+  BLOCK_THREADS,
+  KERNEL_SIGNATURES,
+  type KernelName,
+  MAX_TOP_LOGPROBS,
+  ROW_STATS,
+} from './signatures.js';
 
 /** A range of device memory: a DeviceBuffer, or a part of one. */
 export interface DeviceRegion {
@@ -88,7 +94,12 @@ export class SamplingKernels {
     const prebuilt = jitForced() ? undefined : prebuiltFor(readManifest(), backend, architecture);
     let kernels: SamplingKernels;
     if (prebuilt) {
-      kernels = new SamplingKernels(device, device.loadModule(readFileSync(prebuilt.path)), 'prebuilt', prebuilt.target);
+      kernels = new SamplingKernels(
+        device,
+        device.loadModule(readFileSync(prebuilt.path)),
+        'prebuilt',
+        prebuilt.target,
+      );
     } else {
       let image: Uint8Array;
       try {
@@ -115,7 +126,13 @@ export class SamplingKernels {
     return kernel;
   }
 
-  #launch(name: KernelName, grid: number | [number, number], block: number, values: readonly (DeviceRegion | bigint | number)[], stream?: Stream): void {
+  #launch(
+    name: KernelName,
+    grid: number | [number, number],
+    block: number,
+    values: readonly (DeviceRegion | bigint | number)[],
+    stream?: Stream,
+  ): void {
     const types = KERNEL_SIGNATURES[name];
     const args: KernelArg[] = types.map((type, i) => {
       const value = values[i];
@@ -143,8 +160,22 @@ export class SamplingKernels {
       batch,
       BLOCK_THREADS,
       [
-        input, vocab, launch.kind === 'logits' ? 0 : 1, p.temperature, p.topK, p.topP, p.minP, p.seedLo, p.seedHi,
-        p.stepLo, p.stepHi, p.stream, launch.filterOrder === 'joint' ? 1 : 0, samples, launch.tokens, launch.valid,
+        input,
+        vocab,
+        launch.kind === 'logits' ? 0 : 1,
+        p.temperature,
+        p.topK,
+        p.topP,
+        p.minP,
+        p.seedLo,
+        p.seedHi,
+        p.stepLo,
+        p.stepHi,
+        p.stream,
+        launch.filterOrder === 'joint' ? 1 : 0,
+        samples,
+        launch.tokens,
+        launch.valid,
         launch.rowStats ?? 0n,
       ],
       launch.stream,
@@ -152,7 +183,14 @@ export class SamplingKernels {
   }
 
   /** probs = softmax(logits / T) per row (T per row, f32 [batch]). */
-  softmax(a: { logits: DeviceRegion; probs: DeviceRegion; batch: number; vocab: number; temperature: DeviceRegion; stream?: Stream }): void {
+  softmax(a: {
+    logits: DeviceRegion;
+    probs: DeviceRegion;
+    batch: number;
+    vocab: number;
+    temperature: DeviceRegion;
+    stream?: Stream;
+  }): void {
     need(a.logits, a.batch * a.vocab * 4, 'logits');
     need(a.probs, a.batch * a.vocab * 4, 'probs');
     need(a.temperature, a.batch * 4, 'temperature');
@@ -160,24 +198,55 @@ export class SamplingKernels {
   }
 
   /** Inclusive prefix sum of each row. */
-  prefixSum(a: { input: DeviceRegion; output: DeviceRegion; batch: number; vocab: number; stream?: Stream }): void {
+  prefixSum(a: {
+    input: DeviceRegion;
+    output: DeviceRegion;
+    batch: number;
+    vocab: number;
+    stream?: Stream;
+  }): void {
     need(a.input, a.batch * a.vocab * 4, 'input');
     need(a.output, a.batch * a.vocab * 4, 'output');
     this.#launch('rf_prefix_sum', a.batch, BLOCK_THREADS, [a.input, a.output, a.vocab], a.stream);
   }
 
   /** Raw Philox words (u32 [batch, count, 4]) for draws draw0 … of each row's (seed, step, stream). */
-  philox(a: { out: DeviceRegion; params: RowParameterBuffers; batch: number; draw0: number; count: number; stream?: Stream }): void {
+  philox(a: {
+    out: DeviceRegion;
+    params: RowParameterBuffers;
+    batch: number;
+    draw0: number;
+    count: number;
+    stream?: Stream;
+  }): void {
     need(a.out, a.batch * a.count * 16, 'out');
     const p = a.params;
-    this.#launch('rf_philox', [Math.min(Math.ceil(a.count / 256), 65_535), a.batch], 256, [a.out, p.seedLo, p.seedHi, p.stepLo, p.stepHi, p.stream, a.draw0, a.count], a.stream);
+    this.#launch(
+      'rf_philox',
+      [Math.min(Math.ceil(a.count / 256), 65_535), a.batch],
+      256,
+      [a.out, p.seedLo, p.seedHi, p.stepLo, p.stepHi, p.stream, a.draw0, a.count],
+      a.stream,
+    );
   }
 
   /** The 53-bit uniforms (f64 [batch, count]) the sampler draws. */
-  uniform(a: { out: DeviceRegion; params: RowParameterBuffers; batch: number; count: number; stream?: Stream }): void {
+  uniform(a: {
+    out: DeviceRegion;
+    params: RowParameterBuffers;
+    batch: number;
+    count: number;
+    stream?: Stream;
+  }): void {
     need(a.out, a.batch * a.count * 8, 'out');
     const p = a.params;
-    this.#launch('rf_uniform', [Math.min(Math.ceil(a.count / 256), 65_535), a.batch], 256, [a.out, p.seedLo, p.seedHi, p.stepLo, p.stepHi, p.stream, a.count], a.stream);
+    this.#launch(
+      'rf_uniform',
+      [Math.min(Math.ceil(a.count / 256), 65_535), a.batch],
+      256,
+      [a.out, p.seedLo, p.seedHi, p.stepLo, p.stepHi, p.stream, a.count],
+      a.stream,
+    );
   }
 
   /** Logit bias and penalties, in place, from per-row entry lists (see kernels/sampling.hip). */
@@ -201,7 +270,18 @@ export class SamplingKernels {
       'rf_adjust_logits',
       a.batch,
       256,
-      [a.logits, a.vocab, a.offsets, a.entryToken, a.entryBias, a.entryPromptSeen, a.entryOutputCount, a.repetition, a.frequency, a.presence],
+      [
+        a.logits,
+        a.vocab,
+        a.offsets,
+        a.entryToken,
+        a.entryBias,
+        a.entryPromptSeen,
+        a.entryOutputCount,
+        a.repetition,
+        a.frequency,
+        a.presence,
+      ],
       a.stream,
     );
   }
@@ -224,7 +304,16 @@ export class SamplingKernels {
       'rf_token_logprobs',
       a.batch,
       BLOCK_THREADS,
-      [a.values, a.vocab, a.kind === 'logits' ? 0 : 1, a.tokens, a.samples, a.rowStats, a.mode === 'raw' ? 0 : 1, a.out],
+      [
+        a.values,
+        a.vocab,
+        a.kind === 'logits' ? 0 : 1,
+        a.tokens,
+        a.samples,
+        a.rowStats,
+        a.mode === 'raw' ? 0 : 1,
+        a.out,
+      ],
       a.stream,
     );
   }
@@ -247,7 +336,9 @@ export class SamplingKernels {
     stream?: Stream;
   }): void {
     if (!Number.isInteger(a.n) || a.n < 1 || a.n > MAX_TOP_LOGPROBS) {
-      throw new KernelArgumentError(`Expected an n in [1, ${MAX_TOP_LOGPROBS}] for top log-probabilities but received ${a.n}`);
+      throw new KernelArgumentError(
+        `Expected an n in [1, ${MAX_TOP_LOGPROBS}] for top log-probabilities but received ${a.n}`,
+      );
     }
     need(a.outTokens, a.batch * a.n * 4, 'outTokens');
     need(a.outLogprobs, a.batch * a.n * 4, 'outLogprobs');
@@ -255,7 +346,19 @@ export class SamplingKernels {
       'rf_top_logprobs',
       a.batch,
       BLOCK_THREADS,
-      [a.values, a.vocab, a.kind === 'logits' ? 0 : 1, a.n, a.rowStats, a.tokens, a.samples, a.mode === 'raw' ? 0 : 1, a.outTokens, a.outLogprobs, a.valid],
+      [
+        a.values,
+        a.vocab,
+        a.kind === 'logits' ? 0 : 1,
+        a.n,
+        a.rowStats,
+        a.tokens,
+        a.samples,
+        a.mode === 'raw' ? 0 : 1,
+        a.outTokens,
+        a.outLogprobs,
+        a.valid,
+      ],
       a.stream,
     );
   }
@@ -263,6 +366,8 @@ export class SamplingKernels {
 
 function need(buffer: DeviceRegion, bytes: number, name: string): void {
   if (buffer.byteLength < bytes) {
-    throw new KernelArgumentError(`Expected at least ${bytes} bytes for ${name} but the buffer has ${buffer.byteLength}`);
+    throw new KernelArgumentError(
+      `Expected at least ${bytes} bytes for ${name} but the buffer has ${buffer.byteLength}`,
+    );
   }
 }

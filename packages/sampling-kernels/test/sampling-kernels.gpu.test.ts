@@ -28,7 +28,10 @@ gpuSuite(probe)('sampling kernels on a GPU', () => {
     for (const b of owned) b.dispose();
   });
 
-  function params(batch: number, p: Partial<Record<keyof RowParameterBuffers, number>> & { seeds?: number[] }): RowParameterBuffers {
+  function params(
+    batch: number,
+    p: Partial<Record<keyof RowParameterBuffers, number>> & { seeds?: number[] },
+  ): RowParameterBuffers {
     const f32 = (v: number) => upload(new Float32Array(batch).fill(v));
     const u32 = (v: number) => upload(new Uint32Array(batch).fill(v));
     return {
@@ -82,7 +85,8 @@ gpuSuite(probe)('sampling kernels on a GPU', () => {
       let running = 0;
       for (let i = 0; i < vocab; i++) {
         running += data[r * vocab + i]!;
-        if (i % 4099 === 0 || i === vocab - 1) expect(Math.abs(scan[r * vocab + i]! - running) / Math.max(running, 1)).toBeLessThan(1e-6);
+        if (i % 4099 === 0 || i === vocab - 1)
+          expect(Math.abs(scan[r * vocab + i]! - running) / Math.max(running, 1)).toBeLessThan(1e-6);
       }
     }
   });
@@ -91,8 +95,16 @@ gpuSuite(probe)('sampling kernels on a GPU', () => {
     // Counter (draw, stream, step lo, step hi), key (seed lo, seed hi).
     const vectors = [
       { c: [0, 0, 0, 0], k: [0, 0], out: [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8] },
-      { c: [0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff], k: [0xffffffff, 0xffffffff], out: [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd] },
-      { c: [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], k: [0xa4093822, 0x299f31d0], out: [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1] },
+      {
+        c: [0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff],
+        k: [0xffffffff, 0xffffffff],
+        out: [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd],
+      },
+      {
+        c: [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344],
+        k: [0xa4093822, 0x299f31d0],
+        out: [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1],
+      },
     ];
     for (const v of vectors) {
       const p = params(1, { seedLo: v.k[0], seedHi: v.k[1], stepLo: v.c[2], stepHi: v.c[3], stream: v.c[1] });
@@ -114,7 +126,9 @@ gpuSuite(probe)('sampling kernels on a GPU', () => {
     ['top-k 20 + top-p 0.7, topKFirst', { topK: 20, topP: 0.7 }],
     ['top-k 20 + top-p 0.7, joint', { topK: 20, topP: 0.7, filterOrder: 'joint' }],
   ];
-  it.each(modes)('%s: 10^6 draws in one launch follow the exact distribution (chi-square, α = 1e-3)', (_name, mode) => {
+  it.each(
+    modes,
+  )('%s: 10^6 draws in one launch follow the exact distribution (chi-square, α = 1e-3)', (_name, mode) => {
     const batch = ROWS;
     const vocab = logits.length;
     const input = new Float32Array(batch * vocab);
@@ -122,9 +136,21 @@ gpuSuite(probe)('sampling kernels on a GPU', () => {
     const tokens = alloc(batch * DRAWS_PER_ROW * 4);
     const valid = alloc(batch);
     kernels.sample({
-      input: upload(input), batch, vocab, kind: 'logits',
-      params: params(batch, { temperature: mode.temperature ?? 1, topK: mode.topK ?? 0, topP: mode.topP ?? 1, minP: mode.minP ?? 0, seedLo: 99 }),
-      filterOrder: mode.filterOrder ?? 'topKFirst', samples: DRAWS_PER_ROW, tokens, valid,
+      input: upload(input),
+      batch,
+      vocab,
+      kind: 'logits',
+      params: params(batch, {
+        temperature: mode.temperature ?? 1,
+        topK: mode.topK ?? 0,
+        topP: mode.topP ?? 1,
+        minP: mode.minP ?? 0,
+        seedLo: 99,
+      }),
+      filterOrder: mode.filterOrder ?? 'topKFirst',
+      samples: DRAWS_PER_ROW,
+      tokens,
+      valid,
     });
     const drawn = tokens.read(new Int32Array(batch * DRAWS_PER_ROW));
     const result = chiSquare(drawn, referenceDistribution(logits, mode), 1e-3);
@@ -135,25 +161,57 @@ gpuSuite(probe)('sampling kernels on a GPU', () => {
 
   it('edge rows: k = 1, k > vocab, p = 1, one-hot, uniform, all-zero probabilities, NaN, -Infinity', () => {
     const vocab = 8;
-    const rows: Array<{ x: number[]; kind?: 'probs'; topK?: number; topP?: number; expect: (t: number[], valid: number) => void }> = [
+    const rows: Array<{
+      x: number[];
+      kind?: 'probs';
+      topK?: number;
+      topP?: number;
+      expect: (t: number[], valid: number) => void;
+    }> = [
       { x: [1, 5, 2, 5, 0, 0, 0, 0], topK: 1, expect: (t) => expect(new Set(t)).toEqual(new Set([1, 3])) },
-      { x: [1, 5, 2, 0, 0, 0, 0, 0], topK: 100, expect: (t) => expect(t.every((v) => v >= 0 && v < vocab)).toBe(true) },
-      { x: [-Infinity, -Infinity, 3, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity], expect: (t) => expect(new Set(t)).toEqual(new Set([2])) },
+      {
+        x: [1, 5, 2, 0, 0, 0, 0, 0],
+        topK: 100,
+        expect: (t) => expect(t.every((v) => v >= 0 && v < vocab)).toBe(true),
+      },
+      {
+        x: [-Infinity, -Infinity, 3, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity],
+        expect: (t) => expect(new Set(t)).toEqual(new Set([2])),
+      },
       { x: [0, 0, 0, 0, 0, 0, 0, 0], topP: 1, expect: (t) => expect(new Set(t).size).toBe(8) },
-      { x: [0, 0, 0, 0, 0, 0, 0, 0], kind: 'probs', expect: (t, valid) => expect([valid, ...new Set(t)]).toEqual([0, -1]) },
-      { x: [0, Number.NaN, 0, 0, 0, 0, 0, 0], expect: (t, valid) => expect([valid, ...new Set(t)]).toEqual([2, -1]) },
-      { x: new Array(8).fill(-Infinity), expect: (t, valid) => expect([valid, ...new Set(t)]).toEqual([0, -1]) },
+      {
+        x: [0, 0, 0, 0, 0, 0, 0, 0],
+        kind: 'probs',
+        expect: (t, valid) => expect([valid, ...new Set(t)]).toEqual([0, -1]),
+      },
+      {
+        x: [0, Number.NaN, 0, 0, 0, 0, 0, 0],
+        expect: (t, valid) => expect([valid, ...new Set(t)]).toEqual([2, -1]),
+      },
+      {
+        x: new Array(8).fill(-Infinity),
+        expect: (t, valid) => expect([valid, ...new Set(t)]).toEqual([0, -1]),
+      },
     ];
     for (const row of rows) {
       const tokens = alloc(256 * 4);
       const valid = alloc(1);
       kernels.sample({
-        input: upload(Float32Array.from(row.x)), batch: 1, vocab, kind: row.kind ?? 'logits',
-        params: params(1, { topK: row.topK ?? 0, topP: row.topP ?? 1, seedLo: 5 }), filterOrder: 'topKFirst', samples: 256, tokens, valid,
+        input: upload(Float32Array.from(row.x)),
+        batch: 1,
+        vocab,
+        kind: row.kind ?? 'logits',
+        params: params(1, { topK: row.topK ?? 0, topP: row.topP ?? 1, seedLo: 5 }),
+        filterOrder: 'topKFirst',
+        samples: 256,
+        tokens,
+        valid,
       });
       const drawn = [...tokens.read(new Int32Array(256))];
       const flag = valid.read(new Uint8Array(1))[0]!;
-      console.log(`edge row ${JSON.stringify(row.x.map(String))} kind ${row.kind ?? 'logits'}: valid ${flag}, tokens ${[...new Set(drawn)].join(',')}`);
+      console.log(
+        `edge row ${JSON.stringify(row.x.map(String))} kind ${row.kind ?? 'logits'}: valid ${flag}, tokens ${[...new Set(drawn)].join(',')}`,
+      );
       row.expect(drawn, flag);
     }
   });
@@ -166,7 +224,17 @@ gpuSuite(probe)('sampling kernels on a GPU', () => {
     const run = () => {
       const tokens = alloc(batch * 64 * 4);
       const valid = alloc(batch);
-      kernels.sample({ input, batch, vocab, kind: 'logits', params: params(batch, { topK: 50, topP: 0.9, seedLo: 1 }), filterOrder: 'topKFirst', samples: 64, tokens, valid });
+      kernels.sample({
+        input,
+        batch,
+        vocab,
+        kind: 'logits',
+        params: params(batch, { topK: 50, topP: 0.9, seedLo: 1 }),
+        filterOrder: 'topKFirst',
+        samples: 64,
+        tokens,
+        valid,
+      });
       return tokens.read(new Int32Array(batch * 64));
     };
     const first = run();

@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { type BenchResult, defaultBenchGrid, runBenchmark } from '@rocmforge/sampler';
 import { SingleBar } from 'cli-progress';
-import { table as newTable } from '../table.js';
 import { benchChart } from '../chart.js';
+import { table as newTable } from '../table.js';
 
 export interface BenchCommandOptions {
   quick?: boolean;
@@ -26,8 +26,14 @@ export interface BenchReport {
 }
 
 export function runBench(options: BenchCommandOptions): BenchReport {
-  const cases = defaultBenchGrid({ quick: options.quick ?? false, sigmas: options.sigmas, ...(options.modes ? { modes: options.modes } : {}) });
-  const bar = options.progress ? new SingleBar({ format: 'bench [{bar}] {value}/{total} {case}', hideCursor: true }) : undefined;
+  const cases = defaultBenchGrid({
+    quick: options.quick ?? false,
+    sigmas: options.sigmas,
+    ...(options.modes ? { modes: options.modes } : {}),
+  });
+  const bar = options.progress
+    ? new SingleBar({ format: 'bench [{bar}] {value}/{total} {case}', hideCursor: true })
+    : undefined;
   bar?.start(cases.length, 0, { case: '' });
   const run = runBenchmark({
     cases,
@@ -36,7 +42,8 @@ export function runBench(options: BenchCommandOptions): BenchReport {
     ...(options.device !== undefined ? { device: options.device } : {}),
     repetitions: options.repetitions ?? (options.quick ? 5 : 20),
     cpuRows: options.quick ? 4 : 16,
-    onProgress: (done, _total, c) => bar?.update(done, { case: `${c.batch}×${c.vocab} ${c.mode} σ=${c.sigma}` }),
+    onProgress: (done, _total, c) =>
+      bar?.update(done, { case: `${c.batch}×${c.vocab} ${c.mode} σ=${c.sigma}` }),
   });
   bar?.stop();
   const report: BenchReport = {
@@ -48,13 +55,26 @@ export function runBench(options: BenchCommandOptions): BenchReport {
     results: run.results,
   };
   if (options.json) writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
-  if (options.chart) writeFileSync(options.chart, benchChart(run.results, `rocmforge bench — ${run.device ?? 'CPU only'}`));
+  if (options.chart)
+    writeFileSync(options.chart, benchChart(run.results, `rocmforge bench — ${run.device ?? 'CPU only'}`));
   return report;
 }
 
 export function printBench(report: BenchReport): void {
-  console.log(report.device ? `GPU: ${report.device}` : `GPU: none${report.gpuError ? ` (${report.gpuError})` : ''}`);
-  const table = newTable(['batch × vocab', 'mode', 'σ', 'GPU µs', 'GB/s', 'host µs', 'end-to-end µs', 'CPU µs', 'speed-up']);
+  console.log(
+    report.device ? `GPU: ${report.device}` : `GPU: none${report.gpuError ? ` (${report.gpuError})` : ''}`,
+  );
+  const table = newTable([
+    'batch × vocab',
+    'mode',
+    'σ',
+    'GPU µs',
+    'GB/s',
+    'host µs',
+    'end-to-end µs',
+    'CPU µs',
+    'speed-up',
+  ]);
   for (const r of report.results) {
     table.push([
       `${r.batch} × ${r.vocab}`,

@@ -1,7 +1,7 @@
 import { listDevices, openDriver } from '@rocmforge/hip-runtime';
 import { prebuiltFor, readManifest } from '@rocmforge/sampling-kernels';
-import { table as newTable } from '../table.js';
 import pc from 'picocolors';
+import { table as newTable } from '../table.js';
 
 export interface DevicesReport {
   available: boolean;
@@ -38,9 +38,12 @@ export async function devicesReport(): Promise<DevicesReport> {
       warpSize: d.warpSize,
       backend: d.backend,
       driverVersion: d.driverVersion,
-      kernels: prebuiltFor(manifest, d.backend, d.architecture) ? ('prebuilt' as const) : ('run-time compilation' as const),
+      kernels: prebuiltFor(manifest, d.backend, d.architecture)
+        ? ('prebuilt' as const)
+        : ('run-time compilation' as const),
     }));
-    if (devices.length === 0) return { available: false, reason: 'the driver reports no device', backend: driver.backend, devices };
+    if (devices.length === 0)
+      return { available: false, reason: 'the driver reports no device', backend: driver.backend, devices };
     return { available: true, backend: driver.backend, driverVersion: driver.version, devices };
   } catch (error) {
     return { available: false, reason: (error as Error).message, devices: [] };
@@ -55,7 +58,17 @@ export function printDevices(report: DevicesReport): void {
     console.log('The CPU backend will be used.');
     return;
   }
-  const table = newTable(['#', 'name', 'arch', 'memory free / total', 'SMs', 'warp', 'backend', 'driver', 'kernels']);
+  const table = newTable([
+    '#',
+    'name',
+    'arch',
+    'memory free / total',
+    'SMs',
+    'warp',
+    'backend',
+    'driver',
+    'kernels',
+  ]);
   for (const d of report.devices) {
     table.push([
       d.index,

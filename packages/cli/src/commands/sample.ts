@@ -1,6 +1,6 @@
 import { createSampler, type SampleRequest } from '@rocmforge/sampler';
-import { table as newTable } from '../table.js';
 import { readLogitsFile } from '../input-file.js';
+import { table as newTable } from '../table.js';
 
 export interface SampleOptions {
   file: string;
@@ -24,12 +24,21 @@ export interface SampleReport {
   shape: [number, number];
   backend: string;
   fallbackReason?: string;
-  rows: Array<{ row: number; valid: boolean; tokens: number[]; logprobs?: number[]; top?: Array<{ token: number; logprob: number }> }>;
+  rows: Array<{
+    row: number;
+    valid: boolean;
+    tokens: number[];
+    logprobs?: number[];
+    top?: Array<{ token: number; logprob: number }>;
+  }>;
 }
 
 /** Reads the file, samples it, and reports tokens (and log-probabilities) per row. */
 export function sampleFile(options: SampleOptions): SampleReport {
-  const matrix = readLogitsFile(options.file, { ...(options.tensor ? { tensor: options.tensor } : {}), ...(options.shape ? { shape: options.shape } : {}) });
+  const matrix = readLogitsFile(options.file, {
+    ...(options.tensor ? { tensor: options.tensor } : {}),
+    ...(options.shape ? { shape: options.shape } : {}),
+  });
   const sampler = createSampler({ backend: options.backend, logger: null });
   try {
     const request: SampleRequest = {
@@ -50,7 +59,8 @@ export function sampleFile(options: SampleOptions): SampleReport {
     for (let r = 0; r < result.batch; r++) {
       const tokens = [...result.tokens.subarray(r * result.samples, (r + 1) * result.samples)];
       const row: SampleReport['rows'][number] = { row: r, valid: result.valid[r] === 1, tokens };
-      if (result.logprobs) row.logprobs = [...result.logprobs.subarray(r * result.samples, (r + 1) * result.samples)];
+      if (result.logprobs)
+        row.logprobs = [...result.logprobs.subarray(r * result.samples, (r + 1) * result.samples)];
       if (result.topLogprobs) {
         const n = result.topLogprobs.n;
         row.top = Array.from({ length: n }, (_, j) => ({
@@ -85,6 +95,8 @@ export function printSample(report: SampleReport): void {
     if (withTop) line.push(r.top?.map((t) => `${t.token}:${t.logprob.toFixed(3)}`).join(' ') ?? '');
     table.push(line);
   }
-  console.log(`${report.file} [${report.shape.join(' × ')}] on ${report.backend}${report.fallbackReason ? ` (${report.fallbackReason})` : ''}`);
+  console.log(
+    `${report.file} [${report.shape.join(' × ')}] on ${report.backend}${report.fallbackReason ? ` (${report.fallbackReason})` : ''}`,
+  );
   console.log(table.toString());
 }

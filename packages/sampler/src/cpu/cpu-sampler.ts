@@ -44,7 +44,10 @@ export class CpuSampler implements Sampler {
     const valid = new Uint8Array(batch);
     const want = request.logprobs;
     const logprobs = want ? new Float32Array(batch * samples) : undefined;
-    const top = want && want.n > 0 ? { n: want.n, tokens: new Int32Array(batch * want.n), logprobs: new Float32Array(batch * want.n) } : undefined;
+    const top =
+      want && want.n > 0
+        ? { n: want.n, tokens: new Int32Array(batch * want.n), logprobs: new Float32Array(batch * want.n) }
+        : undefined;
     for (let row = 0; row < batch; row++) {
       const ok = this.#rows.sampleRow(request, row, tokens);
       valid[row] = ok ? 1 : 0;

@@ -4,21 +4,22 @@
  * stay exact to float32 resolution. Range reduction exp(d) = 2^-k · 2^f with
  * k = round(-d·log2 e), |f| ≤ 1/2, then a degree-6 polynomial of 2^f.
  */
-const LOG2E = 1.4426950408889634;
 const POWERS_OF_HALF = new Float64Array(1080);
 for (let k = 0; k < POWERS_OF_HALF.length; k++) POWERS_OF_HALF[k] = 2 ** -k;
 
 export function expNonPositive(d: number): number {
-  const t = -d * LOG2E;
+  const t = -d * Math.LOG2E;
   // -Infinity gives t = Infinity and k = 0 through `| 0`: caught by the test on t below.
   const k = Math.floor(t + 0.5) | 0;
   const f = k - t;
   const p =
     1 +
     f *
-      (0.6931471805599453 +
+      (Math.LN2 +
         f *
           (0.2402265069591007 +
-            f * (0.05550410866482158 + f * (0.009618129107628477 + f * (0.0013333558146428443 + f * 0.00015403530393381606)))));
+            f *
+              (0.05550410866482158 +
+                f * (0.009618129107628477 + f * (0.0013333558146428443 + f * 0.00015403530393381606)))));
   return t < 1079 ? p * POWERS_OF_HALF[k]! : 0;
 }

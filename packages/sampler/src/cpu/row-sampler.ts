@@ -142,7 +142,7 @@ export class RowSampler {
     let weighted = false;
 
     if (kind === 'probs' && topK > 0) {
-      threshold = this.#selector.select(x, bits, null, vocab, null, topK);
+      threshold = this.#selector.select(bits, null, vocab, null, topK);
       const list = this.#candidates;
       let n = 0;
       for (let i = 0; i < vocab; i++) if (x[i]! >= threshold) list[n++] = i;
@@ -155,7 +155,7 @@ export class RowSampler {
       const count = overAll ? vocab : candidateCount;
       const total = fillWeights(x, list, count, kind, max, inverseTemperature, plainProbs, weights);
       weighted = true;
-      const topPThreshold = this.#selector.select(x, bits, list, count, weights, topP * total);
+      const topPThreshold = this.#selector.select(bits, list, count, weights, topP * total);
       if (topPThreshold > threshold) threshold = topPThreshold;
     }
 
@@ -232,16 +232,16 @@ export class RowSampler {
         }
         list[count++] = i;
         if (count === limit && i + 1 < vocab) {
-          running = this.#selector.select(x, bits, list, count, null, k);
+          running = this.#selector.select(bits, list, count, null, k);
           count = compact(x, list, count, running);
           // Ties can keep the buffer full; grow it so that each tightening halves the work.
           if (count * 2 > limit) limit = Math.min(vocab, limit * 2);
         }
-      } else if (v !== v) {
+      } else if (Number.isNaN(v)) {
         throw new SamplerInputError('logits', 'no NaN', v, row);
       }
     }
-    const threshold = this.#selector.select(x, bits, list, count, null, k);
+    const threshold = this.#selector.select(bits, list, count, null, k);
     return { max, argmax, count: compact(x, list, count, threshold), threshold };
   }
 
@@ -290,7 +290,9 @@ export class RowSampler {
       case 'logits':
         return (v - this.#max) * this.#inverseTemperature;
       default:
-        return this.#inverseTemperature === 1 ? Math.log(v) : Math.log(v / this.#max) * this.#inverseTemperature;
+        return this.#inverseTemperature === 1
+          ? Math.log(v)
+          : Math.log(v / this.#max) * this.#inverseTemperature;
     }
   }
 
@@ -302,12 +304,20 @@ export class RowSampler {
     const count = this.#keptCount;
     const x = this.#x;
     const kept = this.#identity ? null : this.#kept;
-    const order = topIndices(x, new Uint32Array(x.buffer, x.byteOffset, x.length), kept, count, n, this.#selector);
+    const order = topIndices(
+      x,
+      new Uint32Array(x.buffer, x.byteOffset, x.length),
+      kept,
+      count,
+      n,
+      this.#selector,
+    );
     const logTotal = Math.log(this.#total);
     for (let j = 0; j < n; j++) {
       const token = order[j];
       tokens[offset + j] = token ?? -1;
-      logprobs[offset + j] = token === undefined ? Number.NEGATIVE_INFINITY : this.#logWeight(token) - logTotal;
+      logprobs[offset + j] =
+        token === undefined ? Number.NEGATIVE_INFINITY : this.#logWeight(token) - logTotal;
     }
   }
 
@@ -330,7 +340,8 @@ export class RowSampler {
           x[t] = v > 0 ? v / repetition : v * repetition;
         }
       }
-      for (const list of [prompt, output]) if (list !== undefined) for (let j = 0; j < list.length; j++) counts[list[j]!] = 0;
+      for (const list of [prompt, output])
+        if (list !== undefined) for (let j = 0; j < list.length; j++) counts[list[j]!] = 0;
     }
     const frequency = adjustments.frequencyPenalty[row]!;
     const presence = adjustments.presencePenalty[row]!;
@@ -355,7 +366,7 @@ function maxOfLogits(x: Float32Array, row: number): [number, number] {
     if (v > max) {
       max = v;
       argmax = i;
-    } else if (v !== v) {
+    } else if (Number.isNaN(v)) {
       throw new SamplerInputError('logits', 'no NaN', v, row);
     }
   }
@@ -368,7 +379,8 @@ function maxOfProbs(x: Float32Array, row: number): [number, number] {
   let argmax = -1;
   for (let i = 0; i < x.length; i++) {
     const v = x[i]!;
-    if (!(v >= 0 && v < Number.POSITIVE_INFINITY)) throw new SamplerInputError('probs', 'finite values ≥ 0', v, row);
+    if (!(v >= 0 && v < Number.POSITIVE_INFINITY))
+      throw new SamplerInputError('probs', 'finite values ≥ 0', v, row);
     if (v > max) {
       max = v;
       argmax = i;
@@ -377,7 +389,13 @@ function maxOfProbs(x: Float32Array, row: number): [number, number] {
   return [max, argmax];
 }
 
-function weightOf(v: number, kind: 'logits' | 'probs', max: number, inverseTemperature: number, plainProbs: boolean): number {
+function weightOf(
+  v: number,
+  kind: 'logits' | 'probs',
+  max: number,
+  inverseTemperature: number,
+  plainProbs: boolean,
+): number {
   if (kind === 'logits') return expNonPositive((v - max) * inverseTemperature);
   return plainProbs ? v : (v / max) ** inverseTemperature;
 }
@@ -416,7 +434,7 @@ function compact(x: Float32Array, list: Int32Array, count: number, threshold: nu
 function validateLogits(x: Float32Array, row: number): void {
   for (let i = 0; i < x.length; i++) {
     const v = x[i]!;
-    if (v !== v) throw new SamplerInputError('logits', 'no NaN', v, row);
+    if (Number.isNaN(v)) throw new SamplerInputError('logits', 'no NaN', v, row);
   }
 }
 
@@ -434,7 +452,7 @@ export function topIndices(
 ): number[] {
   if (n === 0 || count === 0) return [];
   const take = Math.min(n, count);
-  const threshold = selector.select(x, bits, candidates, count, null, take);
+  const threshold = selector.select(bits, candidates, count, null, take);
   const chosen: number[] = [];
   for (let j = 0; j < count; j++) {
     const i = candidates === null ? j : candidates[j]!;

@@ -35,14 +35,13 @@ export class ThresholdSelector {
   #survivors = new Int32Array(0);
 
   /**
-   * Returns the value v of `x` over the candidates such that the weight of candidates with
+   * Returns the value v (a float whose bits are `bits[i]` for some candidate i) over the candidates such that the weight of candidates with
    * x > v is below `target` and the weight of those with x ≥ v reaches it. `candidates` is a
    * list of indices (first `count` entries) or `null` for 0..count-1; `weights` is indexed by
    * token index, or `null` to count each candidate as 1. If rounding leaves the whole weight
    * below `target`, the smallest candidate value is returned (everything is kept).
    */
   select(
-    x: Float32Array,
     bits: Uint32Array,
     candidates: Int32Array | null,
     count: number,

@@ -16,7 +16,17 @@ interface Pending {
   validRaw: Uint8Array;
 }
 
-const ROW_PARAMETERS = ['temperature', 'topK', 'topP', 'minP', 'seedLo', 'seedHi', 'stepLo', 'stepHi', 'stream'] as const;
+const ROW_PARAMETERS = [
+  'temperature',
+  'topK',
+  'topP',
+  'minP',
+  'seedLo',
+  'seedHi',
+  'stepLo',
+  'stepHi',
+  'stream',
+] as const;
 
 /**
  * The GPU backend: the same requests and results as the CPU backend, computed by
@@ -34,7 +44,9 @@ export class GpuSampler implements Sampler {
   #hostParams = new ArrayBuffer(0);
   #disposed = false;
   #injectFailure = false;
-  #timing: { start: import('@rocmforge/hip-runtime').Event; end: import('@rocmforge/hip-runtime').Event } | undefined;
+  #timing:
+    | { start: import('@rocmforge/hip-runtime').Event; end: import('@rocmforge/hip-runtime').Event }
+    | undefined;
   #timed = false;
 
   private constructor(modules: GpuModules, device: Device) {
@@ -98,7 +110,10 @@ export class GpuSampler implements Sampler {
   #enqueue(request: SampleRequest<Float32Array | DeviceInput>): Pending {
     if (this.#disposed) throw new SamplerDisposedError();
     const given = (request?.logits ?? request?.probs) as Float32Array | DeviceInput | undefined;
-    const onDevice = given !== undefined && !(given instanceof Float32Array) && typeof (given as DeviceInput).address === 'bigint';
+    const onDevice =
+      given !== undefined &&
+      !(given instanceof Float32Array) &&
+      typeof (given as DeviceInput).address === 'bigint';
     let resolved: ResolvedRequest<unknown>;
     if (onDevice) {
       const buffer = given as DeviceInput;
@@ -106,24 +121,43 @@ export class GpuSampler implements Sampler {
         throw new SamplerInputError('shape', '[batch, vocab] with a DeviceBuffer input', undefined);
       }
       if (buffer.device !== this.device) {
-        throw new SamplerInputError(request.logits ? 'logits' : 'probs', `a DeviceBuffer of device ${this.device.index}`, `one of device ${buffer.device.index}`);
+        throw new SamplerInputError(
+          request.logits ? 'logits' : 'probs',
+          `a DeviceBuffer of device ${this.device.index}`,
+          `one of device ${buffer.device.index}`,
+        );
       }
       const proxy = { length: buffer.byteLength / 4 };
-      resolved = resolveRequest({ ...request, logits: request.logits ? proxy : undefined, probs: request.probs ? proxy : undefined }, { checkInputLength: false });
+      resolved = resolveRequest(
+        { ...request, logits: request.logits ? proxy : undefined, probs: request.probs ? proxy : undefined },
+        { checkInputLength: false },
+      );
       const needed = resolved.batch * resolved.vocab * 4;
       if (buffer.byteLength < needed) {
-        throw new SamplerInputError(resolved.kind, `a DeviceBuffer of at least ${needed} bytes`, `one of ${buffer.byteLength} bytes`);
+        throw new SamplerInputError(
+          resolved.kind,
+          `a DeviceBuffer of at least ${needed} bytes`,
+          `one of ${buffer.byteLength} bytes`,
+        );
       }
       resolved.input = buffer;
     } else {
       if (given !== undefined && !(given instanceof Float32Array)) {
-        throw new SamplerInputError(request.logits ? 'logits' : 'probs', 'a Float32Array or a DeviceBuffer', given);
+        throw new SamplerInputError(
+          request.logits ? 'logits' : 'probs',
+          'a Float32Array or a DeviceBuffer',
+          given,
+        );
       }
       resolved = resolveRequest(request as SampleRequest);
     }
     const { batch, vocab, samples } = resolved;
     if (resolved.logprobs && resolved.logprobs.n > this.#modules.kernels.MAX_TOP_LOGPROBS) {
-      throw new SamplerInputError('logprobs', `at most ${this.#modules.kernels.MAX_TOP_LOGPROBS} on the GPU`, resolved.logprobs.n);
+      throw new SamplerInputError(
+        'logprobs',
+        `at most ${this.#modules.kernels.MAX_TOP_LOGPROBS} on the GPU`,
+        resolved.logprobs.n,
+      );
     }
     if (this.#injectFailure) {
       this.#injectFailure = false;
@@ -162,7 +196,11 @@ export class GpuSampler implements Sampler {
     let values = input;
     if (resolved.adjustments) {
       const adjusted = ws.get('adjusted', batch * rowBytes);
-      adjusted.copyFrom(onDevice ? (resolved.input as DeviceInput) : ws.get('input', batch * rowBytes), batch * rowBytes, stream);
+      adjusted.copyFrom(
+        onDevice ? (resolved.input as DeviceInput) : ws.get('input', batch * rowBytes),
+        batch * rowBytes,
+        stream,
+      );
       values = this.#region(adjusted, 0, batch * rowBytes);
       this.#enqueueAdjustments(resolved, values, stream);
     }
@@ -190,7 +228,13 @@ export class GpuSampler implements Sampler {
       this.#timed = true;
     }
 
-    const result: SampleResult = { tokens: new Int32Array(batch * samples), valid: new Uint8Array(batch), batch, vocab, samples };
+    const result: SampleResult = {
+      tokens: new Int32Array(batch * samples),
+      valid: new Uint8Array(batch),
+      batch,
+      vocab,
+      samples,
+    };
     const validRaw = new Uint8Array(batch);
     tokens.readAsync(result.tokens, stream);
     valid.readAsync(validRaw, stream);
@@ -200,15 +244,37 @@ export class GpuSampler implements Sampler {
       const { n, mode } = resolved.logprobs;
       const source = mode === 'raw' ? input : values;
       const logprobs = ws.get('logprobs', batch * samples * 4);
-      this.kernels.tokenLogprobs({ values: source, batch, vocab, kind: resolved.kind, tokens, samples, rowStats, mode, out: logprobs, stream });
+      this.kernels.tokenLogprobs({
+        values: source,
+        batch,
+        vocab,
+        kind: resolved.kind,
+        tokens,
+        samples,
+        rowStats,
+        mode,
+        out: logprobs,
+        stream,
+      });
       result.logprobs = new Float32Array(batch * samples);
       logprobs.readAsync(result.logprobs, stream);
       if (n > 0) {
         const topTokens = ws.get('topTokens', batch * n * 4);
         const topLogprobs = ws.get('topLogprobs', batch * n * 4);
         this.kernels.topLogprobs({
-          values: source, batch, vocab, kind: resolved.kind, n, rowStats, tokens, samples, mode,
-          outTokens: topTokens, outLogprobs: topLogprobs, valid, stream,
+          values: source,
+          batch,
+          vocab,
+          kind: resolved.kind,
+          n,
+          rowStats,
+          tokens,
+          samples,
+          mode,
+          outTokens: topTokens,
+          outLogprobs: topLogprobs,
+          valid,
+          stream,
         });
         result.topLogprobs = { n, tokens: new Int32Array(batch * n), logprobs: new Float32Array(batch * n) };
         topTokens.readAsync(result.topLogprobs.tokens, stream);
@@ -218,11 +284,7 @@ export class GpuSampler implements Sampler {
     return { request: resolved, result, validRaw };
   }
 
-  #enqueueAdjustments(
-    resolved: ResolvedRequest<unknown>,
-    logits: DeviceRegion,
-    stream: Stream,
-  ): void {
+  #enqueueAdjustments(resolved: ResolvedRequest<unknown>, logits: DeviceRegion, stream: Stream): void {
     const adjustments = resolved.adjustments!;
     const { batch, vocab } = resolved;
     // Per row, one entry per distinct token touched: (token, bias, seen in prompt, output count).
@@ -252,12 +314,12 @@ export class GpuSampler implements Sampler {
     const count = Math.max(total, 1);
     const block = new ArrayBuffer((batch + 1) * 4 + count * 16 + 3 * batch * 4);
     new Uint32Array(block, 0, batch + 1).set(offsets);
-    let at = (batch + 1) * 4;
-    const token = new Int32Array(block, at, count);
-    const bias = new Float32Array(block, (at += count * 4), count);
-    const seen = new Uint32Array(block, (at += count * 4), count);
-    const outputCount = new Uint32Array(block, (at += count * 4), count);
-    at += count * 4;
+    const entriesAt = (batch + 1) * 4;
+    const token = new Int32Array(block, entriesAt, count);
+    const bias = new Float32Array(block, entriesAt + count * 4, count);
+    const seen = new Uint32Array(block, entriesAt + count * 8, count);
+    const outputCount = new Uint32Array(block, entriesAt + count * 12, count);
+    const at = entriesAt + count * 16;
     new Float32Array(block, at, batch).set(adjustments.repetitionPenalty);
     new Float32Array(block, at + batch * 4, batch).set(adjustments.frequencyPenalty);
     new Float32Array(block, at + 2 * batch * 4, batch).set(adjustments.presencePenalty);
@@ -274,8 +336,7 @@ export class GpuSampler implements Sampler {
     const buffer = this.#workspace.get('adjustments', block.byteLength);
     buffer.writeAsync(new Uint8Array(block), stream);
     const region = (offset: number, bytes: number) => this.#region(buffer, offset, bytes);
-    const entriesAt = (batch + 1) * 4;
-    const penaltiesAt = entriesAt + count * 16;
+    const penaltiesAt = at;
     this.kernels.adjustLogits({
       logits,
       batch,
@@ -296,7 +357,12 @@ export class GpuSampler implements Sampler {
     const { request, result, validRaw } = pending;
     for (let row = 0; row < request.batch; row++) {
       if (validRaw[row] === 2) {
-        throw new SamplerInputError(request.kind, request.kind === 'logits' ? 'no NaN' : 'finite values ≥ 0', Number.NaN, row);
+        throw new SamplerInputError(
+          request.kind,
+          request.kind === 'logits' ? 'no NaN' : 'finite values ≥ 0',
+          Number.NaN,
+          row,
+        );
       }
       result.valid[row] = validRaw[row] === 1 ? 1 : 0;
     }
