@@ -17,7 +17,8 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['packages/*/test/**/*.gpu.test.ts'],
+    // The GPU tests, and the documentation examples (whose GPU examples run only here).
+    include: ['packages/*/test/**/*.gpu.test.ts', 'packages/cli/test/doc-examples.test.ts'],
     testTimeout: 300_000,
     hookTimeout: 300_000,
     fileParallelism: false,

@@ -35,7 +35,8 @@ function mulhi32(a: number, b: number): number {
  * import { philox4x32 } from '@rocmforge/sampler';
  * const out = new Uint32Array(4);
  * philox4x32(0, 0, 0, 0, 0, 0, out);
- * console.log(out[0].toString(16)); // 6627e8d5 (Random123's known answer)
+ * // Random123's known answer for counter 0 and key 0:
+ * console.log(out[0].toString(16)); // 6627e8d5
  * ```
  */
 export function philox4x32(

@@ -62,7 +62,7 @@ const loaded = new WeakMap<Device, SamplingKernels>();
  * block are chosen here, arguments packed from the manifest's layouts. Loaded once per device.
  *
  * @example
- * ```ts
+ * ```ts gpu
  * import { openDevice } from '@rocmforge/hip-runtime';
  * import { SamplingKernels } from '@rocmforge/sampling-kernels';
  * const device = openDevice(0);

@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { KERNEL_SIGNATURES, kernelSources, packageRoot, prebuiltFor, readManifest } from '../src/index.js';
+
+const source = readFileSync(join(packageRoot(), 'kernels', 'sampling.hip'), 'utf8');
+
+/** The parameter types of each extern "C" kernel, read from the HIP source. */
+function kernelParameters(): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const kernel = /RF_KERNEL void (?:__launch_bounds__\(\w+\) )?(rf_\w+)\(([^)]*)\)/g;
+  for (let m = kernel.exec(source); m; m = kernel.exec(source)) {
+    const params = m[2]!
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)
+      .map((p) => {
+        if (p.includes('*')) return 'pointer';
+        if (/^unsigned( int)?\s/.test(p)) return 'u32';
+        if (/^int\s/.test(p)) return 'i32';
+        if (/^float\s/.test(p)) return 'f32';
+        if (/^unsigned long long\s/.test(p)) return 'u64';
+        if (/^double\s/.test(p)) return 'f64';
+        return `unknown: ${p}`;
+      });
+    out.set(m[1]!, params);
+  }
+  return out;
+}
+
+describe('kernel manifest and signatures', () => {
+  it('every launcher signature matches its kernel in the HIP source, parameter for parameter', () => {
+    const parsed = kernelParameters();
+    expect([...parsed.keys()].sort()).toEqual(Object.keys(KERNEL_SIGNATURES).sort());
+    for (const [name, params] of Object.entries(KERNEL_SIGNATURES))
+      expect(parsed.get(name), name).toEqual([...params]);
+  });
+
+  it('the build wrote a manifest for this source with binaries for both vendors where their compilers exist', () => {
+    const manifest = readManifest();
+    expect(manifest).toBeDefined();
+    expect(manifest!.sourceHash).toBe(kernelSources().hash);
+    expect(manifest!.kernels.map((k) => k.name).sort()).toEqual(Object.keys(KERNEL_SIGNATURES).sort());
+    for (const binary of manifest!.binaries) expect(binary.targets.length).toBeGreaterThan(0);
+  });
+
+  it('chooses a prebuilt binary by architecture: exact for AMD, PTX for newer NVIDIA chips', () => {
+    const manifest = {
+      sourceHash: 'x',
+      source: 'kernels/sampling.hip',
+      blockThreads: 512,
+      kernels: [],
+      binaries: [
+        { vendor: 'cuda' as const, file: 'manifest.json', targets: ['sm_80', 'sm_90'], ptx: 'compute_90' },
+        { vendor: 'hip' as const, file: 'manifest.json', targets: ['gfx90a'] },
+      ],
+    };
+    expect(prebuiltFor(manifest, 'cuda', 'sm_90')?.target).toBe('sm_90');
+    expect(prebuiltFor(manifest, 'cuda', 'sm_100')?.target).toBe('compute_90');
+    expect(prebuiltFor(manifest, 'cuda', 'sm_75')).toBeUndefined();
+    expect(prebuiltFor(manifest, 'hip', 'gfx90a')?.target).toBe('gfx90a');
+    expect(prebuiltFor(manifest, 'hip', 'gfx942')).toBeUndefined();
+    expect(prebuiltFor(undefined, 'hip', 'gfx90a')).toBeUndefined();
+  });
+
+  it('ships the headers the run-time compiler needs, and hashes them with the source', () => {
+    const { headers, hash } = kernelSources();
+    expect(Object.keys(headers).sort()).toEqual(['block.h', 'philox.h', 'portability.h']);
+    expect(hash).toMatch(/^[0-9a-f]{16}$/);
+    for (const include of source.matchAll(/#include "([^"]+)"/g)) expect(headers[include[1]!]).toBeDefined();
+  });
+});
