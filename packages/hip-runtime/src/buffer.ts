@@ -4,6 +4,13 @@ import { call } from './native.js';
 import { Resource } from './resource.js';
 import type { Stream } from './stream.js';
 
+/** A range of device memory of one device (a DeviceBuffer is one). */
+export interface DeviceRange {
+  readonly device: Device;
+  readonly address: bigint;
+  readonly byteLength: number;
+}
+
 /**
  * Device memory. Copies are ordered on a stream (the device's default stream unless given);
  * the synchronous forms wait for it.
@@ -75,11 +82,18 @@ export class DeviceBuffer extends Resource {
     return into;
   }
 
-  /** Copies `bytes` from `source` (same device) into this buffer, on `stream`. */
-  copyFrom(source: DeviceBuffer, bytes = source.byteLength, stream?: Stream): void {
+  /**
+   * Copies `bytes` from `source` — a buffer, or a range of one (`{ device, address,
+   * byteLength }`) — of the same device into this buffer, on `stream`.
+   */
+  copyFrom(source: DeviceBuffer | DeviceRange, bytes = source.byteLength, stream?: Stream): void {
     this.device.assertSame(source, 'a source buffer');
     this.#range(0, bytes);
-    source.#range(0, bytes);
+    if (bytes > source.byteLength) {
+      throw new HipArgumentError(
+        `Expected at most ${source.byteLength} bytes from the source but was asked for ${bytes}`,
+      );
+    }
     const s = this.#stream(stream);
     const native = this.device.activate();
     call(() => native.copyDeviceToDevice(this.address, source.address, bytes, s.handle));

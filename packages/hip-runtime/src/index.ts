@@ -1,4 +1,4 @@
-export { DeviceBuffer } from './buffer.js';
+export { DeviceBuffer, type DeviceRange } from './buffer.js';
 export { type HipRuntimeConfig, readConfig } from './config.js';
 export { Device, type DeviceInfo } from './device.js';
 export {

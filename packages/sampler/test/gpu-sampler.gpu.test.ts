@@ -170,6 +170,27 @@ gpuSuite(probe)('GPU sampler', () => {
     forced.dispose();
   });
 
+  it('a 512 × 151936 batch from the host holds at most 100 MB of device memory and matches the CPU', () => {
+    const vocab = 151_936;
+    const batch = 512;
+    const logits = gaussianLogits(batch * vocab, 3, 12);
+    const fresh = createSampler({ backend: 'gpu' });
+    const result = fresh.sample({ logits, shape: [batch, vocab], topK: 50, topP: 0.9, seed: 2 });
+    expect(fresh.memoryBytes).toBeLessThanOrEqual(100 * 2 ** 20);
+    const rows = [0, 1, 255, 511];
+    for (const r of rows) {
+      const one = cpu.sample({
+        logits: logits.subarray(r * vocab, (r + 1) * vocab),
+        topK: 50,
+        topP: 0.9,
+        seed: 2,
+        stream: r,
+      });
+      expect(result.tokens[r]).toBe(one.tokens[0]);
+    }
+    fresh.dispose();
+  });
+
   it('10^4 consecutive calls keep device and host memory flat', async () => {
     const device = openDevice(0);
     const vocab = 32_000;

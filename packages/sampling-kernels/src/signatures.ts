@@ -59,7 +59,7 @@ export const KERNEL_SIGNATURES = {
 export type KernelName = keyof typeof KERNEL_SIGNATURES;
 
 /** Threads per block the kernels are compiled for (RF_BLOCK). */
-export const BLOCK_THREADS = 512;
+export const BLOCK_THREADS = 1024;
 /** Largest n for top-n log-probabilities (TOP_CAPACITY). */
 export const MAX_TOP_LOGPROBS = 1024;
 /** Floats per row of the per-row statistics rf_sample writes. */

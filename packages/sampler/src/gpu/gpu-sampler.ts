@@ -16,6 +16,9 @@ interface Pending {
   validRaw: Uint8Array;
 }
 
+/** Device memory for host inputs (and adjusted copies) at most: larger batches go in chunks of rows. */
+const STAGING_BYTES = 64 * 2 ** 20;
+
 const ROW_PARAMETERS = [
   'temperature',
   'topK',
@@ -168,66 +171,116 @@ export class GpuSampler implements Sampler {
     const stream = this.#stream;
     const rowBytes = vocab * 4;
 
-    // 1. Inputs on the device.
-    let input: DeviceRegion;
-    if (onDevice) {
-      input = this.#region(resolved.input as DeviceInput, 0, batch * rowBytes);
-    } else {
-      const buffer = ws.get('input', batch * rowBytes);
-      buffer.writeAsync(resolved.input as Float32Array, stream);
-      input = this.#region(buffer, 0, batch * rowBytes);
-    }
-
-    // 2. Per-row parameters: one host block, one copy.
+    // 1. Per-row parameters: one host block, one copy.
     const paramBytes = ROW_PARAMETERS.length * batch * 4;
     if (this.#hostParams.byteLength < paramBytes) this.#hostParams = new ArrayBuffer(paramBytes * 2);
     const host = this.#hostParams;
     const paramBuffer = ws.get('params', paramBytes);
-    const params = {} as Record<(typeof ROW_PARAMETERS)[number], DeviceRegion>;
     ROW_PARAMETERS.forEach((name, i) => {
       const source = resolved[name] as Float32Array | Int32Array | Uint32Array;
-      const target = new (source.constructor as Float32ArrayConstructor)(host, i * batch * 4, batch);
-      target.set(source as unknown as ArrayLike<number>);
-      params[name] = this.#region(paramBuffer, i * batch * 4, batch * 4);
+      new (source.constructor as Float32ArrayConstructor)(host, i * batch * 4, batch).set(
+        source as unknown as ArrayLike<number>,
+      );
     });
     paramBuffer.writeAsync(new Uint8Array(host, 0, paramBytes), stream);
 
-    // 3. Logit bias and penalties on a copy of the logits.
-    let values = input;
-    if (resolved.adjustments) {
-      const adjusted = ws.get('adjusted', batch * rowBytes);
-      adjusted.copyFrom(
-        onDevice ? (resolved.input as DeviceInput) : ws.get('input', batch * rowBytes),
-        batch * rowBytes,
-        stream,
-      );
-      values = this.#region(adjusted, 0, batch * rowBytes);
-      this.#enqueueAdjustments(resolved, values, stream);
-    }
-
-    // 4. The sampling launch.
+    // 2. Outputs for the whole batch.
     const tokens = ws.get('tokens', batch * samples * 4);
     const valid = ws.get('valid', batch);
     const rowStats = resolved.logprobs ? ws.get('rowStats', batch * 6 * 4) : undefined;
+    const logprobs = resolved.logprobs ? ws.get('logprobs', batch * samples * 4) : undefined;
+    const n = resolved.logprobs?.n ?? 0;
+    const topTokens = n > 0 ? ws.get('topTokens', batch * n * 4) : undefined;
+    const topLogprobs = n > 0 ? ws.get('topLogprobs', batch * n * 4) : undefined;
+
+    // 3. Rows in chunks, so that host inputs and adjusted copies need at most STAGING_BYTES of
+    //    device memory however large the batch; logits already on the device without
+    //    adjustments go in one launch.
+    const chunkRows =
+      onDevice && !resolved.adjustments
+        ? batch
+        : Math.max(1, Math.min(batch, Math.floor(STAGING_BYTES / rowBytes)));
     if (this.#timing) this.#timing.start.record(stream);
-    this.kernels.sample({
-      input: values,
-      batch,
-      vocab,
-      kind: resolved.kind,
-      params: params as unknown as RowParameterBuffers,
-      filterOrder: resolved.filterOrder,
-      samples,
-      tokens,
-      valid,
-      ...(rowStats ? { rowStats } : {}),
-      stream,
-    });
+    for (let first = 0; first < batch; first += chunkRows) {
+      const rows = Math.min(chunkRows, batch - first);
+      const bytes = rows * rowBytes;
+      let input: DeviceRegion;
+      if (onDevice) {
+        input = this.#region(resolved.input as DeviceInput, first * rowBytes, bytes);
+      } else {
+        const staging = ws.get('input', chunkRows * rowBytes);
+        const hostRows = (resolved.input as Float32Array).subarray(first * vocab, (first + rows) * vocab);
+        staging.writeAsync(hostRows, stream);
+        input = this.#region(staging, 0, bytes);
+      }
+      let values = input;
+      if (resolved.adjustments) {
+        const adjusted = ws.get('adjusted', chunkRows * rowBytes);
+        adjusted.copyFrom({ ...input, device: this.device }, bytes, stream);
+        values = this.#region(adjusted, 0, bytes);
+        this.#enqueueAdjustments(resolved, first, rows, values, stream);
+      }
+      const params = {} as Record<(typeof ROW_PARAMETERS)[number], DeviceRegion>;
+      ROW_PARAMETERS.forEach((name, i) => {
+        params[name] = this.#region(paramBuffer, (i * batch + first) * 4, rows * 4);
+      });
+      const tokenRegion = this.#region(tokens, first * samples * 4, rows * samples * 4);
+      const validRegion = this.#region(valid, first, rows);
+      const statsRegion = rowStats ? this.#region(rowStats, first * 6 * 4, rows * 6 * 4) : undefined;
+      this.kernels.sample({
+        input: values,
+        batch: rows,
+        vocab,
+        kind: resolved.kind,
+        params: params as unknown as RowParameterBuffers,
+        filterOrder: resolved.filterOrder,
+        samples,
+        tokens: tokenRegion,
+        valid: validRegion,
+        ...(statsRegion ? { rowStats: statsRegion } : {}),
+        stream,
+      });
+      // 4. Log-probabilities of the chunk.
+      if (resolved.logprobs && statsRegion && logprobs) {
+        const mode = resolved.logprobs.mode;
+        const source = mode === 'raw' ? input : values;
+        this.kernels.tokenLogprobs({
+          values: source,
+          batch: rows,
+          vocab,
+          kind: resolved.kind,
+          tokens: tokenRegion,
+          samples,
+          rowStats: statsRegion,
+          mode,
+          out: this.#region(logprobs, first * samples * 4, rows * samples * 4),
+          stream,
+        });
+        if (topTokens && topLogprobs) {
+          this.kernels.topLogprobs({
+            values: source,
+            batch: rows,
+            vocab,
+            kind: resolved.kind,
+            n,
+            rowStats: statsRegion,
+            tokens: tokenRegion,
+            samples,
+            mode,
+            outTokens: this.#region(topTokens, first * n * 4, rows * n * 4),
+            outLogprobs: this.#region(topLogprobs, first * n * 4, rows * n * 4),
+            valid: validRegion,
+            stream,
+          });
+        }
+      }
+    }
     if (this.#timing) {
       this.#timing.end.record(stream);
       this.#timed = true;
     }
 
+    // 5. Results back to the host (ordered after the launches on the stream).
     const result: SampleResult = {
       tokens: new Int32Array(batch * samples),
       valid: new Uint8Array(batch),
@@ -238,60 +291,33 @@ export class GpuSampler implements Sampler {
     const validRaw = new Uint8Array(batch);
     tokens.readAsync(result.tokens, stream);
     valid.readAsync(validRaw, stream);
-
-    // 5. Log-probabilities.
-    if (resolved.logprobs && rowStats) {
-      const { n, mode } = resolved.logprobs;
-      const source = mode === 'raw' ? input : values;
-      const logprobs = ws.get('logprobs', batch * samples * 4);
-      this.kernels.tokenLogprobs({
-        values: source,
-        batch,
-        vocab,
-        kind: resolved.kind,
-        tokens,
-        samples,
-        rowStats,
-        mode,
-        out: logprobs,
-        stream,
-      });
+    if (logprobs) {
       result.logprobs = new Float32Array(batch * samples);
       logprobs.readAsync(result.logprobs, stream);
-      if (n > 0) {
-        const topTokens = ws.get('topTokens', batch * n * 4);
-        const topLogprobs = ws.get('topLogprobs', batch * n * 4);
-        this.kernels.topLogprobs({
-          values: source,
-          batch,
-          vocab,
-          kind: resolved.kind,
-          n,
-          rowStats,
-          tokens,
-          samples,
-          mode,
-          outTokens: topTokens,
-          outLogprobs: topLogprobs,
-          valid,
-          stream,
-        });
-        result.topLogprobs = { n, tokens: new Int32Array(batch * n), logprobs: new Float32Array(batch * n) };
-        topTokens.readAsync(result.topLogprobs.tokens, stream);
-        topLogprobs.readAsync(result.topLogprobs.logprobs, stream);
-      }
+    }
+    if (topTokens && topLogprobs) {
+      result.topLogprobs = { n, tokens: new Int32Array(batch * n), logprobs: new Float32Array(batch * n) };
+      topTokens.readAsync(result.topLogprobs.tokens, stream);
+      topLogprobs.readAsync(result.topLogprobs.logprobs, stream);
     }
     return { request: resolved, result, validRaw };
   }
 
-  #enqueueAdjustments(resolved: ResolvedRequest<unknown>, logits: DeviceRegion, stream: Stream): void {
+  #enqueueAdjustments(
+    resolved: ResolvedRequest<unknown>,
+    firstRow: number,
+    batch: number,
+    logits: DeviceRegion,
+    stream: Stream,
+  ): void {
     const adjustments = resolved.adjustments!;
-    const { batch, vocab } = resolved;
+    const { vocab } = resolved;
     // Per row, one entry per distinct token touched: (token, bias, seen in prompt, output count).
     const offsets = new Uint32Array(batch + 1);
     const rows: Map<number, [number, number, number]>[] = [];
     let total = 0;
-    for (let row = 0; row < batch; row++) {
+    for (let local = 0; local < batch; local++) {
+      const row = firstRow + local;
       const entries = new Map<number, [number, number, number]>();
       const entry = (t: number) => {
         let e = entries.get(t);
@@ -307,7 +333,7 @@ export class GpuSampler implements Sampler {
       const output = adjustments.outputTokens[row];
       if (output) for (let j = 0; j < output.length; j++) entry(output[j]!)[2]++;
       rows.push(entries);
-      offsets[row] = total;
+      offsets[local] = total;
       total += entries.size;
     }
     offsets[batch] = total;
@@ -320,9 +346,12 @@ export class GpuSampler implements Sampler {
     const seen = new Uint32Array(block, entriesAt + count * 8, count);
     const outputCount = new Uint32Array(block, entriesAt + count * 12, count);
     const at = entriesAt + count * 16;
-    new Float32Array(block, at, batch).set(adjustments.repetitionPenalty);
-    new Float32Array(block, at + batch * 4, batch).set(adjustments.frequencyPenalty);
-    new Float32Array(block, at + 2 * batch * 4, batch).set(adjustments.presencePenalty);
+    const end = firstRow + batch;
+    new Float32Array(block, at, batch).set(adjustments.repetitionPenalty.subarray(firstRow, end));
+    new Float32Array(block, at + batch * 4, batch).set(adjustments.frequencyPenalty.subarray(firstRow, end));
+    new Float32Array(block, at + 2 * batch * 4, batch).set(
+      adjustments.presencePenalty.subarray(firstRow, end),
+    );
     let e = 0;
     for (const entries of rows) {
       for (const [t, [b, s, c]] of entries) {
