@@ -67,7 +67,8 @@ const loaded = new WeakMap<Device, SamplingKernels>();
  * import { SamplingKernels } from '@rocmforge/sampling-kernels';
  * const device = openDevice(0);
  * const kernels = SamplingKernels.forDevice(device);
- * console.log(kernels.origin); // 'prebuilt' or 'jit'
+ * // origin is 'prebuilt' (the package's binaries) or 'jit' (compiled at run time)
+ * console.log(['prebuilt', 'jit'].includes(kernels.origin)); // true
  * ```
  */
 export class SamplingKernels {
