@@ -41,6 +41,15 @@ struct Weigher {
   }
 };
 
+// A weight in 64-bit fixed point, so that histogram sums do not depend on the order of atomics.
+struct FixedWeight {
+  Weigher weigh;
+  double scale;
+  __device__ unsigned long long operator()(float v) const {
+    return static_cast<unsigned long long>(static_cast<double>(weigh(v)) * scale);
+  }
+};
+
 struct ValueIndex {
   float value;
   int index;
@@ -158,6 +167,19 @@ __device__ float radix_select(const float* x, unsigned vocab, Candidate candidat
   return key_to_float(prefix);
 }
 
+// Candidate predicates and weights for radix_select, as plain functors (no device lambdas:
+// NVRTC and hipRTC compile this file too, and NVRTC has no extended-lambda mode).
+struct EveryCandidate {
+  __device__ bool operator()(float) const { return true; }
+};
+struct AtLeast {
+  float base;
+  __device__ bool operator()(float v) const { return v >= base; }
+};
+struct UnitWeight {
+  __device__ unsigned long long operator()(float) const { return 1ull; }
+};
+
 // Fixed-point scale for masses: weights ≤ 1 each, sums below 2^63 for any vocabulary.
 __device__ __forceinline__ double fixed_scale(unsigned vocab) {
   int bits = 0;
@@ -235,18 +257,13 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_sample(
   const bool finite = weigh.mode != kInfinite;
   float kThreshold = -RF_INF;
   if (finite && k > 0 && static_cast<unsigned>(k) < vocab) {
-    kThreshold = radix_select(
-        x, vocab, [] __device__(float) { return true; }, [] __device__(float) { return 1ull; },
-        static_cast<unsigned long long>(k), s);
+    kThreshold = radix_select(x, vocab, EveryCandidate(), UnitWeight(), static_cast<unsigned long long>(k), s);
     threshold = kThreshold;
   }
   if (finite && p < 1.0f) {
     const bool overAll = k > 0 && filterOrder == 1;
     const float base = overAll ? -RF_INF : kThreshold;
-    const double scale = fixed_scale(vocab);
-    auto fixedWeight = [=] __device__(float v) {
-      return static_cast<unsigned long long>(static_cast<double>(weigh(v)) * scale);
-    };
+    const FixedWeight fixedWeight = {weigh, fixed_scale(vocab)};
     unsigned long long total = 0;
     for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) {
       const float v = x[i];
@@ -256,8 +273,7 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_sample(
     // ceil(p · total): the smallest integer mass that reaches p of the total.
     const unsigned long long target =
         static_cast<unsigned long long>(ceil(static_cast<double>(p) * static_cast<double>(total)));
-    const float pThreshold = radix_select(
-        x, vocab, [=] __device__(float v) { return v >= base; }, fixedWeight, target > 0 ? target : 1ull, s);
+    const float pThreshold = radix_select(x, vocab, AtLeast{base}, fixedWeight, target > 0 ? target : 1ull, s);
     if (pThreshold > threshold) threshold = pThreshold;
   }
   const float maxWeight = weigh.mode == kPlainProbs ? max : 1.0f;
@@ -463,6 +479,14 @@ __device__ float processed_logprob(float v, bool isArgmax, const float* st) {
   return logW - logf(st[3]);
 }
 
+// Whether a value is a candidate for the top-n: any value for raw log-probabilities, a kept
+// one (under the row's statistics) for processed ones.
+struct KeptUnder {
+  unsigned mode;
+  const float* st;
+  __device__ bool operator()(float v) const { return mode == 0 || processed_logprob(v, false, st) > -RF_INF; }
+};
+
 // rf_token_logprobs: log-probability of each sampled token, raw (mode 0) or processed (mode 1).
 // `values` are the raw inputs for mode 0 and the adjusted logits for mode 1.
 RF_KERNEL void __launch_bounds__(BLOCK) rf_token_logprobs(const float* values, unsigned vocab, unsigned kind,
@@ -518,10 +542,7 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_top_logprobs(const float* values, uns
   // Greedy rows drew the argmax every time: their first sampled token is it.
   const int greedyToken = sampledTokens[static_cast<size_t>(row) * samples];
   const bool greedy = mode == 1 && static_cast<int>(st[0]) == kGreedy;
-  auto kept = [=] __device__(float v) {
-    if (mode == 0) return true;
-    return processed_logprob(v, false, st) > -RF_INF;
-  };
+  const KeptUnder kept = {mode, st};
   const float normaliser = mode == 0 ? raw_log_normaliser(x, vocab, kind, s) : 0.0f;
   // Count the candidates; take min(n, count) of them.
   unsigned local = 0;
@@ -538,8 +559,7 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_top_logprobs(const float* values, uns
       count = 1;
     }
   } else if (take > 0) {
-    const float threshold = radix_select(
-        x, vocab, kept, [] __device__(float) { return 1ull; }, static_cast<unsigned long long>(take), s);
+    const float threshold = radix_select(x, vocab, kept, UnitWeight(), static_cast<unsigned long long>(take), s);
     // Everything strictly above the threshold (< take of them), then the lowest-index ties.
     for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) {
       const float v = x[i];

@@ -43,7 +43,6 @@ if (have('nvcc')) {
     '--fatbin',
     '-std=c++17',
     '-O3',
-    '--extended-lambda',
     `-DRF_BLOCK=${BLOCK_THREADS}`,
     '-Xptxas',
     '-v',

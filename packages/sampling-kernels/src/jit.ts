@@ -51,7 +51,7 @@ export function compileForDevice(device: Device): Uint8Array {
   if (existsSync(cached)) return readFileSync(cached);
   const options =
     backend === 'cuda'
-      ? ['--std=c++17', '--extended-lambda', `-DRF_BLOCK=${BLOCK_THREADS}`, '-default-device']
+      ? ['--std=c++17', `-DRF_BLOCK=${BLOCK_THREADS}`, '-default-device']
       : ['-std=c++17', '-O3', `-DRF_BLOCK=${BLOCK_THREADS}`];
   const binary = compileForArchitecture(device, source, { name: 'sampling.hip', headers, options });
   mkdirSync(dir, { recursive: true });
