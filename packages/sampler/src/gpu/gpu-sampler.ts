@@ -14,6 +14,8 @@ interface Pending {
   request: ResolvedRequest<unknown>;
   result: SampleResult;
   validRaw: Uint8Array;
+  /** Pinned host bytes the tokens and flags land in: tokens, then one flag per row. */
+  landing: Uint8Array;
 }
 
 /** Device memory for host inputs (and adjusted copies) at most: larger batches go in chunks of rows. */
@@ -44,7 +46,8 @@ export class GpuSampler implements Sampler {
   readonly #modules: GpuModules;
   readonly #stream: Stream;
   readonly #workspace: DeviceWorkspace;
-  #hostParams = new ArrayBuffer(0);
+  /** Page-locked host memory for the per-row parameters going in and the tokens coming out. */
+  #pinned: { buffer: ArrayBuffer; pin: Disposable & { dispose(): void } } | undefined;
   #disposed = false;
   #injectFailure = false;
   #timing:
@@ -72,7 +75,7 @@ export class GpuSampler implements Sampler {
   }
 
   get memoryBytes(): number {
-    return this.#workspace.bytes + this.#hostParams.byteLength;
+    return this.#workspace.bytes;
   }
 
   sample(request: SampleRequest<Float32Array | DeviceInput>): SampleResult {
@@ -104,6 +107,17 @@ export class GpuSampler implements Sampler {
   /** @internal For tests: the next call fails as a driver failure would. */
   injectFailure(): void {
     this.#injectFailure = true;
+  }
+
+  /** A page-locked host buffer of at least `bytes`, grown (and re-pinned) on demand. */
+  #pinnedHost(bytes: number): ArrayBuffer {
+    if (this.#pinned && this.#pinned.buffer.byteLength >= bytes) return this.#pinned.buffer;
+    this.#pinned?.pin.dispose();
+    let size = 4096;
+    while (size < bytes) size *= 2;
+    const buffer = new ArrayBuffer(size);
+    this.#pinned = { buffer, pin: this.device.pinHostMemory(new Uint8Array(buffer)) };
+    return buffer;
   }
 
   #region(buffer: DeviceBuffer, byteOffset: number, byteLength: number): DeviceRegion & { device: Device } {
@@ -173,8 +187,8 @@ export class GpuSampler implements Sampler {
 
     // 1. Per-row parameters: one host block, one copy.
     const paramBytes = ROW_PARAMETERS.length * batch * 4;
-    if (this.#hostParams.byteLength < paramBytes) this.#hostParams = new ArrayBuffer(paramBytes * 2);
-    const host = this.#hostParams;
+    const outputBytes = batch * samples * 4 + batch;
+    const host = this.#pinnedHost(paramBytes + outputBytes);
     const paramBuffer = ws.get('params', paramBytes);
     ROW_PARAMETERS.forEach((name, i) => {
       const source = resolved[name] as Float32Array | Int32Array | Uint32Array;
@@ -185,8 +199,8 @@ export class GpuSampler implements Sampler {
     paramBuffer.writeAsync(new Uint8Array(host, 0, paramBytes), stream);
 
     // 2. Outputs for the whole batch.
-    const tokens = ws.get('tokens', batch * samples * 4);
-    const valid = ws.get('valid', batch);
+    // Tokens and validity flags side by side, so that one copy brings both back.
+    const outputs = ws.get('outputs', outputBytes);
     const rowStats = resolved.logprobs ? ws.get('rowStats', batch * 6 * 4) : undefined;
     const logprobs = resolved.logprobs ? ws.get('logprobs', batch * samples * 4) : undefined;
     const n = resolved.logprobs?.n ?? 0;
@@ -224,8 +238,8 @@ export class GpuSampler implements Sampler {
       ROW_PARAMETERS.forEach((name, i) => {
         params[name] = this.#region(paramBuffer, (i * batch + first) * 4, rows * 4);
       });
-      const tokenRegion = this.#region(tokens, first * samples * 4, rows * samples * 4);
-      const validRegion = this.#region(valid, first, rows);
+      const tokenRegion = this.#region(outputs, first * samples * 4, rows * samples * 4);
+      const validRegion = this.#region(outputs, batch * samples * 4 + first, rows);
       const statsRegion = rowStats ? this.#region(rowStats, first * 6 * 4, rows * 6 * 4) : undefined;
       this.kernels.sample({
         input: values,
@@ -289,8 +303,8 @@ export class GpuSampler implements Sampler {
       samples,
     };
     const validRaw = new Uint8Array(batch);
-    tokens.readAsync(result.tokens, stream);
-    valid.readAsync(validRaw, stream);
+    const landing = new Uint8Array(host, paramBytes, outputBytes);
+    outputs.readAsync(landing, stream);
     if (logprobs) {
       result.logprobs = new Float32Array(batch * samples);
       logprobs.readAsync(result.logprobs, stream);
@@ -300,7 +314,7 @@ export class GpuSampler implements Sampler {
       topTokens.readAsync(result.topLogprobs.tokens, stream);
       topLogprobs.readAsync(result.topLogprobs.logprobs, stream);
     }
-    return { request: resolved, result, validRaw };
+    return { request: resolved, result, validRaw, landing };
   }
 
   #enqueueAdjustments(
@@ -383,7 +397,10 @@ export class GpuSampler implements Sampler {
   }
 
   #finish(pending: Pending): SampleResult {
-    const { request, result, validRaw } = pending;
+    const { request, result, validRaw, landing } = pending;
+    const tokenBytes = result.tokens.byteLength;
+    new Uint8Array(result.tokens.buffer).set(landing.subarray(0, tokenBytes));
+    validRaw.set(landing.subarray(tokenBytes, tokenBytes + request.batch));
     for (let row = 0; row < request.batch; row++) {
       if (validRaw[row] === 2) {
         throw new SamplerInputError(
@@ -402,6 +419,7 @@ export class GpuSampler implements Sampler {
     if (this.#disposed) return;
     this.#disposed = true;
     this.#workspace.dispose();
+    this.#pinned?.pin.dispose();
     this.#timing?.start.dispose();
     this.#timing?.end.dispose();
     this.#stream.dispose();
