@@ -151,6 +151,20 @@ gpuSuite(probe)('GPU sampler', () => {
     expect([...alone.tokens]).toEqual([...full.tokens.subarray(12, 15)]);
   });
 
+  it('concurrent sampleAsync calls on one sampler each get their own, correct result', async () => {
+    const vocab = 32_000;
+    const logits = gaussianLogits(4 * vocab, 3, 21);
+    const requests = [0, 1, 2, 3].map((step) => ({
+      logits,
+      shape: [4, vocab] as [number, number],
+      topK: 40,
+      seed: 8,
+      step,
+    }));
+    const results = await Promise.all(requests.map((r) => gpu.sampleAsync(r)));
+    results.forEach((result, i) => expect([...result.tokens]).toEqual([...cpu.sample(requests[i]!).tokens]));
+  });
+
   it('auto falls back to the CPU when the GPU fails mid-run; gpu throws', () => {
     const warnings: string[] = [];
     const auto = createSampler({ logger: { warn: (m) => warnings.push(m) } });

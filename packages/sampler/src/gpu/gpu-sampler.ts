@@ -1,6 +1,6 @@
 import type { Device, DeviceBuffer, Stream } from '@rocmforge/hip-runtime';
 import type { DeviceRegion, RowParameterBuffers, SamplingKernels } from '@rocmforge/sampling-kernels';
-import { BackendUnavailableError, SamplerDisposedError, SamplerInputError } from '../errors.js';
+import { BackendUnavailableError, SamplerDisposedError, SamplerError, SamplerInputError } from '../errors.js';
 import { type ResolvedRequest, resolveRequest, type SampleRequest, type SampleResult } from '../request.js';
 import type { Sampler } from '../sampler.js';
 import { type GpuModules, gpuModules } from './gpu-modules.js';
@@ -50,6 +50,8 @@ export class GpuSampler implements Sampler {
   #pinned: { buffer: ArrayBuffer; pin: Disposable & { dispose(): void } } | undefined;
   #disposed = false;
   #injectFailure = false;
+  #inFlight = 0;
+  #queue: Promise<unknown> = Promise.resolve();
   #timing:
     | { start: import('@rocmforge/hip-runtime').Event; end: import('@rocmforge/hip-runtime').Event }
     | undefined;
@@ -79,15 +81,38 @@ export class GpuSampler implements Sampler {
   }
 
   sample(request: SampleRequest<Float32Array | DeviceInput>): SampleResult {
+    if (this.#inFlight > 0) {
+      throw new SamplerError(
+        'A sampleAsync call of this sampler is still in flight: await it before calling sample (or use a second sampler)',
+        'ERR_SAMPLER_BUSY',
+      );
+    }
     const pending = this.#enqueue(request);
     this.#stream.synchronize();
     return this.#finish(pending);
   }
 
-  async sampleAsync(request: SampleRequest<Float32Array | DeviceInput>): Promise<SampleResult> {
-    const pending = this.#enqueue(request);
-    await this.#stream.wait();
-    return this.#finish(pending);
+  /**
+   * Samples without blocking the event loop while the GPU works. Calls on one sampler run one
+   * after another (they share its pinned staging memory).
+   */
+  sampleAsync(request: SampleRequest<Float32Array | DeviceInput>): Promise<SampleResult> {
+    this.#inFlight++;
+    const run = async () => {
+      try {
+        const pending = this.#enqueue(request);
+        await this.#stream.wait();
+        return this.#finish(pending);
+      } finally {
+        this.#inFlight--;
+      }
+    };
+    const result = this.#queue.then(run, run);
+    this.#queue = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
   }
 
   /**
