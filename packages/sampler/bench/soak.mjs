@@ -7,7 +7,7 @@ const vocab = 32_000;
 const logits = new Float32Array(vocab).map((_, i) => Math.sin(i) * 3);
 const sampler = createSampler({ backend: 'gpu' });
 const device = sampler.device;
-const request = { logits, topK: 50, topP: 0.9, seed: 1 };
+const request = { logits, seed: 1 };
 for (let i = 0; i < 1000; i++) sampler.sample({ ...request, step: i });
 global.gc?.();
 const before = {
@@ -16,7 +16,15 @@ const before = {
   workspace: sampler.memoryBytes,
 };
 const start = performance.now();
-for (let i = 0; i < calls; i++) sampler.sample({ ...request, step: i });
+for (let i = 0; i < calls; i++) {
+  sampler.sample({ ...request, step: i });
+  if (i % 100_000 === 99_999) {
+    const rss = (process.memoryUsage().rss / 2 ** 20).toFixed(1);
+    console.log(
+      `${i + 1} calls, ${(((performance.now() - start) / (i + 1)) * 1000).toFixed(1)} µs/call, rss ${rss} MB, device free ${device.memoryInfo().free}`,
+    );
+  }
+}
 const seconds = (performance.now() - start) / 1000;
 global.gc?.();
 const after = {

@@ -8,7 +8,8 @@
 #define RF_BLOCK 1024
 #endif
 constexpr int BLOCK = RF_BLOCK;
-constexpr float RF_INF = __builtin_huge_valf();
+// +Infinity from its bits (NVRTC has no __builtin_huge_valf).
+#define RF_INF (__int_as_float(0x7f800000))
 
 // ---------------------------------------------------------------------------------------
 // Shared helpers
