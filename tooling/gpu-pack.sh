@@ -18,3 +18,15 @@ if [ ! -f .gpu/pnpm.tgz ]; then
   (cd .gpu && npm pack --loglevel=error "pnpm@$(node -p "require('../package.json').packageManager.split('@')[1]" 2>/dev/null || echo 10)" >/dev/null && mv pnpm-*.tgz pnpm.tgz)
 fi
 du -sh .gpu/*
+
+# The CLI as one bundle for the GPU machine (it has no node_modules): .gpu/cli/dist/cli.mjs,
+# with the addon, the kernel binaries and sources beside it where the packages look for them
+# (one level up from the bundle). Run there as `node .gpu/cli/dist/cli.mjs devices`.
+if [ -f packages/cli/dist/bin.js ]; then
+  rm -rf .gpu/cli && mkdir -p .gpu/cli/dist .gpu/cli/build
+  node_modules/.pnpm/node_modules/.bin/esbuild packages/cli/src/bin.ts --bundle --platform=node --format=esm --target=node20 \
+    --outfile=.gpu/cli/dist/cli.mjs --log-level=warning \
+    --banner:js="import { createRequire as __rfRequire } from 'node:module'; const require = __rfRequire(import.meta.url);"
+  cp -r packages/hip-runtime/build/Release .gpu/cli/build/ 2>/dev/null || true
+  cp -r packages/sampling-kernels/prebuilt packages/sampling-kernels/kernels .gpu/cli/ 2>/dev/null || true
+fi
