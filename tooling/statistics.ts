@@ -69,20 +69,5 @@ export function chiSquare(
   return { statistic, df, critical: chiSquareCritical(df, alpha), outside };
 }
 
-/** Deterministic N(0, σ²) logits from a fixed seed (a small xorshift + Box–Muller). */
-export function gaussianLogits(length: number, sigma: number, seed: number): Float32Array {
-  let state = (seed * 2654435761) >>> 0 || 1;
-  const next = () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return (state + 0.5) / 4294967296;
-  };
-  const out = new Float32Array(length);
-  for (let i = 0; i < length; i++) {
-    out[i] = sigma * Math.sqrt(-2 * Math.log(next())) * Math.cos(2 * Math.PI * next());
-  }
-  return out;
-}
+/** Deterministic N(0, σ²) logits from a fixed seed: the sampler's own benchmark generator. */
+export { syntheticLogits as gaussianLogits } from '../packages/sampler/src/benchmark.js';

@@ -1,11 +1,3 @@
-import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tooling/tsup.shared.ts';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-  external: ['@rocmforge/hip-runtime', '@rocmforge/sampling-kernels'],
-});
+export default packageBuild({ external: ['@rocmforge/hip-runtime', '@rocmforge/sampling-kernels'] });

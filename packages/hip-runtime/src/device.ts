@@ -1,26 +1,15 @@
 import { DeviceBuffer } from './buffer.js';
 import { HipArgumentError } from './errors.js';
 import { Module } from './module.js';
-import { call, type NativeAddon } from './native.js';
+import { call, type DeviceFacts, type NativeAddon } from './native.js';
 import type { DriverInfo } from './runtime.js';
 import { Event, Stream } from './stream.js';
 
-/** What a device is: read from the driver one attribute at a time. */
-export interface DeviceInfo {
+/** What a device is: read from the driver one attribute at a time (see native/addon.cc). */
+export interface DeviceInfo extends DeviceFacts {
   index: number;
-  name: string;
-  /** `gfx90a`, `gfx1030`, `sm_90`, … */
-  architecture: string;
   backend: 'hip' | 'cuda';
   driverVersion: number;
-  totalMemory: number;
-  multiprocessors: number;
-  maxThreadsPerBlock: number;
-  sharedMemoryPerBlock: number;
-  sharedMemoryPerBlockOptin: number;
-  /** 32 on NVIDIA and RDNA, 64 on CDNA. */
-  warpSize: number;
-  l2CacheBytes: number;
 }
 
 let current = -1;

@@ -12,6 +12,7 @@ export {
 } from './errors.js';
 export { type HasDeviceAddress, type KernelArg, KernelArgPacker, type KernelArgType } from './kernel-args.js';
 export { type Dim3, Kernel, type KernelAttributes, type LaunchOptions, Module } from './module.js';
+export type { DeviceFacts } from './native.js';
 export { addonPath } from './native.js';
 export { CompileError, type CompileOptions, compileForArchitecture } from './rtc.js';
 export { type DriverInfo, deviceCount, listDevices, openDevice, openDriver, probe } from './runtime.js';

@@ -4,6 +4,21 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HipError, NoDriverError } from './errors.js';
 
+/** Device facts as the addon reads them, one driver attribute at a time. */
+export interface DeviceFacts {
+  name: string;
+  /** `gfx90a`, `gfx1030`, `sm_90`, … */
+  architecture: string;
+  totalMemory: number;
+  multiprocessors: number;
+  maxThreadsPerBlock: number;
+  sharedMemoryPerBlock: number;
+  sharedMemoryPerBlockOptin: number;
+  /** 32 on NVIDIA and RDNA, 64 on CDNA. */
+  warpSize: number;
+  l2CacheBytes: number;
+}
+
 /** The addon's functions (native/addon.cc); handles are BigInts. */
 export interface NativeAddon {
   open(
@@ -15,17 +30,7 @@ export interface NativeAddon {
     attempts: { path: string; outcome: string }[];
   };
   deviceCount(): number;
-  deviceInfo(index: number): {
-    name: string;
-    architecture: string;
-    totalMemory: number;
-    multiprocessors: number;
-    maxThreadsPerBlock: number;
-    sharedMemoryPerBlock: number;
-    sharedMemoryPerBlockOptin: number;
-    warpSize: number;
-    l2CacheBytes: number;
-  };
+  deviceInfo(index: number): DeviceFacts;
   makeCurrent(index: number): void;
   memoryInfo(): { free: number; total: number };
   malloc(bytes: number): bigint;

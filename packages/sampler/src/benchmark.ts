@@ -68,7 +68,7 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-/** N(0, σ²) logits from a fixed seed (xorshift + Box–Muller), the benchmark's input. */
+/** N(0, σ²) logits from a fixed seed (xorshift + Box–Muller): the benchmark's input, and the tests'. */
 export function syntheticLogits(length: number, sigma: number, seed = 1): Float32Array {
   let state = (seed * 2654435761) >>> 0 || 1;
   const next = () => {
@@ -80,11 +80,8 @@ export function syntheticLogits(length: number, sigma: number, seed = 1): Float3
     return (state + 0.5) / 4294967296;
   };
   const out = new Float32Array(length);
-  for (let i = 0; i < length; i += 2) {
-    const r = sigma * Math.sqrt(-2 * Math.log(next()));
-    const a = 2 * Math.PI * next();
-    out[i] = r * Math.cos(a);
-    if (i + 1 < length) out[i + 1] = r * Math.sin(a);
+  for (let i = 0; i < length; i++) {
+    out[i] = sigma * Math.sqrt(-2 * Math.log(next())) * Math.cos(2 * Math.PI * next());
   }
   return out;
 }

@@ -162,7 +162,9 @@ gpuSuite(probe)('GPU sampler', () => {
       step,
     }));
     const results = await Promise.all(requests.map((r) => gpu.sampleAsync(r)));
-    results.forEach((result, i) => expect([...result.tokens]).toEqual([...cpu.sample(requests[i]!).tokens]));
+    for (const [i, result] of results.entries()) {
+      expect([...result.tokens]).toEqual([...cpu.sample(requests[i]!).tokens]);
+    }
   });
 
   it('auto falls back to the CPU when the GPU fails mid-run; gpu throws', () => {
