@@ -58,6 +58,19 @@ describe('request validation', () => {
     expect(error.code).toBe('ERR_SAMPLER_INPUT');
   });
 
+  it.each([
+    ['plain', {}],
+    ['top-k', { topK: 10 }],
+    ['greedy', { temperature: 0 }],
+  ])('finds a NaN anywhere in a long row (%s path)', (_name, params) => {
+    for (const at of [0, 3, 4, 2501, 4998, 4999]) {
+      const x = new Float32Array(2 * 5000).map((_, i) => Math.sin(i));
+      x[5000 + at] = Number.NaN;
+      const error = inputError({ logits: x, shape: [2, 5000], ...params });
+      expect([error.field, error.row]).toEqual(['logits', 1]);
+    }
+  });
+
   it('accepts 64-bit seeds as bigint and as safe integers alike', () => {
     const a = sampler.sample({ logits, seed: 2n ** 40n + 5n, samples: 8 });
     const b = sampler.sample({ logits, seed: 2 ** 40 + 5, samples: 8 });

@@ -223,7 +223,7 @@ export class RowSampler {
     let count = 0;
     let max = Number.NEGATIVE_INFINITY;
     let argmax = -1;
-    for (let i = 0; i < vocab; i++) {
+    const visit = (i: number): void => {
       const v = x[i]!;
       if (v >= running) {
         if (v > max) {
@@ -240,7 +240,19 @@ export class RowSampler {
       } else if (Number.isNaN(v)) {
         throw new SamplerInputError('logits', 'no NaN', v, row);
       }
+    };
+    // Four at a time: one test rejects a quad below the running threshold (NaN fails it too,
+    // and is caught one by one); this halves the pass on V8.
+    let i = 0;
+    for (; i + 3 < vocab; i += 4) {
+      if (!(x[i]! < running && x[i + 1]! < running && x[i + 2]! < running && x[i + 3]! < running)) {
+        visit(i);
+        visit(i + 1);
+        visit(i + 2);
+        visit(i + 3);
+      }
     }
+    for (; i < vocab; i++) visit(i);
     const threshold = this.#selector.select(bits, list, count, null, k);
     return { max, argmax, count: compact(x, list, count, threshold), threshold };
   }
@@ -361,7 +373,7 @@ export class RowSampler {
 function maxOfLogits(x: Float32Array, row: number): [number, number] {
   let max = Number.NEGATIVE_INFINITY;
   let argmax = -1;
-  for (let i = 0; i < x.length; i++) {
+  const visit = (i: number): void => {
     const v = x[i]!;
     if (v > max) {
       max = v;
@@ -369,7 +381,19 @@ function maxOfLogits(x: Float32Array, row: number): [number, number] {
     } else if (Number.isNaN(v)) {
       throw new SamplerInputError('logits', 'no NaN', v, row);
     }
+  };
+  // Four at a time: a quad with nothing above the maximum (and no NaN) costs one test.
+  const n = x.length;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    if (!(x[i]! <= max && x[i + 1]! <= max && x[i + 2]! <= max && x[i + 3]! <= max)) {
+      visit(i);
+      visit(i + 1);
+      visit(i + 2);
+      visit(i + 3);
+    }
   }
+  for (; i < n; i++) visit(i);
   return [max, argmax];
 }
 
