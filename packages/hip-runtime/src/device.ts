@@ -100,7 +100,7 @@ export class Device {
     return { dispose, [Symbol.dispose]: dispose };
   }
 
-  /** Waits until all work of all streams of this device is done (through each given stream). */
+  /** Waits until all work queued on this device's default stream is done. */
   synchronize(): void {
     this.defaultStream.synchronize();
   }
