@@ -6,6 +6,7 @@ export interface HipRuntimeConfig {
   driverPath: string | undefined;
 }
 
+/** Reads {@link HipRuntimeConfig} from the environment (default: `process.env`). */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): HipRuntimeConfig {
   const backend = (env.ROCMFORGE_BACKEND ?? 'auto').toLowerCase();
   if (backend !== 'hip' && backend !== 'cuda' && backend !== 'auto') {

@@ -8,6 +8,7 @@ export interface HasDeviceAddress {
   readonly address: bigint;
 }
 
+/** One kernel argument: its type and value. */
 export type KernelArg =
   | { type: 'pointer'; value: HasDeviceAddress | bigint }
   | { type: 'i32' | 'u32' | 'f32' | 'f64'; value: number }
@@ -52,6 +53,7 @@ export class KernelArgPacker {
     this.#view = new DataView(this.bytes.buffer);
   }
 
+  /** Writes `args` into {@link bytes} (checking types, count and ranges) and returns it. */
   pack(args: readonly KernelArg[]): Uint8Array {
     if (args.length !== this.types.length) {
       throw new HipArgumentError(

@@ -5,6 +5,7 @@ import { call } from './native.js';
 import { Resource } from './resource.js';
 import type { Stream } from './stream.js';
 
+/** A grid or block size: x, or [x, y?, z?]. */
 export type Dim3 = number | readonly [number, number?, number?];
 
 /** Per-function facts from the driver. */
@@ -64,6 +65,7 @@ function dim3(value: Dim3, what: string): [number, number, number] {
   return [x!, y, z];
 }
 
+/** What a launch needs: grid and block sizes, dynamic shared memory, the stream, the arguments. */
 export interface LaunchOptions {
   grid: Dim3;
   block: Dim3;

@@ -12,6 +12,7 @@ export class CompileError extends HipRuntimeError {
   }
 }
 
+/** Options of {@link compileForArchitecture}. */
 export interface CompileOptions {
   /** File name the compiler reports in its messages. */
   name?: string;

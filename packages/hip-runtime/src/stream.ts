@@ -82,6 +82,7 @@ export class Event extends Resource {
     call(() => native.eventRecord(this.handle, stream.handle));
   }
 
+  /** Blocks until the work recorded before this event is done. */
   synchronize(): void {
     const native = this.device.activate();
     call(() => native.eventSynchronize(this.handle));

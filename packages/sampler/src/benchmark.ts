@@ -11,6 +11,7 @@ export const BENCH_MODES: Record<string, Partial<SampleRequest>> = {
   'top-k+top-p': { topK: 50, topP: 0.9 },
 };
 
+/** One cell of the benchmark grid. */
 export interface BenchCase {
   batch: number;
   vocab: number;
@@ -43,6 +44,7 @@ export function defaultBenchGrid(
   return cases;
 }
 
+/** The figures of one cell; `gpu` and `cpu` are absent for a backend that was not run. */
 export interface BenchResult extends BenchCase {
   /** Bytes one pass over the input moves (batch × vocab × 4). */
   bytes: number;
@@ -86,6 +88,7 @@ export function syntheticLogits(length: number, sigma: number, seed = 1): Float3
   return out;
 }
 
+/** What {@link runBenchmark} measures and how. */
 export interface BenchOptions {
   cases: BenchCase[];
   /** Run the GPU backend (default: when one is usable). */

@@ -4,6 +4,7 @@ export interface SamplerConfig {
   device: number;
 }
 
+/** Reads {@link SamplerConfig} from the environment (default: `process.env`). */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): SamplerConfig {
   const raw = env.ROCMFORGE_DEVICE;
   const device = raw === undefined || raw === '' ? 0 : Number(raw);

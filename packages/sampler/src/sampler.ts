@@ -28,6 +28,7 @@ export interface Sampler extends Disposable {
 /** Where the sampler reports a fallback; `null` silences it. Default: `console.warn`. */
 export type SamplerLogger = { warn(message: string): void } | null;
 
+/** Options of {@link createSampler}. */
 export interface CreateSamplerOptions {
   /** `auto` (default): the GPU when usable, else the CPU with `fallbackReason`; `cpu`; `gpu` (throws when unusable). */
   backend?: 'auto' | 'cpu' | 'gpu';

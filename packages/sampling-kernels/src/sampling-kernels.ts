@@ -35,6 +35,7 @@ export interface RowParameterBuffers {
   stream: DeviceRegion;
 }
 
+/** The buffers and sizes of one `rf_sample` launch. */
 export interface SampleLaunch {
   /** f32 [batch, vocab]: logits (kind 'logits') or probabilities. */
   input: DeviceRegion;

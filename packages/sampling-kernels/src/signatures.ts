@@ -56,6 +56,7 @@ export const KERNEL_SIGNATURES = {
   ],
 } as const satisfies Record<string, readonly KernelArgType[]>;
 
+/** The name of one of the kernels. */
 export type KernelName = keyof typeof KERNEL_SIGNATURES;
 
 /** Threads per block the kernels are compiled for (RF_BLOCK). */

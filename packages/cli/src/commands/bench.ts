@@ -4,6 +4,7 @@ import { SingleBar } from 'cli-progress';
 import { benchChart } from '../chart.js';
 import { table as newTable } from '../table.js';
 
+/** `rocmforge bench` options, as parsed from the command line. */
 export interface BenchCommandOptions {
   quick?: boolean;
   backend: 'auto' | 'cpu' | 'gpu';
@@ -16,6 +17,7 @@ export interface BenchCommandOptions {
   progress: boolean;
 }
 
+/** What `rocmforge bench --json` writes: the run, the machine and every figure. */
 export interface BenchReport {
   date: string;
   device?: string;
@@ -25,6 +27,7 @@ export interface BenchReport {
   results: BenchResult[];
 }
 
+/** Runs the benchmark grid, writing the JSON report and the chart when asked. */
 export function runBench(options: BenchCommandOptions): BenchReport {
   const cases = defaultBenchGrid({
     quick: options.quick ?? false,
@@ -60,6 +63,7 @@ export function runBench(options: BenchCommandOptions): BenchReport {
   return report;
 }
 
+/** Prints a bench report as a table. */
 export function printBench(report: BenchReport): void {
   console.log(
     report.device ? `GPU: ${report.device}` : `GPU: none${report.gpuError ? ` (${report.gpuError})` : ''}`,

@@ -3,6 +3,7 @@ import { prebuiltFor, readManifest } from '@rocmforge/sampling-kernels';
 import pc from 'picocolors';
 import { table as newTable } from '../table.js';
 
+/** What `rocmforge devices --json` prints. */
 export interface DevicesReport {
   available: boolean;
   reason?: string;
@@ -52,6 +53,7 @@ export async function devicesReport(): Promise<DevicesReport> {
 
 const GiB = 2 ** 30;
 
+/** Prints a devices report as a table, or the reason no GPU is usable. */
 export function printDevices(report: DevicesReport): void {
   if (!report.available) {
     console.log(`${pc.yellow('No usable GPU')}: ${report.reason}`);

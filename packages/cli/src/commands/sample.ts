@@ -2,6 +2,7 @@ import { createSampler, type SampleRequest } from '@rocmforge/sampler';
 import { readLogitsFile } from '../input-file.js';
 import { table as newTable } from '../table.js';
 
+/** `rocmforge sample` options, as parsed from the command line. */
 export interface SampleOptions {
   file: string;
   tensor?: string;
@@ -19,6 +20,7 @@ export interface SampleOptions {
   logprobs?: number;
 }
 
+/** What `rocmforge sample --json` prints: tokens (and log-probabilities) per row. */
 export interface SampleReport {
   file: string;
   shape: [number, number];
@@ -82,6 +84,7 @@ export function sampleFile(options: SampleOptions): SampleReport {
   }
 }
 
+/** Prints a sample report as a table. */
 export function printSample(report: SampleReport): void {
   const head = ['row', 'tokens'];
   const withLogprobs = report.rows.some((r) => r.logprobs);
