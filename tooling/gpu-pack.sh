@@ -25,7 +25,7 @@ du -sh .gpu/*
 if [ -f packages/cli/dist/bin.js ]; then
   rm -rf .gpu/cli && mkdir -p .gpu/cli/dist .gpu/cli/build
   node_modules/.bin/esbuild packages/cli/src/bin.ts --bundle --platform=node --format=esm --target=node20 \
-    --outfile=.gpu/cli/dist/cli.mjs --log-level=warning \
+    --outfile=.gpu/cli/dist/cli.mjs --log-level=warning --external:node-llama-cpp \
     --banner:js="import { createRequire as __rfRequire } from 'node:module'; const require = __rfRequire(import.meta.url);"
   cp -r packages/hip-runtime/build/Release .gpu/cli/build/ 2>/dev/null || true
   cp -r packages/sampling-kernels/prebuilt packages/sampling-kernels/kernels .gpu/cli/ 2>/dev/null || true

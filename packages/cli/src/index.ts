@@ -1,7 +1,10 @@
 export { benchChart } from './chart.js';
 export { type BenchCommandOptions, type BenchReport, printBench, runBench } from './commands/bench.js';
 export { type DevicesReport, devicesReport, printDevices } from './commands/devices.js';
+export { type GenerateOptions, type GenerateResult, generate } from './commands/generate.js';
 export { printSample, type SampleOptions, type SampleReport, sampleFile } from './commands/sample.js';
 export { CliError, EXIT, InputFileError } from './errors.js';
+export { type GgufTensor, type GgufValue, writeGguf } from './gguf.js';
 export { type LogitsMatrix, readLogitsFile, readNpy, readRaw, readSafetensors } from './input-file.js';
+export { convertLlama2c } from './llama2c.js';
 export { createProgram, run } from './program.js';

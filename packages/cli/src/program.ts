@@ -1,9 +1,12 @@
+import { writeFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
 import { printBench, runBench } from './commands/bench.js';
 import { devicesReport, printDevices } from './commands/devices.js';
+import { generate } from './commands/generate.js';
 import { printSample, sampleFile } from './commands/sample.js';
 import { CliError, EXIT } from './errors.js';
+import { convertLlama2c } from './llama2c.js';
 
 function number(name: string, check: (v: number) => boolean, expected: string) {
   return (value: string): number => {
@@ -124,6 +127,87 @@ export function createProgram(): Command {
         progress: process.stderr.isTTY === true,
       } as Parameters<typeof runBench>[0]);
       printBench(report);
+    });
+
+  program
+    .command('generate')
+    .description('run a GGUF language model whose every next token is chosen by the rocmforge sampler')
+    .option('--model <file.gguf>', 'the model (GGUF)')
+    .option('--gguf <file.gguf>', 'same as --model')
+    .requiredOption('--prompt <text>', 'the prompt')
+    .option('--max-tokens <n>', 'tokens to generate at most', integer('--max-tokens', 1), 50)
+    .option('--temperature <t>', 'temperature (0 = greedy)', finite('--temperature'), 0.8)
+    .option('--top-k <k>', 'top-k (0 = off)', integer('--top-k'), 40)
+    .option('--top-p <p>', 'top-p (1 = off)', finite('--top-p'), 0.95)
+    .option('--min-p <p>', 'min-p (0 = off)', finite('--min-p'), 0)
+    .option('--seed <n>', 'random seed (64-bit)', bigintArgument('--seed'), 0n)
+    .option('--repetition-penalty <r>', 'repetition penalty (1 = off)', finite('--repetition-penalty'), 1)
+    .addOption(backendOption())
+    .option('--gpu-sampler', 'same as --backend gpu')
+    .option('--stats', 'print tokens/s and the time per token in the model and in the sampler')
+    .option('--compare-backends', 'run the same generation with the CPU and the GPU sampler and compare')
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  rocmforge generate --model stories260K.gguf --prompt "Once upon a time" --max-tokens 50 --seed 1\n  rocmforge generate --model m.gguf --prompt "Hello world" --temperature 0.7 --top-p 0.9 --top-k 50 --gpu-sampler --stats',
+    )
+    .action(async (options: Record<string, unknown>) => {
+      const model = (options.model ?? options.gguf) as string | undefined;
+      if (!model)
+        throw new CliError('generate needs --model FILE.gguf (no bundled model ships yet)', EXIT.usage);
+      const base = { ...(options as object), model } as Parameters<typeof generate>[0];
+      const backends = options.compareBackends
+        ? (['cpu', 'gpu'] as const)
+        : [options.gpuSampler ? 'gpu' : (options.backend as 'auto' | 'cpu' | 'gpu')];
+      const runs = [];
+      for (const backend of backends) {
+        const streaming = !options.json && !options.compareBackends;
+        const result = await generate({
+          ...base,
+          backend,
+          ...(streaming
+            ? {
+                onReady: () => process.stdout.write(options.prompt as string),
+                onText: (text: string) => process.stdout.write(text),
+              }
+            : {}),
+        });
+        if (streaming) process.stdout.write('\n');
+        runs.push(result);
+      }
+      if (options.json) {
+        console.log(JSON.stringify(runs.length === 1 ? runs[0] : runs, null, 2));
+        return;
+      }
+      if (options.compareBackends) {
+        const [cpu, gpu] = runs as [
+          Awaited<ReturnType<typeof generate>>,
+          Awaited<ReturnType<typeof generate>>,
+        ];
+        console.log(`${options.prompt}${cpu.text}`);
+        console.log(
+          `sampler per token: cpu ${cpu.samplerMsPerToken.toFixed(3)} ms, gpu ${gpu.samplerMsPerToken.toFixed(3)} ms (${(cpu.samplerMsPerToken / gpu.samplerMsPerToken).toFixed(1)}× )`,
+        );
+        console.log(`same text on both backends: ${cpu.text === gpu.text ? 'yes' : 'no'}`);
+      }
+      if (options.stats) {
+        for (const r of runs) {
+          console.log(
+            `${r.tokens.length} tokens (${r.stoppedAt}), ${r.tokensPerSecond.toFixed(1)} tokens/s; per token: model ${r.modelMsPerToken.toFixed(3)} ms, sampler ${r.samplerMsPerToken.toFixed(3)} ms (${r.backend})`,
+          );
+        }
+      }
+    });
+
+  program
+    .command('convert-llama2c')
+    .description('convert a llama2.c checkpoint and tokenizer into a GGUF file for generate')
+    .argument('<model.bin>', 'llama2.c checkpoint')
+    .argument('<tokenizer.bin>', 'llama2.c tokenizer')
+    .argument('<out.gguf>', 'the GGUF file to write')
+    .action((modelPath: string, tokenizerPath: string, out: string) => {
+      writeFileSync(out, convertLlama2c(modelPath, tokenizerPath));
+      console.log(`wrote ${out}`);
     });
 
   return program;

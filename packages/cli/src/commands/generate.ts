@@ -1,0 +1,158 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+import { createSampler, type Sampler } from '@rocmforge/sampler';
+import { CliError, EXIT, InputFileError } from '../errors.js';
+
+export interface GenerateOptions {
+  model: string;
+  prompt: string;
+  maxTokens: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  minP: number;
+  seed: bigint;
+  repetitionPenalty: number;
+  backend: 'auto' | 'cpu' | 'gpu';
+  /** Called once the model is loaded, before the first token. */
+  onReady?: () => void;
+  /** Called with each piece of text as it is produced. */
+  onText?: (text: string) => void;
+}
+
+export interface GenerateResult {
+  text: string;
+  tokens: number[];
+  backend: string;
+  stoppedAt: 'eos' | 'max-tokens';
+  /** Milliseconds in the model (evaluation, logits out) and in the sampler, per generated token. */
+  modelMsPerToken: number;
+  samplerMsPerToken: number;
+  tokensPerSecond: number;
+}
+
+type NodeLlamaCpp = typeof import('node-llama-cpp');
+
+/** A GGUF file of a version llama.cpp reads (2 or 3), before the engine sees it. */
+function checkGguf(path: string): void {
+  let header: Buffer;
+  try {
+    const fd = openSync(path, 'r');
+    header = Buffer.alloc(8);
+    readSync(fd, header, 0, 8, 0);
+    closeSync(fd);
+  } catch (error) {
+    throw new InputFileError(
+      path,
+      `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
+  }
+  if (header.toString('latin1', 0, 4) !== 'GGUF')
+    throw new InputFileError(path, 'not a GGUF file (wrong magic)');
+  const version = header.readUInt32LE(4);
+  if (version !== 2 && version !== 3)
+    throw new InputFileError(path, `not a GGUF file the engine reads (version ${version})`);
+}
+
+async function loadEngine(): Promise<NodeLlamaCpp> {
+  try {
+    return await import('node-llama-cpp');
+  } catch {
+    throw new CliError(
+      'generate needs node-llama-cpp, an optional dependency of @rocmforge/cli: install it with `npm install node-llama-cpp@3.22.1 @node-llama-cpp/linux-x64@3.22.1` (or rerun `bash tooling/setup.sh` in the repository)',
+      EXIT.runtime,
+    );
+  }
+}
+
+/**
+ * Runs a GGUF language model with node-llama-cpp and chooses every next token with
+ * @rocmforge/sampler: evaluate, take the last position's full logits, sample (penalties from
+ * the generated history), feed the token back.
+ */
+export async function generate(options: GenerateOptions): Promise<GenerateResult> {
+  checkGguf(options.model);
+  const { getLlama } = await loadEngine();
+  const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' as never, maxThreads: 1 });
+  let model: Awaited<ReturnType<typeof llama.loadModel>>;
+  try {
+    model = await llama.loadModel({ modelPath: options.model });
+  } catch (error) {
+    throw new InputFileError(
+      options.model,
+      `not a model the engine can load (${(error as Error).message.split('\n')[0]})`,
+    );
+  }
+  const sampler: Sampler = createSampler({ backend: options.backend, logger: null });
+  const context = await model.createContext({ contextSize: Math.min(2048, model.trainContextSize) });
+  try {
+    const sequence = context.getSequence();
+    const prompt = model.tokenize(options.prompt) as unknown as number[];
+    const bos = model.tokens.bos;
+    const eos = model.tokens.eos;
+    let pending: number[] = bos !== null ? [bos as unknown as number, ...prompt] : [...prompt];
+    const generated: number[] = [];
+    let text = '';
+    let modelMs = 0;
+    let samplerMs = 0;
+    let stoppedAt: GenerateResult['stoppedAt'] = 'max-tokens';
+    options.onReady?.();
+    const start = performance.now();
+    for (let step = 0; step < options.maxTokens; step++) {
+      const t0 = performance.now();
+      const items = pending.map((token, i) =>
+        i === pending.length - 1 ? ([token, { generateNext: { logits: true } }] as const) : token,
+      );
+      const results = await sequence.controlledEvaluate(items as never);
+      const next = results[results.length - 1]?.next?.logits as Map<number, number> | undefined;
+      if (!next) throw new CliError('the engine returned no logits');
+      // The engine hands out the whole vocabulary as a map; tokens it leaves out cannot be drawn.
+      let size = 0;
+      for (const token of next.keys()) if (token >= size) size = token + 1;
+      const logits = new Float32Array(size).fill(Number.NEGATIVE_INFINITY);
+      for (const [token, value] of next) logits[token] = value;
+      const t1 = performance.now();
+      const { tokens } = sampler.sample({
+        logits,
+        temperature: options.temperature,
+        topK: options.topK,
+        topP: options.topP,
+        minP: options.minP,
+        seed: options.seed,
+        step: prompt.length + step,
+        repetitionPenalty: options.repetitionPenalty,
+        promptTokens: prompt,
+        outputTokens: generated,
+      });
+      const t2 = performance.now();
+      modelMs += t1 - t0;
+      samplerMs += t2 - t1;
+      const token = tokens[0]!;
+      if (token === (eos as unknown as number)) {
+        stoppedAt = 'eos';
+        break;
+      }
+      generated.push(token);
+      const full = model.detokenize(generated as never);
+      if (full.length > text.length) {
+        options.onText?.(full.slice(text.length));
+        text = full;
+      }
+      pending = [token];
+    }
+    const seconds = (performance.now() - start) / 1000;
+    const count = Math.max(generated.length, 1);
+    return {
+      text,
+      tokens: generated,
+      backend: sampler.backend,
+      stoppedAt,
+      modelMsPerToken: modelMs / count,
+      samplerMsPerToken: samplerMs / count,
+      tokensPerSecond: generated.length / seconds,
+    };
+  } finally {
+    sampler.dispose();
+    await context.dispose();
+    await model.dispose();
+  }
+}

@@ -1,0 +1,128 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { convertLlama2c } from '../src/llama2c.js';
+
+// karpathy's TinyStories 260K (llama2.c format), beside every checkout and in CI as
+// ../shared/models/stories260K; converted to GGUF here by the project's own converter.
+const shared = join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'models', 'stories260K');
+const bin = join(import.meta.dirname, '..', 'dist', 'bin.js');
+const dir = mkdtempSync(join(tmpdir(), 'rocmforge-generate-'));
+const gguf = join(dir, 'stories260K.gguf');
+const env = { ...process.env, ROCMFORGE_DRIVER_PATH: '/nonexistent/libnothing.so', NO_COLOR: '1' };
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function generateJson(...args: string[]) {
+  const r = cli('generate', '--model', gguf, '--backend', 'cpu', '--json', ...args);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as { text: string; tokens: number[]; backend: string; stoppedAt: string };
+}
+
+describe('rocmforge generate on a real model (stories260K)', () => {
+  beforeAll(() => {
+    if (!existsSync(join(shared, 'stories260K.bin'))) throw new Error(`the test model is missing: ${shared}`);
+    writeFileSync(
+      gguf,
+      convertLlama2c(join(shared, 'stories260K.bin'), join(shared, 'tok512.bin'), 'stories260K'),
+    );
+  });
+
+  it('converts the llama2.c checkpoint to GGUF', () => {
+    const bytes = readFileSync(gguf);
+    expect(bytes.toString('latin1', 0, 4)).toBe('GGUF');
+    expect(bytes.readUInt32LE(4)).toBe(3);
+    expect(Number(bytes.readBigUInt64LE(8))).toBe(5 * 9 + 3); // tensors: 9 per layer, embedding, norm, output
+  });
+
+  it('greedy decoding writes the model’s known TinyStories opening', () => {
+    const result = generateJson('--prompt', 'Once upon a time', '--max-tokens', '30', '--temperature', '0');
+    expect(result.text).toMatch(
+      /^, there was a little girl named Lily\. She loved to play outside in the park\./,
+    );
+    expect(result.backend).toBe('cpu');
+  });
+
+  it('50 seeded tokens: English from the model’s vocabulary, the same twice, different for another seed', () => {
+    const args = [
+      '--prompt',
+      'Once upon a time',
+      '--max-tokens',
+      '50',
+      '--temperature',
+      '0.8',
+      '--top-k',
+      '40',
+      '--top-p',
+      '0.9',
+    ];
+    const a = generateJson(...args, '--seed', '7');
+    const b = generateJson(...args, '--seed', '7');
+    const c = generateJson(...args, '--seed', '8');
+    expect(a.text.trim().length).toBeGreaterThan(20);
+    expect(a.tokens.length).toBeGreaterThan(0);
+    for (const t of a.tokens) expect(t >= 0 && t < 512).toBe(true);
+    expect(a.text).toMatch(/[a-z]+ [a-z]+/);
+    expect(b.text).toBe(a.text);
+    expect(c.text).not.toBe(a.text);
+  });
+
+  it('streams text and prints statistics', () => {
+    const r = cli(
+      'generate',
+      '--model',
+      gguf,
+      '--prompt',
+      'Once upon a time',
+      '--max-tokens',
+      '10',
+      '--seed',
+      '1',
+      '--stats',
+      '--backend',
+      'cpu',
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Once upon a time/);
+    expect(r.stdout).toMatch(/tokens\/s; per token: model [\d.]+ ms, sampler [\d.]+ ms \(cpu\)/);
+  });
+
+  it.each([
+    ['a missing model', () => join(dir, 'missing.gguf'), /missing\.gguf: cannot be read/],
+    [
+      'a file that is not GGUF',
+      () => write('junk.gguf', Buffer.from('this is not a model at all')),
+      /junk\.gguf: not a GGUF file \(wrong magic\)/,
+    ],
+    [
+      'a corrupt model',
+      () =>
+        write('corrupt.gguf', Buffer.concat([Buffer.from('GGUF\x03\x00\x00\x00'), Buffer.alloc(64, 0xff)])),
+      /corrupt\.gguf: not a model the engine can load/,
+    ],
+  ])('rejects %s with one clear line', (_name, path, message) => {
+    const r = cli('generate', '--model', path(), '--prompt', 'Hi', '--backend', 'cpu');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stdout).toBe('');
+  });
+
+  it('convert-llama2c rejects a truncated checkpoint', () => {
+    const short = write('short.bin', readFileSync(join(shared, 'stories260K.bin')).subarray(0, 5000));
+    const r = cli('convert-llama2c', short, join(shared, 'tok512.bin'), join(dir, 'out.gguf'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/short\.bin: truncated/);
+  });
+});
+
+function write(name: string, data: Buffer): string {
+  const path = join(dir, name);
+  writeFileSync(path, data);
+  return path;
+}
