@@ -6,8 +6,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { convertLlama2c } from '../src/llama2c.js';
 
 // karpathy's TinyStories 260K (llama2.c format), beside every checkout and in CI as
-// ../shared/models/stories260K; converted to GGUF here by the project's own converter.
-const shared = join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'models', 'stories260K');
+// ../shared/models/stories260K (ROCMFORGE_TEST_MODELS points elsewhere); converted to GGUF
+// here by the project's own converter.
+const models =
+  process.env.ROCMFORGE_TEST_MODELS ?? join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'models');
+const shared = join(models, 'stories260K');
 const bin = join(import.meta.dirname, '..', 'dist', 'bin.js');
 const dir = mkdtempSync(join(tmpdir(), 'rocmforge-generate-'));
 const gguf = join(dir, 'stories260K.gguf');
