@@ -31,6 +31,8 @@ export interface GenerateResult {
 }
 
 type NodeLlamaCpp = typeof import('node-llama-cpp');
+type Token = import('node-llama-cpp').Token;
+type ControlledEvaluateInputItem = import('node-llama-cpp').ControlledEvaluateInputItem;
 
 /** A GGUF file of a version llama.cpp reads (2 or 3), before the engine sees it. */
 function checkGguf(path: string): void {
@@ -71,8 +73,8 @@ async function loadEngine(): Promise<NodeLlamaCpp> {
  */
 export async function generate(options: GenerateOptions): Promise<GenerateResult> {
   checkGguf(options.model);
-  const { getLlama } = await loadEngine();
-  const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' as never, maxThreads: 1 });
+  const { getLlama, LlamaLogLevel } = await loadEngine();
+  const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error, maxThreads: 1 });
   let model: Awaited<ReturnType<typeof llama.loadModel>>;
   try {
     model = await llama.loadModel({ modelPath: options.model });
@@ -86,11 +88,11 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   const context = await model.createContext({ contextSize: Math.min(2048, model.trainContextSize) });
   try {
     const sequence = context.getSequence();
-    const prompt = model.tokenize(options.prompt) as unknown as number[];
+    const prompt = model.tokenize(options.prompt);
     const bos = model.tokens.bos;
     const eos = model.tokens.eos;
-    let pending: number[] = bos !== null ? [bos as unknown as number, ...prompt] : [...prompt];
-    const generated: number[] = [];
+    let pending: Token[] = bos !== null ? [bos, ...prompt] : [...prompt];
+    const generated: Token[] = [];
     let text = '';
     let modelMs = 0;
     let samplerMs = 0;
@@ -99,10 +101,10 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     const start = performance.now();
     for (let step = 0; step < options.maxTokens; step++) {
       const t0 = performance.now();
-      const items = pending.map((token, i) =>
-        i === pending.length - 1 ? ([token, { generateNext: { logits: true } }] as const) : token,
+      const items: ControlledEvaluateInputItem[] = pending.map((token, i) =>
+        i === pending.length - 1 ? [token, { generateNext: { logits: true } }] : token,
       );
-      const results = await sequence.controlledEvaluate(items as never);
+      const results = await sequence.controlledEvaluate(items);
       const next = results[results.length - 1]?.next?.logits as Map<number, number> | undefined;
       if (!next) throw new CliError('the engine returned no logits');
       // The engine hands out the whole vocabulary as a map; tokens it leaves out cannot be drawn.
@@ -120,19 +122,19 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
         seed: options.seed,
         step: prompt.length + step,
         repetitionPenalty: options.repetitionPenalty,
-        promptTokens: prompt,
-        outputTokens: generated,
+        promptTokens: prompt as number[],
+        outputTokens: generated as number[],
       });
       const t2 = performance.now();
       modelMs += t1 - t0;
       samplerMs += t2 - t1;
-      const token = tokens[0]!;
-      if (token === (eos as unknown as number)) {
+      const token = tokens[0]! as Token;
+      if (token === eos) {
         stoppedAt = 'eos';
         break;
       }
       generated.push(token);
-      const full = model.detokenize(generated as never);
+      const full = model.detokenize(generated);
       if (full.length > text.length) {
         options.onText?.(full.slice(text.length));
         text = full;
@@ -143,7 +145,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     const count = Math.max(generated.length, 1);
     return {
       text,
-      tokens: generated,
+      tokens: generated as number[],
       backend: sampler.backend,
       stoppedAt,
       modelMsPerToken: modelMs / count,
