@@ -1,17 +1,10 @@
 // CPU sampler benchmark (not a test): time per row at vocab 151936, logits ~ N(0, 3²).
 // Run with `pnpm bench` in this package after `pnpm build`.
-import { createSampler } from '../dist/index.js';
+import { createSampler, syntheticLogits } from '../dist/index.js';
 
 const vocab = 151_936;
 const rows = 64;
-let state = 12345;
-const next = () => {
-  state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-  return (state + 0.5) / 4294967296;
-};
-const logits = new Float32Array(rows * vocab);
-for (let i = 0; i < logits.length; i++)
-  logits[i] = 3 * Math.sqrt(-2 * Math.log(next())) * Math.cos(2 * Math.PI * next());
+const logits = syntheticLogits(rows * vocab, 3, 12345);
 
 const sampler = createSampler({ backend: 'cpu' });
 const modes = {

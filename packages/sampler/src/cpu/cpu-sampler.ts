@@ -37,7 +37,7 @@ export class CpuSampler implements Sampler {
     return this.sample(request);
   }
 
-  /** Samples an already validated request (used by the GPU backend's CPU fallback too). */
+  /** Samples an already validated request. */
   sampleResolved(request: ResolvedRequest): SampleResult {
     const { batch, vocab, samples } = request;
     const tokens = new Int32Array(batch * samples);

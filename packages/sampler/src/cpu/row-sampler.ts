@@ -61,7 +61,6 @@ export class RowSampler {
     let x = request.input.subarray(offset, offset + vocab);
     let bits = new Uint32Array(x.buffer, x.byteOffset, vocab);
     if (request.adjustments !== undefined && kind === 'logits') {
-      validateLogits(x, row);
       const work = this.#work.subarray(0, vocab);
       work.set(x);
       this.#applyAdjustments(work, request.adjustments, row);
@@ -453,13 +452,6 @@ function compact(x: Float32Array, list: Int32Array, count: number, threshold: nu
     if (x[i]! >= threshold) list[n++] = i;
   }
   return n;
-}
-
-function validateLogits(x: Float32Array, row: number): void {
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i]!;
-    if (Number.isNaN(v)) throw new SamplerInputError('logits', 'no NaN', v, row);
-  }
 }
 
 /**
