@@ -24,6 +24,12 @@ describe('request validation', () => {
       'logits',
       1,
     ],
+    [
+      'NaN logits under a logit bias',
+      { logits: new Float32Array([1, 2, 3, 4, Number.NaN, 6]), shape: [2, 3], logitBias: { 0: 1 } },
+      'logits',
+      1,
+    ],
     ['length not matching the shape', { logits, shape: [4, 2] }, 'logits', undefined],
     ['batch 0', { logits, shape: [0, 6] }, 'shape[0] (batch)', undefined],
     ['vocab 0', { logits: new Float32Array(0) }, 'logits', undefined],
