@@ -51,6 +51,21 @@ export class BackendUnavailableError extends SamplerError {
   }
 }
 
+/**
+ * The GPU kernels reported a failure that the driver did not: the blocks sharing a row could not
+ * all run at once (a device over-subscribed by other work), so the row was not sampled. The
+ * sampler re-initialises its scratch; `auto` samplers continue on the CPU.
+ */
+export class KernelFailureError extends SamplerError {
+  /** The first row that failed. */
+  readonly row: number;
+  constructor(message: string, row: number) {
+    super(message, 'ERR_KERNEL_FAILURE');
+    this.name = 'KernelFailureError';
+    this.row = row;
+  }
+}
+
 /** A sampler used after `dispose()`. */
 export class SamplerDisposedError extends SamplerError {
   constructor() {

@@ -9,7 +9,13 @@ export {
 } from './benchmark.js';
 export { readConfig as readSamplerConfig, type SamplerConfig } from './config.js';
 export { CpuSampler } from './cpu/cpu-sampler.js';
-export { BackendUnavailableError, SamplerDisposedError, SamplerError, SamplerInputError } from './errors.js';
+export {
+  BackendUnavailableError,
+  KernelFailureError,
+  SamplerDisposedError,
+  SamplerError,
+  SamplerInputError,
+} from './errors.js';
 export { type DeviceInput, GpuSampler } from './gpu/gpu-sampler.js';
 export { philox4x32, uniform53 } from './philox.js';
 export type {

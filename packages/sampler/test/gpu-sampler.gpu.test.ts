@@ -28,6 +28,7 @@ gpuSuite(probe)('GPU sampler', () => {
     ['top-k 50 + top-p 0.9', { topK: 50, topP: 0.9, temperature: 0.8 }],
     ['top-k 50 + top-p 0.9, joint', { topK: 50, topP: 0.9, filterOrder: 'joint' }],
   ];
+  const SUB_BATCHES = [1000, 1, 4, 16, 64, 1000, 1000, 2, 32, 1000];
   for (const vocab of [32_000, 151_936]) {
     // 10^4 rows per mode: ten batches of 1000 rows, each batch fresh logits (a rotation of
     // one generated pool, to keep the suite quick) and fresh draws (its own step).
@@ -42,9 +43,30 @@ gpuSuite(probe)('GPU sampler', () => {
       for (let start = 0; start < rows; start += chunk) {
         const offset = (start / chunk) * 50 * vocab;
         const logits = pool.subarray(offset, offset + chunk * vocab);
-        const request: SampleRequest = { logits, shape: [chunk, vocab], seed: 1234, step: start, ...mode };
-        const a = gpu.sample(request).tokens;
+        const stream = Uint32Array.from({ length: chunk }, (_, r) => start + r);
+        const request: SampleRequest = {
+          logits,
+          shape: [chunk, vocab],
+          seed: 1234,
+          step: start,
+          stream,
+          ...mode,
+        };
         const b = cpu.sample(request).tokens;
+        // The GPU takes the chunk in sub-batches of several sizes: small ones split each row
+        // over many blocks, large ones give each row one block.
+        const sub = SUB_BATCHES[start / chunk]!;
+        const a = new Int32Array(chunk);
+        for (let first = 0; first < chunk; first += sub) {
+          const rows = Math.min(sub, chunk - first);
+          const part = gpu.sample({
+            ...request,
+            logits: logits.subarray(first * vocab, (first + rows) * vocab),
+            shape: [rows, vocab],
+            stream: stream.subarray(first, first + rows),
+          });
+          a.set(part.tokens, first);
+        }
         for (let r = 0; r < chunk; r++) if (a[r] === b[r]) agree++;
         // Let the worker answer the runner between batches (a long synchronous test times its RPC out).
         await new Promise((resolve) => setImmediate(resolve));

@@ -24,6 +24,8 @@ template <typename T>
 __device__ __forceinline__ T rf_shfl(T value, int lane) {
   return __shfl(value, lane);
 }
+// A short pause in a spin loop, so that pollers leave the memory system to the writers.
+__device__ __forceinline__ void rf_pause() { __builtin_amdgcn_s_sleep(1); }
 #else  // nvcc and NVRTC
 #define RF_WARP_SIZE 32
 template <typename T>
@@ -38,6 +40,7 @@ template <typename T>
 __device__ __forceinline__ T rf_shfl(T value, int lane) {
   return __shfl_sync(0xffffffffu, value, lane);
 }
+__device__ __forceinline__ void rf_pause() { __nanosleep(64); }
 #endif
 
 #define RF_KERNEL extern "C" __global__

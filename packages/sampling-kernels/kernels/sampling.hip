@@ -3,6 +3,7 @@
 // follows docs/GPU_SAMPLER.md "Semantics" and reproduces packages/sampler/src/cpu/*.
 #include "block.h"
 #include "philox.h"
+#include "row_split.h"
 
 #ifndef RF_BLOCK
 #define RF_BLOCK 1024
@@ -91,14 +92,37 @@ __device__ ValueIndex reduce_argmax(ValueIndex v, SharedStorage& s) {
   return r;
 }
 
-// Radix select over the ordered keys of the candidates (those passing `candidate`): the value v
-// such that the weight of candidates above v is below `target` and the weight of those ≥ v
-// reaches it. Weights are counts (`weigh` returns 1) or fixed-point masses: integers, so the
-// shared-memory histogram sums the same whatever the order of the atomics (deterministic).
-// Three rounds of 11, 11 and 10 bits; a target above the total keeps every candidate.
-template <typename Candidate, typename FixedWeight>
-__device__ float radix_select(const float* x, unsigned vocab, Candidate candidate, FixedWeight weigh,
-                              unsigned long long target, SharedStorage& s) {
+// Adds a candidate's weight to its digit's bin when its higher digits match the prefix so far.
+template <typename Candidate, typename Fixed>
+struct HistogramOf {
+  Candidate candidate;
+  Fixed weigh;
+  unsigned long long* histogram;
+  unsigned prefix;
+  int highShift;
+  int shift;
+  unsigned mask;
+  __device__ __forceinline__ void operator()(float v, unsigned) const {
+    if (!candidate(v)) return;
+    const unsigned key = ordered_key(v);
+    if (highShift < 32 && (key >> highShift) != (prefix >> highShift)) return;
+    const unsigned long long w = weigh(v);
+    if (w != 0) atomicAdd(&histogram[(key >> shift) & mask], w);
+  }
+};
+
+// Radix select over the ordered keys of the row's candidates (those passing `candidate`): the
+// value v such that the weight of candidates above v is below the target and the weight of
+// those ≥ v reaches it. Weights are counts (`weigh` returns 1) or fixed-point masses: integers,
+// so the histograms sum the same whatever the order of the atomics (deterministic). Three
+// rounds of 11, 11 and 10 bits. The target is `target`, or, when `fraction` ≥ 0, ⌈fraction ×
+// the candidates' total weight⌉ (known after the first round). A target above the total keeps
+// every candidate. With a split row, each block histograms its chunk in shared memory, adds the
+// non-zero bins to the row's histogram for the round (`slot`), and after the row barrier every
+// block reads the whole histogram and makes the same choice.
+template <typename Candidate, typename Fixed>
+__device__ float radix_select(const float* x, RowPart<BLOCK>& rp, int* timedOut, Candidate candidate, Fixed weigh,
+                              unsigned long long target, double fraction, int slot, SharedStorage& s) {
   __shared__ unsigned chosenDigit;
   __shared__ unsigned long long remaining;
   __shared__ unsigned long long scanScratch[BLOCK / RF_WARP_SIZE];
@@ -107,28 +131,33 @@ __device__ float radix_select(const float* x, unsigned vocab, Candidate candidat
   if (threadIdx.x == 0) remaining = target;
   const int shifts[3] = {21, 10, 0};
   const unsigned masks[3] = {0x7ff, 0x7ff, 0x3ff};
+  unsigned a, b;
+  rp.segment(threadIdx.x / RF_WARP_SIZE, &a, &b);
   for (int round = 0; round < 3; round++) {
     const int shift = shifts[round];
     const unsigned bins = masks[round] + 1;
-    for (unsigned b = threadIdx.x; b < bins; b += BLOCK) s.histogram[b] = 0;
+    for (unsigned d = threadIdx.x; d < bins; d += BLOCK) s.histogram[d] = 0;
     __syncthreads();
-    const int highShift = round == 0 ? 32 : shifts[round - 1];
-    for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) {
-      const float v = x[i];
-      if (!candidate(v)) continue;
-      const unsigned key = ordered_key(v);
-      if (highShift < 32 && (key >> highShift) != (prefix >> highShift)) continue;
-      const unsigned long long w = weigh(v);
-      if (w != 0) atomicAdd(&s.histogram[(key >> shift) & masks[round]], w);
+    HistogramOf<Candidate, Fixed> add = {candidate, weigh, s.histogram, prefix, round == 0 ? 32 : shifts[round - 1],
+                                         shift, masks[round]};
+    warp_for_each(x, a, b, add);
+    if (rp.parts > 1) {
+      __syncthreads();
+      unsigned long long* shared = rp.scratch->histogram[slot + round];
+      for (unsigned d = threadIdx.x; d < bins; d += BLOCK) {
+        const unsigned long long h = s.histogram[d];
+        if (h != 0) atomicAdd(&shared[d], h);
+      }
+      rp.sync(timedOut);
+      const volatile unsigned long long* merged = shared;
+      for (unsigned d = threadIdx.x; d < bins; d += BLOCK) s.histogram[d] = merged[d];
     }
     __syncthreads();
     // Choose the digit in parallel: thread t owns `per` consecutive digits counted from the
     // top; an exclusive scan of the owners' sums gives each the weight above its digits, and
-    // the one thread whose digits contain the crossing writes it. (One thread walking 2048
-    // digits serially cost ~10 µs per round.)
+    // the one thread whose digits contain the crossing writes it.
     {
       const unsigned per = (bins + BLOCK - 1) / BLOCK;
-      const unsigned long long want = remaining;
       unsigned long long local = 0;
       int lowestMine = 0x7fffffff;
       for (unsigned j = 0; j < per; j++) {
@@ -140,6 +169,12 @@ __device__ float radix_select(const float* x, unsigned vocab, Candidate candidat
       }
       unsigned long long total;
       const unsigned long long above = block_exclusive_sum<BLOCK>(local, &total, scanScratch);
+      unsigned long long want = remaining;
+      if (round == 0 && fraction >= 0.0) {
+        // ⌈fraction · total⌉: the smallest integer mass that reaches the fraction of the total.
+        want = static_cast<unsigned long long>(ceil(fraction * static_cast<double>(total)));
+        if (want == 0) want = 1;
+      }
       if (total < want) {
         // Rounding left the whole weight short of the target: keep everything down to the lowest digit.
         const int lowest = block_reduce<BLOCK>(lowestMine, MinOp(), intScratch);
@@ -193,159 +228,401 @@ __device__ __forceinline__ double fixed_scale(unsigned vocab) {
 // multinomial, temperature, top-k, top-p, min-p, top-k+top-p in either order — from logits or
 // probabilities, per-row parameters from device arrays, `samples` draws per row.
 //
+// Grid: batch × parts blocks; a row is split over `parts` blocks (see row_split.h) when the
+// batch leaves the chip idle, with `scratch` holding batch RowScratch records (zeroed once).
+// Passes over the row: one for plain sampling from logits at T > 0 or from probabilities at
+// T = 1 (maximum and an online sum of exp((x − max)/T) together); otherwise one for the
+// maximum, three per radix select, and one for the kept total. A draw then re-reads one warp's
+// segment of the row.
+//
+// valid (per row): 1 sampled; 0 nothing to sample (all -Infinity / all zero); 2 invalid values
+// (NaN; negative, NaN or infinite probabilities); 3 the row's blocks failed to meet (an
+// over-subscribed device): the scratch must be zeroed again.
 // rowStats (6 floats per row, may be null): weight mode, max, 1/T, kept total, threshold,
 // min weight — what the log-probability kernels need to describe the sampled distribution.
+
+// The first pass: maximum and lowest argmax, invalid values, and (when `online`) the running
+// sum of weights — exp((x − m)/T) against the running maximum m for logits, p for probabilities.
+struct FirstPass {
+  unsigned kind;
+  bool online;
+  float inverseTemperature;
+  float max;
+  int arg;
+  int bad;
+  float sum;  // per thread (a few hundred terms at most); warps and blocks combine in double
+  __device__ __forceinline__ void operator()(float v, unsigned i) {
+    const bool ok = kind == 0 ? !isnan(v) : (v >= 0.0f && v < RF_INF);
+    if (!ok) {
+      bad = 1;
+      return;
+    }
+    const bool larger = arg < 0 || v > max;
+    if (online) {
+      if (kind != 0) {
+        sum += v;
+      } else if (v != -RF_INF) {
+        if (larger) {
+          sum = sum * expf((max - v) * inverseTemperature) + 1.0f;
+        } else {
+          sum += expf((v - max) * inverseTemperature);
+        }
+      }
+    }
+    if (larger) {
+      max = v;
+      arg = static_cast<int>(i);
+    }
+  }
+};
+
+// A sum relative to maximum m, rescaled to the row maximum: exp((m − max)/T) · sum.
+__device__ __forceinline__ double rescaled(double sum, float m, float max, float inverseTemperature, bool logits) {
+  if (!logits) return sum;
+  if (sum == 0.0 || m == -RF_INF) return 0.0;
+  return sum * static_cast<double>(expf((m - max) * inverseTemperature));
+}
+
+// The weight of a kept value (0 when filtered out): the kept set is x ≥ threshold with weight ≥ minWeight.
+struct KeptWeight {
+  Weigher weigh;
+  float threshold;
+  float minWeight;
+  __device__ __forceinline__ float operator()(float v) const {
+    if (v < threshold) return 0.0f;
+    const float w = weigh(v);
+    return (w < minWeight || w <= 0.0f) ? 0.0f : w;
+  }
+};
+struct KeptSum {
+  KeptWeight kept;
+  float sum;  // per thread; warps and blocks combine in double
+  __device__ __forceinline__ void operator()(float v, unsigned) { sum += kept(v); }
+};
+
+// Shared state of one block of rf_sample.
+struct SampleShared {
+  SharedStorage s;
+  float warpMax[BLOCK / RF_WARP_SIZE];
+  int warpArg[BLOCK / RF_WARP_SIZE];
+  int warpBad[BLOCK / RF_WARP_SIZE];
+  double warpSum[BLOCK / RF_WARP_SIZE];      // weights of each warp's segment (relative to warpMax when online)
+  double warpInclusive[BLOCK / RF_WARP_SIZE];  // running kept weight of the row at the end of each segment
+  double partInclusive[MAX_PARTS];            // running kept weight of the row at the end of each chunk
+  double partSum[MAX_PARTS];
+  float rowMax;
+  int rowArg;
+  int rowBad;
+  double total;
+  int lastPart;  // the last chunk with kept weight, for draws that rounding puts past the total
+  int lastWarp;
+  int timedOut;
+};
+
+// Block sums of the warp sums (in warp order; online sums of logits rescaled to the row maximum
+// `max`), then the row's chunks combined: sh.partInclusive, sh.total, sh.lastPart, and this
+// block's warpInclusive.
+__device__ void combine_sums(SampleShared& sh, RowPart<BLOCK>& rp, bool online, bool rescale, float max,
+                             float inverseTemperature, const float* partMax) {
+  constexpr int kWarps = BLOCK / RF_WARP_SIZE;
+  if (threadIdx.x == 0) {
+    double running = 0.0;
+    int lastWarp = -1;
+    for (int w = 0; w < kWarps; w++) {
+      const double sw = online ? rescaled(sh.warpSum[w], sh.warpMax[w], max, inverseTemperature, rescale) : sh.warpSum[w];
+      running += sw;
+      sh.warpInclusive[w] = running;
+      if (sw > 0.0) lastWarp = w;
+    }
+    sh.lastWarp = lastWarp;
+    sh.partSum[0] = running;
+  }
+  __syncthreads();
+  double mine = 0.0;
+  if (rp.parts > 1) {
+    // Online sums were published with the chunk maxima, relative to them, before the first
+    // barrier; other sums are published now.
+    if (!online) {
+      if (threadIdx.x == 0) rp.scratch->sums[rp.part] = sh.partSum[0];
+      rp.sync(&sh.timedOut);
+    }
+    if (threadIdx.x < rp.parts) {
+      const volatile double* sums = rp.scratch->sums;
+      mine = sums[threadIdx.x];
+      if (online) mine = rescaled(mine, partMax[threadIdx.x], max, inverseTemperature, rescale);
+    }
+  } else if (threadIdx.x == 0) {
+    mine = sh.partSum[0];
+  }
+  double total;
+  const double before = block_exclusive_sum<BLOCK>(mine, &total, sh.s.doubles);
+  const int lastPart = block_reduce<BLOCK>(mine > 0.0 ? static_cast<int>(threadIdx.x) : -1, MaxOp(), sh.s.ints);
+  if (threadIdx.x < rp.parts) {
+    sh.partInclusive[threadIdx.x] = before + mine;
+    sh.partSum[threadIdx.x] = mine;
+  }
+  if (threadIdx.x == 0) {
+    sh.total = total;
+    sh.lastPart = lastPart;
+  }
+  __syncthreads();
+  // This block's warps, offset by the weight of the chunks before it.
+  if (threadIdx.x < kWarps) {
+    const double offset = sh.partInclusive[rp.part] - sh.partSum[rp.part];
+    sh.warpInclusive[threadIdx.x] += offset;
+  }
+  __syncthreads();
+}
+
+// The first kept element of x[a, b) past `target` (running weight from `running`), with the whole
+// block: each thread sums a few consecutive elements, a block scan places them, and the thread
+// holding the crossing finds it. Faster than one warp walking when there are few draws.
+__device__ int block_walk(const float* x, unsigned a, unsigned b, const KeptWeight& kept, double running,
+                          double target, SharedStorage& s) {
+  const unsigned per = (b - a + BLOCK - 1) / BLOCK;
+  const unsigned first = min(b, a + threadIdx.x * per);
+  const unsigned last = min(b, first + per);
+  double local = 0.0;
+  int lastKept = -1;
+  for (unsigned i = first; i < last; i++) {
+    const float w = kept(x[i]);
+    local += w;
+    if (w > 0.0f) lastKept = static_cast<int>(i);
+  }
+  double total;
+  const double before = block_exclusive_sum<BLOCK>(local, &total, s.doubles);
+  int mine = 0x7fffffff;
+  if (running + before + local > target) {
+    double acc = running + before;
+    for (unsigned i = first; i < last; i++) {
+      const float w = kept(x[i]);
+      acc += w;
+      if (w > 0.0f && acc > target) {
+        mine = static_cast<int>(i);
+        break;
+      }
+    }
+  }
+  mine = block_reduce<BLOCK>(mine, MinOp(), s.ints);
+  if (mine != 0x7fffffff) return mine;
+  return block_reduce<BLOCK>(lastKept, MaxOp(), s.ints);
+}
+
+// The draws. Few draws: one at a time, the block whose chunk holds the target walking the
+// segment that holds it together. Many: warp w of each block takes draws w, w + kWarps, …
+// and walks alone.
+__device__ void draw_tokens(SampleShared& sh, const RowPart<BLOCK>& rp, const float* x, const KeptWeight& kept,
+                            unsigned samples, int* out, unsigned seedLo, unsigned seedHi, unsigned stepLo,
+                            unsigned stepHi, unsigned stream) {
+  constexpr int kWarps = BLOCK / RF_WARP_SIZE;
+  const int warp = threadIdx.x / RF_WARP_SIZE;
+  const unsigned lane = threadIdx.x % RF_WARP_SIZE;
+  const int parts = static_cast<int>(rp.parts);
+  const bool together = samples < static_cast<unsigned>(kWarps);
+  for (unsigned draw = together ? 0 : warp; draw < samples; draw += together ? 1 : kWarps) {
+    const double target = rf_uniform53(seedLo, seedHi, stepLo, stepHi, stream, draw) * sh.total;
+    // First chunk whose running weight passes the target (binary search; the running weights
+    // never decrease), else the last chunk with weight.
+    int lo = 0, hi = parts;
+    while (lo < hi) {
+      const int mid = (lo + hi) / 2;
+      if (sh.partInclusive[mid] > target) hi = mid; else lo = mid + 1;
+    }
+    const int part = lo < parts ? lo : (sh.lastPart >= 0 ? sh.lastPart : 0);
+    if (part != static_cast<int>(rp.part)) continue;
+    int w = 0;
+    while (w < kWarps && !(sh.warpInclusive[w] > target)) w++;
+    if (w == kWarps) w = sh.lastWarp;
+    int token = -1;
+    if (w >= 0) {
+      unsigned a, b;
+      rp.segment(w, &a, &b);
+      const double running = w == 0 ? sh.partInclusive[rp.part] - sh.partSum[rp.part] : sh.warpInclusive[w - 1];
+      if (together) {
+        token = block_walk(x, a, b, kept, running, target, sh.s);
+      } else {
+        int lastKept = -1;
+        token = warp_walk(x, a, b, kept, running, target, &lastKept);
+        if (token < 0) token = lastKept;
+      }
+    }
+    // The row maximum is kept by every filter: the answer when rounding left nothing else.
+    if (token < 0) token = sh.rowArg;
+    if (together ? threadIdx.x == 0 : lane == 0) out[draw] = token;
+  }
+}
+
 RF_KERNEL void __launch_bounds__(BLOCK) rf_sample(
     const float* input, unsigned vocab, unsigned kind, const float* temperature, const int* topK, const float* topP,
     const float* minP, const unsigned* seedLo, const unsigned* seedHi, const unsigned* stepLo, const unsigned* stepHi,
     const unsigned* streamId, unsigned filterOrder, unsigned samples, int* tokens, unsigned char* valid,
-    float* rowStats) {
-  __shared__ SharedStorage s;
-  const unsigned row = blockIdx.x;
+    float* rowStats, unsigned parts, void* scratch) {
+  constexpr int kWarps = BLOCK / RF_WARP_SIZE;
+  __shared__ SampleShared sh;
+  __shared__ float partMax[MAX_PARTS];
+  RowPart<BLOCK> rp;
+  rp.init(blockIdx.x, vocab, parts, scratch);
+  const unsigned row = rp.row;
   const float* x = input + static_cast<size_t>(row) * vocab;
   int* out = tokens + static_cast<size_t>(row) * samples;
-
-  // 1. Maximum, lowest argmax, and invalid values (NaN logits; negative, NaN or infinite probabilities).
-  ValueIndex best = {-RF_INF, -1};
-  int bad = 0;
-  for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) {
-    const float v = x[i];
-    const bool ok = kind == 0 ? !isnan(v) : (v >= 0.0f && v < RF_INF);
-    if (!ok) {
-      bad = 1;
-      continue;
-    }
-    if (best.index < 0 || v > best.value) {
-      best.value = v;
-      best.index = static_cast<int>(i);
-    }
-  }
-  bad = block_reduce<BLOCK>(bad, MaxOp(), s.ints);
-  best = reduce_argmax(best, s);
-  const float max = best.value;
-  const bool nothing = kind == 0 ? max == -RF_INF : max == 0.0f;
-  if (bad || best.index < 0 || nothing) {
-    // valid: 0 = nothing can be sampled (all -Infinity / all zero), 2 = invalid values (NaN, …).
-    for (unsigned j = threadIdx.x; j < samples; j += BLOCK) out[j] = -1;
-    if (threadIdx.x == 0) valid[row] = bad ? 2 : 0;
-    return;
-  }
-  if (threadIdx.x == 0) valid[row] = 1;
+  const int warp = threadIdx.x / RF_WARP_SIZE;
+  const unsigned lane = threadIdx.x % RF_WARP_SIZE;
+  unsigned segA, segB;
+  rp.segment(warp, &segA, &segB);
+  if (threadIdx.x == 0) sh.timedOut = 0;
 
   const float t = temperature[row];
-  Weigher weigh;
-  weigh.max = max;
-  weigh.inverseTemperature = t == 0.0f ? 0.0f : 1.0f / t;
-  weigh.mode = t == 0.0f ? kGreedy
-               : (kind == 0 && max == RF_INF) ? kInfinite
-               : kind == 0 ? kLogits
-               : t == 1.0f ? kPlainProbs : kProbs;
-
-  // 2. Temperature 0: greedy.
-  if (weigh.mode == kGreedy) {
-    for (unsigned j = threadIdx.x; j < samples; j += BLOCK) out[j] = best.index;
-    if (rowStats != nullptr && threadIdx.x == 0) {
-      float* st = rowStats + static_cast<size_t>(row) * 6;
-      st[0] = kGreedy; st[1] = max; st[2] = 0.0f; st[3] = 1.0f; st[4] = max; st[5] = 0.0f;
-    }
-    return;
-  }
-
-  // 3. Thresholds, each on the value x: top-k (counts), then top-p (fixed-point masses).
-  float threshold = -RF_INF;
+  const float inverseTemperature = t == 0.0f ? 0.0f : 1.0f / t;
   const int k = topK[row];
   const float p = topP[row];
-  const bool finite = weigh.mode != kInfinite;
-  float kThreshold = -RF_INF;
-  if (finite && k > 0 && static_cast<unsigned>(k) < vocab) {
-    kThreshold = radix_select(x, vocab, EveryCandidate(), UnitWeight(), static_cast<unsigned long long>(k), s);
-    threshold = kThreshold;
-  }
-  if (finite && p < 1.0f) {
-    const bool overAll = k > 0 && filterOrder == 1;
-    const float base = overAll ? -RF_INF : kThreshold;
-    const FixedWeight fixedWeight = {weigh, fixed_scale(vocab)};
-    unsigned long long total = 0;
-    for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) {
-      const float v = x[i];
-      if (v >= base) total += fixedWeight(v);
-    }
-    total = reduce_sum(total, s);
-    // ceil(p · total): the smallest integer mass that reaches p of the total.
-    const unsigned long long target =
-        static_cast<unsigned long long>(ceil(static_cast<double>(p) * static_cast<double>(total)));
-    const float pThreshold = radix_select(x, vocab, AtLeast{base}, fixedWeight, target > 0 ? target : 1ull, s);
-    if (pThreshold > threshold) threshold = pThreshold;
-  }
-  const float maxWeight = weigh.mode == kPlainProbs ? max : 1.0f;
-  const float minWeight = finite ? minP[row] * maxWeight : 0.0f;
+  const float mp = minP[row];
+  const bool topKOn = k > 0 && static_cast<unsigned>(k) < vocab;
+  // Plain sampling needs only the maximum and the total: one pass.
+  const bool online = t != 0.0f && !topKOn && !(p < 1.0f) && !(mp > 0.0f) && (kind == 0 || t == 1.0f);
 
-  // 4. Kept total (double, fixed reduction order) and the last kept index with weight > 0.
-  double total = 0.0;
-  int last = -1;
-  for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) {
-    const float v = x[i];
-    if (v < threshold) continue;
-    const float w = weigh(v);
-    if (w < minWeight || w <= 0.0f) continue;
-    total += w;
-    last = static_cast<int>(i);
-  }
-  total = reduce_sum(total, s);
-  last = block_reduce<BLOCK>(last, MaxOp(), s.ints);
-  if (rowStats != nullptr && threadIdx.x == 0) {
-    float* st = rowStats + static_cast<size_t>(row) * 6;
-    st[0] = static_cast<float>(weigh.mode); st[1] = max; st[2] = weigh.inverseTemperature;
-    st[3] = static_cast<float>(total); st[4] = threshold; st[5] = minWeight;
-  }
-
-  // 5. Draws: u·total located by a chunked prefix walk over the kept tokens in index order.
-  constexpr int ITEMS = 4;
-  constexpr unsigned CHUNK = BLOCK * ITEMS;
-  for (unsigned draw = 0; draw < samples; draw++) {
-    const double target =
-        rf_uniform53(seedLo[row], seedHi[row], stepLo[row], stepHi[row], streamId[row], draw) * total;
-    double running = 0.0;
-    int token = -1;
-    for (unsigned base = 0; base < vocab; base += CHUNK) {
-      float w[ITEMS];
-      double local = 0.0;
+  // 1. Maximum, lowest argmax, invalid values, and the online sum.
+  FirstPass first = {kind, online, inverseTemperature, -RF_INF, -1, 0, 0.0f};
+  warp_for_each(x, segA, segB, first);
+  {
+    ValueIndex best = {first.max, first.arg};
+    ArgMaxOp argmax;
 #pragma unroll
-      for (int j = 0; j < ITEMS; j++) {
-        const unsigned i = base + threadIdx.x * ITEMS + j;
-        float wj = 0.0f;
-        if (i < vocab) {
-          const float v = x[i];
-          if (v >= threshold) {
-            wj = weigh(v);
-            if (wj < minWeight) wj = 0.0f;
-          }
-        }
-        w[j] = wj;
-        local += wj;
-      }
-      double chunkTotal;
-      const double before = block_exclusive_sum<BLOCK>(local, &chunkTotal, s.doubles);
-      if (running + chunkTotal > target) {
-        int mine = 0x7fffffff;
-        double acc = running + before;
-#pragma unroll
-        for (int j = 0; j < ITEMS; j++) {
-          acc += w[j];
-          if (mine == 0x7fffffff && w[j] > 0.0f && acc > target) mine = static_cast<int>(base + threadIdx.x * ITEMS + j);
-        }
-        mine = block_reduce<BLOCK>(mine, MinOp(), s.ints);
-        // Rounding between the per-element and the block sums can leave no element past the
-        // target in this chunk; then the walk continues.
-        if (mine != 0x7fffffff) {
-          token = mine;
-          break;
-        }
-      }
-      running += chunkTotal;
+    for (int offset = RF_WARP_SIZE / 2; offset > 0; offset /= 2) {
+      ValueIndex other = {rf_shfl_down(best.value, offset), rf_shfl_down(best.index, offset)};
+      best = argmax(best, other);
     }
-    if (threadIdx.x == 0) out[draw] = token >= 0 ? token : last;
+    best.value = rf_shfl(best.value, 0);
+    best.index = rf_shfl(best.index, 0);
+    const int bad = warp_reduce(first.bad, MaxOp());
+    double sum = 0.0;
+    if (online) sum = warp_reduce(rescaled(static_cast<double>(first.sum), first.max, best.value, inverseTemperature, kind == 0), SumOp());
+    if (lane == 0) {
+      sh.warpMax[warp] = best.value;
+      sh.warpArg[warp] = best.index;
+      sh.warpBad[warp] = bad;
+      sh.warpSum[warp] = sum;
+    }
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    ValueIndex best = {-RF_INF, -1};
+    int bad = 0;
+    double sum = 0.0;
+    for (int w = 0; w < kWarps; w++) {
+      ValueIndex v = {sh.warpMax[w], sh.warpArg[w]};
+      best = ArgMaxOp()(best, v);
+      bad |= sh.warpBad[w];
+    }
+    for (int w = 0; w < kWarps; w++) sum += rescaled(sh.warpSum[w], sh.warpMax[w], best.value, inverseTemperature, kind == 0);
+    sh.rowMax = best.value;
+    sh.rowArg = best.index;
+    sh.rowBad = bad;
+    sh.partSum[0] = sum;
+  }
+  __syncthreads();
+  if (rp.parts > 1) {
+    if (threadIdx.x == 0) {
+      rp.scratch->maxes[rp.part] = sh.rowMax;
+      rp.scratch->argmax[rp.part] = sh.rowArg;
+      rp.scratch->bad[rp.part] = sh.rowBad;
+      rp.scratch->sums[rp.part] = sh.partSum[0];
+    }
+    // Clear the histograms the radix selects of this launch will add to.
+    unsigned long long* histograms = &rp.scratch->histogram[0][0];
+    for (unsigned j = rp.part * BLOCK + threadIdx.x; j < HISTOGRAM_ROUNDS * HISTOGRAM_BINS; j += rp.parts * BLOCK) histograms[j] = 0;
+    rp.sync(&sh.timedOut);
+    ValueIndex best = {-RF_INF, -1};
+    int bad = 0;
+    if (threadIdx.x < rp.parts) {
+      const RowScratch* sc = rp.scratch;
+      best.value = *reinterpret_cast<const volatile float*>(&sc->maxes[threadIdx.x]);
+      best.index = *reinterpret_cast<const volatile int*>(&sc->argmax[threadIdx.x]);
+      bad = *reinterpret_cast<const volatile int*>(&sc->bad[threadIdx.x]);
+      partMax[threadIdx.x] = best.value;
+    }
+    bad = block_reduce<BLOCK>(bad, MaxOp(), sh.s.ints);
+    best = reduce_argmax(best, sh.s);
+    if (threadIdx.x == 0) {
+      sh.rowMax = best.value;
+      sh.rowArg = best.index;
+      sh.rowBad = bad;
+    }
     __syncthreads();
+  } else if (threadIdx.x == 0) {
+    partMax[0] = sh.rowMax;
+  }
+  __syncthreads();
+  const float max = sh.rowMax;
+  const bool nothing = kind == 0 ? max == -RF_INF : max == 0.0f;
+  unsigned char status = 1;
+  if (sh.rowBad || sh.rowArg < 0 || nothing) {
+    status = sh.rowBad ? 2 : 0;
+    if (rp.part == 0)
+      for (unsigned j = threadIdx.x; j < samples; j += BLOCK) out[j] = -1;
+  } else {
+    Weigher weigh;
+    weigh.max = max;
+    weigh.inverseTemperature = inverseTemperature;
+    weigh.mode = t == 0.0f ? kGreedy
+                 : (kind == 0 && max == RF_INF) ? kInfinite
+                 : kind == 0 ? kLogits
+                 : t == 1.0f ? kPlainProbs : kProbs;
+    if (weigh.mode == kGreedy) {
+      // 2. Temperature 0: greedy.
+      if (rp.part == 0) {
+        for (unsigned j = threadIdx.x; j < samples; j += BLOCK) out[j] = sh.rowArg;
+        if (rowStats != nullptr && threadIdx.x == 0) {
+          float* st = rowStats + static_cast<size_t>(row) * 6;
+          st[0] = kGreedy; st[1] = max; st[2] = 0.0f; st[3] = 1.0f; st[4] = max; st[5] = 0.0f;
+        }
+      }
+    } else {
+      const bool finite = weigh.mode != kInfinite;
+      float threshold = -RF_INF;
+      float minWeight = 0.0f;
+      if (online && finite) {
+        // Plain: the sums of the first pass are the kept weights.
+        combine_sums(sh, rp, true, kind == 0, max, inverseTemperature, partMax);
+      } else {
+        // 3. Thresholds, each on the value x: top-k (counts), then top-p (fixed-point masses).
+        float kThreshold = -RF_INF;
+        if (finite && topKOn) {
+          kThreshold = radix_select(x, rp, &sh.timedOut, EveryCandidate(), UnitWeight(),
+                                    static_cast<unsigned long long>(k), -1.0, 0, sh.s);
+          threshold = kThreshold;
+        }
+        if (finite && p < 1.0f) {
+          const bool overAll = k > 0 && filterOrder == 1;
+          const float base = overAll ? -RF_INF : kThreshold;
+          const FixedWeight fixedWeight = {weigh, fixed_scale(vocab)};
+          const float pThreshold = radix_select(x, rp, &sh.timedOut, AtLeast{base}, fixedWeight, 1ull,
+                                                static_cast<double>(p), 3, sh.s);
+          if (pThreshold > threshold) threshold = pThreshold;
+        }
+        const float maxWeight = weigh.mode == kPlainProbs ? max : 1.0f;
+        minWeight = finite ? mp * maxWeight : 0.0f;
+        // 4. Kept weight of each warp's segment.
+        KeptSum sum = {{weigh, threshold, minWeight}, 0.0f};
+        warp_for_each(x, segA, segB, sum);
+        const double warpSum = warp_reduce(static_cast<double>(sum.sum), SumOp());
+        if (lane == 0) sh.warpSum[warp] = warpSum;
+        __syncthreads();
+        combine_sums(sh, rp, false, false, max, inverseTemperature, partMax);
+      }
+      if (rowStats != nullptr && rp.part == 0 && threadIdx.x == 0) {
+        float* st = rowStats + static_cast<size_t>(row) * 6;
+        st[0] = static_cast<float>(weigh.mode); st[1] = max; st[2] = weigh.inverseTemperature;
+        st[3] = static_cast<float>(sh.total); st[4] = threshold; st[5] = minWeight;
+      }
+      // 5. Draws: u · total located in index order, re-reading one segment per draw.
+      const KeptWeight kept = {weigh, threshold, minWeight};
+      draw_tokens(sh, rp, x, kept, samples, out, seedLo[row], seedHi[row], stepLo[row], stepHi[row], streamId[row]);
+    }
+  }
+  rp.finish(sh.timedOut);
+  if (rp.part == 0 && threadIdx.x == 0) {
+    const bool poisoned = rp.parts > 1 && *reinterpret_cast<volatile unsigned*>(&rp.scratch->poisoned) != 0;
+    valid[row] = (sh.timedOut || poisoned) ? 3 : status;
   }
 }
 
@@ -560,7 +837,11 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_top_logprobs(const float* values, uns
       count = 1;
     }
   } else if (take > 0) {
-    const float threshold = radix_select(x, vocab, kept, UnitWeight(), static_cast<unsigned long long>(take), s);
+    RowPart<BLOCK> whole;
+    whole.init(blockIdx.x, vocab, 1, nullptr);
+    int timedOut = 0;
+    const float threshold =
+        radix_select(x, whole, &timedOut, kept, UnitWeight(), static_cast<unsigned long long>(take), -1.0, 0, s);
     // Everything strictly above the threshold (< take of them), then the lowest-index ties.
     for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) {
       const float v = x[i];

@@ -7,8 +7,11 @@ import {
   BLOCK_THREADS,
   KERNEL_SIGNATURES,
   type KernelName,
+  MAX_ROW_PARTS,
   MAX_TOP_LOGPROBS,
+  MIN_PART_ELEMENTS,
   ROW_STATS,
+  SPLIT_SCRATCH_BYTES,
 } from './signatures.js';
 
 /** A range of device memory: a DeviceBuffer, or a part of one. */
@@ -53,6 +56,12 @@ export interface SampleLaunch {
   valid: DeviceRegion;
   /** f32 [batch, 6] out, for the log-probability kernels (optional) */
   rowStats?: DeviceRegion;
+  /**
+   * Split-row scratch of {@link SamplingKernels.sampleScratchBytes} bytes, zeroed once when
+   * allocated (the kernel leaves it ready for the next launch). Without it each row is one block,
+   * which leaves most of the chip idle at small batches.
+   */
+  scratch?: DeviceRegion;
   stream?: Stream;
 }
 
@@ -147,9 +156,31 @@ export class SamplingKernels {
     this.kernel(name).launch(launch);
   }
 
-  /** One launch for the whole [batch, vocab] matrix: every sampling mode, per-row parameters. */
+  /**
+   * Blocks per row for a batch: enough to fill the multiprocessors when the batch is small,
+   * never more than fit on the chip at once (the blocks of a row wait for each other), nor
+   * fewer than MIN_PART_ELEMENTS elements each. 1 when the batch alone fills the chip.
+   */
+  sampleParts(batch: number, vocab: number): number {
+    const perRow = Math.floor(this.device.info.multiprocessors / Math.max(1, batch));
+    const parts = Math.min(perRow, MAX_ROW_PARTS, Math.ceil(vocab / MIN_PART_ELEMENTS));
+    return parts >= 2 ? parts : 1;
+  }
+
+  /** Bytes of scratch `sample` needs to split the rows of this batch (0 when it does not split). */
+  sampleScratchBytes(batch: number, vocab: number): number {
+    return this.sampleParts(batch, vocab) > 1 ? batch * SPLIT_SCRATCH_BYTES : 0;
+  }
+
+  /**
+   * One launch for the whole [batch, vocab] matrix: every sampling mode, per-row parameters.
+   * Rows are split over several blocks when `scratch` is given and the batch is small.
+   */
   sample(launch: SampleLaunch): void {
     const { batch, vocab, samples } = launch;
+    const scratchBytes = launch.scratch ? this.sampleScratchBytes(batch, vocab) : 0;
+    const parts = scratchBytes > 0 ? this.sampleParts(batch, vocab) : 1;
+    if (launch.scratch && scratchBytes > 0) need(launch.scratch, scratchBytes, 'scratch');
     need(launch.input, (launch.inputOffset ?? 0) + batch * vocab * 4, 'input');
     need(launch.tokens, batch * samples * 4, 'tokens');
     need(launch.valid, batch, 'valid');
@@ -159,7 +190,7 @@ export class SamplingKernels {
     const input = launch.input.address + BigInt(launch.inputOffset ?? 0);
     this.#launch(
       'rf_sample',
-      batch,
+      batch * parts,
       BLOCK_THREADS,
       [
         input,
@@ -179,6 +210,8 @@ export class SamplingKernels {
         launch.tokens,
         launch.valid,
         launch.rowStats ?? 0n,
+        parts,
+        parts > 1 && launch.scratch ? launch.scratch : 0n,
       ],
       launch.stream,
     );

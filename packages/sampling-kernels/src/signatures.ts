@@ -23,6 +23,8 @@ export const KERNEL_SIGNATURES = {
     'pointer', // tokens[batch × samples]
     'pointer', // valid[batch]
     'pointer', // rowStats[batch × 6] or 0
+    'u32', // parts: blocks per row
+    'pointer', // scratch: batch RowScratch records when parts > 1, else 0
   ],
   rf_softmax: ['pointer', 'pointer', 'u32', 'pointer'],
   rf_prefix_sum: ['pointer', 'pointer', 'u32'],
@@ -65,3 +67,9 @@ export const BLOCK_THREADS = 1024;
 export const MAX_TOP_LOGPROBS = 1024;
 /** Floats per row of the per-row statistics rf_sample writes. */
 export const ROW_STATS = 6;
+/** Most blocks one row is split over (MAX_PARTS). */
+export const MAX_ROW_PARTS = 256;
+/** Bytes of split-row scratch per row (sizeof(RowScratch) in kernels/row_split.h). */
+export const SPLIT_SCRATCH_BYTES = 16 + MAX_ROW_PARTS * 24 + 6 * 2048 * 8;
+/** Fewest elements per block when a row is split (below this, more blocks only add barrier cost). */
+export const MIN_PART_ELEMENTS = 2048;

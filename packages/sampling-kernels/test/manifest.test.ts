@@ -65,7 +65,7 @@ describe('kernel manifest and signatures', () => {
 
   it('ships the headers the run-time compiler needs, and hashes them with the source', () => {
     const { headers, hash } = kernelSources();
-    expect(Object.keys(headers).sort()).toEqual(['block.h', 'philox.h', 'portability.h']);
+    expect(Object.keys(headers).sort()).toEqual(['block.h', 'philox.h', 'portability.h', 'row_split.h']);
     expect(hash).toMatch(/^[0-9a-f]{16}$/);
     for (const include of source.matchAll(/#include "([^"]+)"/g)) expect(headers[include[1]!]).toBeDefined();
   });

@@ -126,14 +126,33 @@ gpuSuite(probe)('sampling kernels on a GPU', () => {
     ['top-k 20 + top-p 0.7, topKFirst', { topK: 20, topP: 0.7 }],
     ['top-k 20 + top-p 0.7, joint', { topK: 20, topP: 0.7, filterOrder: 'joint' }],
   ];
+  // A zeroed split-row scratch for `sample` (the kernel keeps it zeroed between launches).
+  const scratchFor = (batch: number, vocab: number) => {
+    const bytes = kernels.sampleScratchBytes(batch, vocab);
+    const b = alloc(Math.max(bytes, 16));
+    b.fill(0);
+    return b;
+  };
+
+  // Two layouts of the same 64-token distribution: 1000 rows of 64 (one block per row, 1000
+  // draws each), and one row of 64 × SPREAD tokens with the 64 values spread out and -Infinity
+  // between them (the row split over several blocks, 10^6 draws in the row).
+  const SPREAD = 300;
   it.each(
-    modes,
-  )('%s: 10^6 draws in one launch follow the exact distribution (chi-square, α = 1e-3)', (_name, mode) => {
-    const batch = ROWS;
-    const vocab = logits.length;
-    const input = new Float32Array(batch * vocab);
-    for (let r = 0; r < batch; r++) input.set(logits, r * vocab);
-    const tokens = alloc(batch * DRAWS_PER_ROW * 4);
+    modes.flatMap(([name, mode]) => [
+      [`${name}, a block per row`, mode, false] as const,
+      [`${name}, one row split over blocks`, mode, true] as const,
+    ]),
+  )('%s: 10^6 draws in one launch follow the exact distribution (chi-square, α = 1e-3)', (_name, mode, split) => {
+    const batch = split ? 1 : ROWS;
+    const vocab = split ? logits.length * SPREAD : logits.length;
+    const samples = split ? ROWS * DRAWS_PER_ROW : DRAWS_PER_ROW;
+    const input = new Float32Array(batch * vocab).fill(split ? -Infinity : 0);
+    if (split) {
+      for (let j = 0; j < logits.length; j++) input[j * SPREAD] = logits[j]!;
+    } else for (let r = 0; r < batch; r++) input.set(logits, r * vocab);
+    if (split) expect(kernels.sampleParts(batch, vocab)).toBeGreaterThan(1);
+    const tokens = alloc(batch * samples * 4);
     const valid = alloc(batch);
     kernels.sample({
       input: upload(input),
@@ -148,15 +167,95 @@ gpuSuite(probe)('sampling kernels on a GPU', () => {
         seedLo: 99,
       }),
       filterOrder: mode.filterOrder ?? 'topKFirst',
-      samples: DRAWS_PER_ROW,
+      samples,
       tokens,
       valid,
+      ...(split ? { scratch: scratchFor(batch, vocab) } : {}),
     });
-    const drawn = tokens.read(new Int32Array(batch * DRAWS_PER_ROW));
+    const drawn = tokens.read(new Int32Array(batch * samples));
+    if (split) {
+      expect(drawn.every((t) => t % SPREAD === 0)).toBe(true);
+      for (let i = 0; i < drawn.length; i++) drawn[i] = drawn[i]! / SPREAD;
+    }
     const result = chiSquare(drawn, referenceDistribution(logits, mode), 1e-3);
     expect(result.outside).toBe(0);
     expect(result.statistic).toBeLessThan(result.critical);
     expect(valid.read(new Uint8Array(batch)).every((v) => v === 1)).toBe(true);
+  });
+
+  it('a row split over blocks gives the tokens and flags of one block per row (edge rows included)', () => {
+    const vocab = 65_536;
+    const special: Array<{ name: string; edit: (row: Float32Array) => void; kind?: 'probs' }> = [
+      { name: 'NaN in the last chunk', edit: (r) => r.fill(Number.NaN, vocab - 3, vocab - 2) },
+      { name: 'all -Infinity', edit: (r) => r.fill(-Infinity) },
+      { name: '+Infinity in the last chunk', edit: (r) => r.fill(Infinity, vocab - 1) },
+      {
+        name: 'one-hot in the last chunk',
+        edit: (r) => {
+          r.fill(-Infinity);
+          r[vocab - 5] = 0;
+        },
+      },
+      { name: 'all-zero probabilities', edit: (r) => r.fill(0), kind: 'probs' },
+      {
+        name: 'probabilities',
+        edit: (r) => r.set(r.map((_, i) => ((i * 7919) % 1000) / 1e6)),
+        kind: 'probs',
+      },
+      { name: 'logits', edit: () => {} },
+    ];
+    const settings: Array<Partial<Record<keyof RowParameterBuffers, number>>> = [
+      {},
+      { temperature: 0 },
+      { topK: 1 },
+      { topK: 50 },
+      { topP: 0.9 },
+      { minP: 0.1 },
+      { topK: 50, topP: 0.9, temperature: 0.7 },
+    ];
+    const samples = 512;
+    let same = 0;
+    let total = 0;
+    for (const { name, edit, kind } of special) {
+      for (const setting of settings) {
+        const batch = 2;
+        const x = gaussianLogits(batch * vocab, 3, 41);
+        for (let r = 0; r < batch; r++) edit(x.subarray(r * vocab, (r + 1) * vocab));
+        const input = upload(x);
+        const run = (split: boolean) => {
+          const tokens = alloc(batch * samples * 4);
+          const valid = alloc(batch);
+          kernels.sample({
+            input,
+            batch,
+            vocab,
+            kind: kind ?? 'logits',
+            params: params(batch, { ...setting, seedLo: 17 }),
+            filterOrder: 'topKFirst',
+            samples,
+            tokens,
+            valid,
+            ...(split ? { scratch: scratchFor(batch, vocab) } : {}),
+          });
+          return {
+            tokens: tokens.read(new Int32Array(batch * samples)),
+            valid: [...valid.read(new Uint8Array(batch))],
+          };
+        };
+        const whole = run(false);
+        const split = run(true);
+        expect(split.valid, `${name} ${JSON.stringify(setting)}`).toEqual(whole.valid);
+        for (let i = 0; i < whole.tokens.length; i++) {
+          expect(split.tokens[i]).toBeGreaterThanOrEqual(whole.valid[Math.floor(i / samples)] === 1 ? 0 : -1);
+          expect(split.tokens[i]).toBeLessThan(vocab);
+          if (split.tokens[i] === whole.tokens[i]) same++;
+          total++;
+        }
+      }
+    }
+    console.log(`split vs whole rows: ${same} of ${total} draws identical`);
+    // The two layouts sum in different orders: a draw may differ only at a rounding boundary.
+    expect(same / total).toBeGreaterThanOrEqual(0.999);
   });
 
   it('edge rows: k = 1, k > vocab, p = 1, one-hot, uniform, all-zero probabilities, NaN, -Infinity', () => {
@@ -214,6 +313,27 @@ gpuSuite(probe)('sampling kernels on a GPU', () => {
       );
       row.expect(drawn, flag);
     }
+  });
+
+  it('a row whose blocks failed to meet (poisoned scratch) is flagged 3, not sampled silently', () => {
+    const vocab = 65_536;
+    const scratch = scratchFor(1, vocab);
+    scratch.write(new Uint32Array([0, 0, 1, 0])); // RowScratch.poisoned
+    const tokens = alloc(4 * 4);
+    const valid = alloc(1);
+    kernels.sample({
+      input: upload(gaussianLogits(vocab, 3, 2)),
+      batch: 1,
+      vocab,
+      kind: 'logits',
+      params: params(1, { seedLo: 1 }),
+      filterOrder: 'topKFirst',
+      samples: 4,
+      tokens,
+      valid,
+      scratch,
+    });
+    expect(valid.read(new Uint8Array(1))[0]).toBe(3);
   });
 
   it('vocab 262144: top-k + top-p, no id outside the kept set, deterministic across runs', () => {

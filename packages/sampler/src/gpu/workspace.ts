@@ -1,4 +1,4 @@
-import type { Device, DeviceBuffer } from '@rocmforge/hip-runtime';
+import type { Device, DeviceBuffer, Stream } from '@rocmforge/hip-runtime';
 
 /**
  * Named device buffers that grow on demand (to the next power of two) and are reused
@@ -12,8 +12,11 @@ export class DeviceWorkspace {
     this.#device = device;
   }
 
-  /** A buffer of at least `bytes` bytes for `name`. */
-  get(name: string, bytes: number): DeviceBuffer {
+  /**
+   * A buffer of at least `bytes` bytes for `name`. With `zeroOn`, a newly allocated buffer is
+   * zeroed on that stream (for scratch that kernels keep zeroed between launches).
+   */
+  get(name: string, bytes: number, zeroOn?: Stream): DeviceBuffer {
     const existing = this.#buffers.get(name);
     if (existing && existing.byteLength >= bytes) return existing;
     existing?.dispose();
@@ -21,7 +24,14 @@ export class DeviceWorkspace {
     while (size < bytes) size *= 2;
     const buffer = this.#device.alloc(size);
     this.#buffers.set(name, buffer);
+    if (zeroOn) buffer.fill(0, size, zeroOn);
     return buffer;
+  }
+
+  /** Frees the buffer of `name` (the next `get` allocates afresh). */
+  drop(name: string): void {
+    this.#buffers.get(name)?.dispose();
+    this.#buffers.delete(name);
   }
 
   /** Bytes of device memory held. */

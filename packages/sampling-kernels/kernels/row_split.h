@@ -1,0 +1,180 @@
+// Splitting one row over several blocks. When the batch is smaller than the chip, a row is cut
+// into `parts` contiguous chunks, one block each (all of them resident at once: the host keeps
+// batch × parts at or below the multiprocessor count), and the blocks of a row meet at row
+// barriers to combine what each found. Each warp of a block owns a contiguous segment of its
+// block's chunk, so that a draw can re-read a single segment instead of the row.
+#pragma once
+#include "block.h"
+
+constexpr int MAX_PARTS = 256;
+constexpr int HISTOGRAM_BINS = 2048;
+constexpr int HISTOGRAM_ROUNDS = 6;  // three rounds of top-k, three of top-p
+
+// Per-row scratch in device memory, used when parts > 1. Zeroed once when allocated; the kernel
+// leaves the barrier counters at zero when it ends and clears the histograms before using them.
+struct RowScratch {
+  unsigned barrier;   // arrivals at the row's barriers in this launch
+  unsigned exits;     // blocks finished, to reset `barrier` safely
+  unsigned poisoned;  // sticky: a barrier timed out (a block never arrived); the host must re-zero
+  unsigned pad;
+  float maxes[MAX_PARTS];
+  int argmax[MAX_PARTS];
+  int bad[MAX_PARTS];
+  int last[MAX_PARTS];
+  double sums[MAX_PARTS];
+  unsigned long long histogram[HISTOGRAM_ROUNDS][HISTOGRAM_BINS];
+};
+// Mirrored by SPLIT_SCRATCH_BYTES in src/signatures.ts.
+static_assert(sizeof(RowScratch) == 16 + MAX_PARTS * 24 + HISTOGRAM_ROUNDS * HISTOGRAM_BINS * 8,
+              "RowScratch layout");
+
+// Polls before a barrier gives up (a few seconds): a row whose blocks were not all resident
+// reports an error instead of hanging the device.
+constexpr unsigned BARRIER_SPIN_LIMIT = 1u << 25;
+
+template <int BLOCK>
+struct RowPart {
+  static constexpr int kWarps = BLOCK / RF_WARP_SIZE;
+  unsigned row;
+  unsigned part;
+  unsigned parts;
+  unsigned begin;  // this block's chunk [begin, end) of the row
+  unsigned end;
+  RowScratch* scratch;  // null when parts == 1
+  unsigned arrivals;    // thread 0: the count the next barrier waits for
+
+  __device__ void init(unsigned blockIndex, unsigned vocab, unsigned partsPerRow, void* scratchBase) {
+    parts = partsPerRow;
+    row = blockIndex / parts;
+    part = blockIndex % parts;
+    // Chunks of a multiple of 4 elements keep 16-byte loads aligned inside a row.
+    const unsigned chunk = ((vocab + parts - 1) / parts + 3u) & ~3u;
+    begin = min(vocab, part * chunk);
+    end = min(vocab, begin + chunk);
+    scratch = parts > 1 ? static_cast<RowScratch*>(scratchBase) + row : nullptr;
+    arrivals = 0;
+  }
+
+  // This warp's segment of the chunk; segments are multiples of 4 elements long.
+  __device__ void segment(int warp, unsigned* a, unsigned* b) const {
+    const unsigned length = end - begin;
+    const unsigned per = ((length + kWarps - 1) / kWarps + 3u) & ~3u;
+    *a = min(end, begin + warp * per);
+    *b = min(end, *a + per);
+  }
+
+  // All blocks of the row reach this point before any goes on; global writes made before it
+  // are visible after it. A no-op barrier of the block when the row has one block.
+  __device__ void sync(int* timedOut) {
+    __syncthreads();
+    if (parts > 1) {
+      if (threadIdx.x == 0) {
+        arrivals += parts;
+        __threadfence();
+        atomicAdd(&scratch->barrier, 1u);
+        const volatile unsigned* counter = &scratch->barrier;
+        unsigned spins = 0;
+        while (*counter < arrivals) {
+          rf_pause();
+          if (++spins > BARRIER_SPIN_LIMIT) {
+            *timedOut = 1;
+            break;
+          }
+        }
+        __threadfence();
+      }
+      __syncthreads();
+    }
+  }
+
+  // The last block of the row to finish resets the barrier counters for the next launch.
+  __device__ void finish(int timedOut) {
+    __syncthreads();
+    if (parts > 1 && threadIdx.x == 0) {
+      if (timedOut) atomicExch(&scratch->poisoned, 1u);
+      __threadfence();
+      if (atomicAdd(&scratch->exits, 1u) == parts - 1) {
+        atomicExch(&scratch->barrier, 0u);
+        atomicExch(&scratch->exits, 0u);
+      }
+    }
+  }
+};
+
+// Calls f(value, index) for every element of x[a, b) that this warp owns: lanes stride through
+// the segment with 16-byte loads where the address allows it and scalar loads at the ends, so
+// that a vocabulary that is not a multiple of 4 costs no more per element.
+template <typename F>
+__device__ __forceinline__ void warp_for_each(const float* x, unsigned a, unsigned b, F& f) {
+  const unsigned lane = threadIdx.x % RF_WARP_SIZE;
+  if (a >= b) return;
+  const unsigned misaligned = static_cast<unsigned>((reinterpret_cast<size_t>(x + a) >> 2) & 3u);
+  const unsigned head = misaligned ? min(4u - misaligned, b - a) : 0u;
+  if (lane < head) f(x[a + lane], a + lane);
+  const unsigned start = a + head;
+  const unsigned quads = (b - start) / 4;
+  const float4* v = reinterpret_cast<const float4*>(x + start);
+#pragma unroll 4
+  for (unsigned j = lane; j < quads; j += RF_WARP_SIZE) {
+    const float4 q = v[j];
+    const unsigned i = start + 4 * j;
+    f(q.x, i);
+    f(q.y, i + 1);
+    f(q.z, i + 2);
+    f(q.w, i + 3);
+  }
+  const unsigned tail = start + 4 * quads;
+  if (lane < b - tail) f(x[tail + lane], tail + lane);
+}
+
+template <typename T, typename Op>
+__device__ __forceinline__ T warp_reduce(T value, Op op) {
+#pragma unroll
+  for (int offset = RF_WARP_SIZE / 2; offset > 0; offset /= 2) value = op(value, rf_shfl_down(value, offset));
+  return rf_shfl(value, 0);
+}
+
+// The first element of x[a, b) in index order at which the running weight, starting from
+// `running`, exceeds `target` — weights from `weight(value)`, zero meaning not kept. One warp
+// walks; every lane gets the answer. -1 when rounding leaves no such element; `lastKept` then
+// holds the last element with a positive weight (-1 if none).
+template <typename Weight>
+__device__ int warp_walk(const float* x, unsigned a, unsigned b, const Weight& weight, double running, double target,
+                         int* lastKept) {
+  constexpr unsigned ITEMS = 4;
+  constexpr unsigned TILE = RF_WARP_SIZE * ITEMS;
+  const unsigned lane = threadIdx.x % RF_WARP_SIZE;
+  int last = -1;
+  for (unsigned base = a; base < b; base += TILE) {
+    float w[ITEMS];
+    double local = 0.0;
+#pragma unroll
+    for (unsigned j = 0; j < ITEMS; j++) {
+      const unsigned i = base + lane * ITEMS + j;
+      w[j] = i < b ? weight(x[i]) : 0.0f;
+      local += w[j];
+      if (w[j] > 0.0f) last = static_cast<int>(i);
+    }
+    double inclusive = local;
+#pragma unroll
+    for (int offset = 1; offset < RF_WARP_SIZE; offset *= 2) {
+      const double other = rf_shfl_up(inclusive, offset);
+      if (static_cast<int>(lane) >= offset) inclusive += other;
+    }
+    const double tileTotal = rf_shfl(inclusive, RF_WARP_SIZE - 1);
+    if (running + tileTotal > target) {
+      double acc = running + inclusive - local;
+      int mine = 0x7fffffff;
+#pragma unroll
+      for (unsigned j = 0; j < ITEMS; j++) {
+        acc += w[j];
+        if (mine == 0x7fffffff && w[j] > 0.0f && acc > target) mine = static_cast<int>(base + lane * ITEMS + j);
+      }
+      mine = warp_reduce(mine, MinOp());
+      if (mine != 0x7fffffff) return mine;
+    }
+    running += tileTotal;
+  }
+  *lastKept = warp_reduce(last, MaxOp());
+  return -1;
+}
