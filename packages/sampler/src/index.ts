@@ -17,6 +17,7 @@ export {
   SamplerInputError,
 } from './errors.js';
 export { type DeviceInput, GpuSampler } from './gpu/gpu-sampler.js';
+export { MultiGpuSampler } from './gpu/multi-gpu-sampler.js';
 export { philox4x32, uniform53 } from './philox.js';
 export type {
   FilterOrder,

@@ -2,6 +2,7 @@ import { readConfig } from './config.js';
 import { CpuSampler } from './cpu/cpu-sampler.js';
 import { BackendUnavailableError, SamplerDisposedError, SamplerInputError } from './errors.js';
 import { GpuSampler } from './gpu/gpu-sampler.js';
+import { MultiGpuSampler } from './gpu/multi-gpu-sampler.js';
 import type { SampleRequest, SampleResult } from './request.js';
 
 /** Which implementation a {@link Sampler} runs on. */
@@ -34,6 +35,11 @@ export interface CreateSamplerOptions {
   backend?: 'auto' | 'cpu' | 'gpu';
   /** GPU index (default: `ROCMFORGE_DEVICE` or 0). */
   device?: number;
+  /**
+   * Several GPUs: `'all'` or their indices. A host-side batch is split evenly by rows over them,
+   * sampled on all at once, and returned in row order, with the tokens of a single-device run.
+   */
+  devices?: 'all' | readonly number[];
   /** Receives the one-line warning when `auto` falls back to the CPU. */
   logger?: SamplerLogger;
 }
@@ -58,12 +64,17 @@ export function createSampler(options: CreateSamplerOptions = {}): Sampler {
   if (options.device !== undefined && (!Number.isInteger(options.device) || options.device < 0)) {
     throw new SamplerInputError('device', 'an integer ≥ 0', options.device);
   }
+  if (options.devices !== undefined && options.device !== undefined) {
+    throw new SamplerInputError('devices', 'either device or devices, not both', options.devices);
+  }
   if (backend === 'cpu') return new CpuSampler();
   const device = options.device ?? readConfig().device;
-  if (backend === 'gpu') return GpuSampler.create(device);
+  const open = () =>
+    options.devices !== undefined ? MultiGpuSampler.create(options.devices) : GpuSampler.create(device);
+  if (backend === 'gpu') return open();
   const logger = options.logger === undefined ? console : options.logger;
   try {
-    return new AutoSampler(GpuSampler.create(device), logger);
+    return new AutoSampler(open(), logger);
   } catch (error) {
     const reason = error instanceof BackendUnavailableError ? error.message : String(error);
     return new CpuSampler(reason);
@@ -78,13 +89,13 @@ function isDeviceFailure(error: unknown): boolean {
 
 /** `auto` on a usable GPU: runs there until a GPU call fails, then on the CPU for good. */
 class AutoSampler implements Sampler {
-  #gpu: GpuSampler | undefined;
+  #gpu: GpuSampler | MultiGpuSampler | undefined;
   #cpu: CpuSampler | undefined;
   #reason: string | undefined;
   #disposed = false;
   readonly #logger: SamplerLogger;
 
-  constructor(gpu: GpuSampler, logger: SamplerLogger) {
+  constructor(gpu: GpuSampler | MultiGpuSampler, logger: SamplerLogger) {
     this.#gpu = gpu;
     this.#logger = logger;
   }

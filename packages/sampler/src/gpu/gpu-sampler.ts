@@ -105,6 +105,24 @@ export class GpuSampler implements Sampler {
   }
 
   /**
+   * @internal Enqueues `request` on this sampler's stream and returns the function that waits
+   * for it and gives the result: several devices' work can be in flight before any wait.
+   */
+  enqueue(request: SampleRequest<Float32Array | DeviceInput>): () => SampleResult {
+    if (this.#inFlight > 0) {
+      throw new SamplerError(
+        'A sampleAsync call of this sampler is still in flight: await it before calling sample (or use a second sampler)',
+        'ERR_SAMPLER_BUSY',
+      );
+    }
+    const pending = this.#enqueue(request);
+    return () => {
+      this.#stream.synchronize();
+      return this.#finish(pending);
+    };
+  }
+
+  /**
    * Samples without blocking the event loop while the GPU works. Calls on one sampler run one
    * after another (they share its pinned staging memory).
    */

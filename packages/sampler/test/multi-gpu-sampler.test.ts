@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { gaussianLogits } from '../../../tooling/statistics.js';
+import {
+  createSampler,
+  type GpuSampler,
+  MultiGpuSampler,
+  type SampleRequest,
+  SamplerInputError,
+} from '../src/index.js';
+
+// The sharding and merging logic, with CPU samplers standing in for devices: the rows each
+// "device" gets must carry their own streams, seeds, steps and adjustments, so that the merged
+// result is the single-sampler result exactly.
+describe('MultiGpuSampler sharding', () => {
+  const cpu = createSampler({ backend: 'cpu' });
+  const calls: number[] = [];
+  const fakeDevice = (id: number) =>
+    ({
+      enqueue: (request: SampleRequest) => {
+        calls.push(id);
+        const result = cpu.sample(request);
+        return () => result;
+      },
+      sampleAsync: async (request: SampleRequest) => cpu.sample(request),
+      dispose: () => {},
+      memoryBytes: 0,
+    }) as unknown as GpuSampler;
+
+  const vocab = 500;
+  const batch = 7;
+  const logits = gaussianLogits(batch * vocab, 2, 3);
+  const requests: Array<[string, SampleRequest]> = [
+    ['defaults', { logits, shape: [batch, vocab], seed: 5 }],
+    [
+      'per-row parameters, several samples, log-probabilities',
+      {
+        logits,
+        shape: [batch, vocab],
+        seed: Array.from({ length: batch }, (_, i) => BigInt(i) * 2n ** 40n + 3n),
+        step: 9n,
+        temperature: [0.5, 1, 0, 1.2, 0.8, 1, 1],
+        topK: [0, 5, 10, 0, 50, 1, 3],
+        topP: 0.9,
+        samples: 3,
+        logprobs: 4,
+        logprobsMode: 'processed',
+      },
+    ],
+    [
+      'penalties, bias and histories',
+      {
+        logits,
+        shape: [batch, vocab],
+        seed: 1,
+        logitBias: Array.from({ length: batch }, (_, r) => (r % 2 ? { 7: 5, 9: -100 } : undefined)),
+        repetitionPenalty: 1.3,
+        frequencyPenalty: [0, 0.5, 0, 0.5, 0, 0.5, 0],
+        promptTokens: Array.from({ length: batch }, (_, r) => [r, r + 1]),
+        outputTokens: Array.from({ length: batch }, (_, r) => [r + 2, r + 2]),
+      },
+    ],
+  ];
+  it.each(requests)('gives the single-sampler result in row order: %s', async (_name, request) => {
+    for (const devices of [2, 3, 7, 9]) {
+      const multi = new MultiGpuSampler(Array.from({ length: devices }, (_, i) => fakeDevice(i)));
+      calls.length = 0;
+      const merged = multi.sample(request);
+      expect(calls).toEqual(Array.from({ length: Math.min(devices, batch) }, (_, i) => i));
+      const single = cpu.sample(request);
+      expect([...merged.tokens]).toEqual([...single.tokens]);
+      expect([...merged.valid]).toEqual([...single.valid]);
+      expect(merged.logprobs && [...merged.logprobs]).toEqual(single.logprobs && [...single.logprobs]);
+      expect(merged.topLogprobs?.tokens && [...merged.topLogprobs.tokens]).toEqual(
+        single.topLogprobs?.tokens && [...single.topLogprobs.tokens],
+      );
+      const asynchronous = await multi.sampleAsync(request);
+      expect([...asynchronous.tokens]).toEqual([...single.tokens]);
+    }
+  });
+
+  it('rejects bad device lists and device inputs with typed errors', () => {
+    expect(() => MultiGpuSampler.create([1, 1])).toThrow(SamplerInputError);
+    expect(() => MultiGpuSampler.create([])).toThrow(SamplerInputError);
+    expect(() => MultiGpuSampler.create([-1])).toThrow(SamplerInputError);
+    expect(() => createSampler({ backend: 'gpu', device: 0, devices: 'all' })).toThrow(SamplerInputError);
+    const multi = new MultiGpuSampler([fakeDevice(0), fakeDevice(1)]);
+    const fakeBuffer = { address: 1n, byteLength: 4000, device: {} } as never;
+    expect(() => multi.sample({ logits: fakeBuffer, shape: [2, 500] })).toThrow(SamplerInputError);
+    expect(() => multi.sample({ logits, shape: [batch, vocab], topP: 2 })).toThrow(SamplerInputError);
+  });
+});
