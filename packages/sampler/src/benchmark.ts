@@ -53,7 +53,7 @@ export interface BenchResult extends BenchCase {
   /** Bytes one pass over the input moves (batch × vocab × 4). */
   bytes: number;
   gpu?: {
-    /** Median kernel time by device events, input already on the device. */
+    /** Kernel time by device events (median of means over 10 back-to-back launches), input already on the device. */
     kernelMicroseconds: number;
     /** bytes / kernel time. */
     gigabytesPerSecond: number;
