@@ -226,6 +226,26 @@ function biasEntries(bias: LogitBias, vocab: number, row: number | undefined): A
   return entries;
 }
 
+/** The arrays of a result for `request`, to be filled: tokens, flags and the log-probabilities asked for. */
+export function allocateResult(
+  request: Pick<ResolvedRequest<unknown>, 'batch' | 'vocab' | 'samples' | 'logprobs'>,
+): SampleResult {
+  const { batch, vocab, samples, logprobs } = request;
+  const result: SampleResult = {
+    tokens: new Int32Array(batch * samples),
+    valid: new Uint8Array(batch),
+    batch,
+    vocab,
+    samples,
+  };
+  if (logprobs) result.logprobs = new Float32Array(batch * samples);
+  if (logprobs && logprobs.n > 0) {
+    const n = logprobs.n;
+    result.topLogprobs = { n, tokens: new Int32Array(batch * n), logprobs: new Float32Array(batch * n) };
+  }
+  return result;
+}
+
 /** Checks the shape and every parameter of a request, and resolves it to per-row arrays. */
 export function resolveRequest<Input extends { length: number }>(
   request: SampleRequest<Input>,

@@ -178,9 +178,8 @@ export class SamplingKernels {
    */
   sample(launch: SampleLaunch): void {
     const { batch, vocab, samples } = launch;
-    const scratchBytes = launch.scratch ? this.sampleScratchBytes(batch, vocab) : 0;
-    const parts = scratchBytes > 0 ? this.sampleParts(batch, vocab) : 1;
-    if (launch.scratch && scratchBytes > 0) need(launch.scratch, scratchBytes, 'scratch');
+    const parts = launch.scratch ? this.sampleParts(batch, vocab) : 1;
+    if (launch.scratch && parts > 1) need(launch.scratch, batch * SPLIT_SCRATCH_BYTES, 'scratch');
     need(launch.input, (launch.inputOffset ?? 0) + batch * vocab * 4, 'input');
     need(launch.tokens, batch * samples * 4, 'tokens');
     need(launch.valid, batch, 'valid');

@@ -1,5 +1,11 @@
 import { SamplerDisposedError, SamplerInputError } from '../errors.js';
-import { type ResolvedRequest, resolveRequest, type SampleRequest, type SampleResult } from '../request.js';
+import {
+  allocateResult,
+  type ResolvedRequest,
+  resolveRequest,
+  type SampleRequest,
+  type SampleResult,
+} from '../request.js';
 import type { Sampler } from '../sampler.js';
 import { RowSampler, topIndices } from './row-sampler.js';
 import { ThresholdSelector } from './threshold-select.js';
@@ -40,14 +46,9 @@ export class CpuSampler implements Sampler {
   /** Samples an already validated request. */
   sampleResolved(request: ResolvedRequest): SampleResult {
     const { batch, vocab, samples } = request;
-    const tokens = new Int32Array(batch * samples);
-    const valid = new Uint8Array(batch);
+    const result = allocateResult(request);
+    const { tokens, valid, logprobs, topLogprobs: top } = result;
     const want = request.logprobs;
-    const logprobs = want ? new Float32Array(batch * samples) : undefined;
-    const top =
-      want && want.n > 0
-        ? { n: want.n, tokens: new Int32Array(batch * want.n), logprobs: new Float32Array(batch * want.n) }
-        : undefined;
     for (let row = 0; row < batch; row++) {
       const ok = this.#rows.sampleRow(request, row, tokens);
       valid[row] = ok ? 1 : 0;
@@ -79,9 +80,6 @@ export class CpuSampler implements Sampler {
         }
       }
     }
-    const result: SampleResult = { tokens, valid, batch, vocab, samples };
-    if (logprobs) result.logprobs = logprobs;
-    if (top) result.topLogprobs = top;
     return result;
   }
 

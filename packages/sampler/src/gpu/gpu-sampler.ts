@@ -12,7 +12,13 @@ import {
   SamplerError,
   SamplerInputError,
 } from '../errors.js';
-import { type ResolvedRequest, resolveRequest, type SampleRequest, type SampleResult } from '../request.js';
+import {
+  allocateResult,
+  type ResolvedRequest,
+  resolveRequest,
+  type SampleRequest,
+  type SampleResult,
+} from '../request.js';
 import type { Sampler } from '../sampler.js';
 import { type GpuModules, gpuModules } from './gpu-modules.js';
 import { DeviceWorkspace } from './workspace.js';
@@ -93,15 +99,7 @@ export class GpuSampler implements Sampler {
   }
 
   sample(request: SampleRequest<Float32Array | DeviceInput>): SampleResult {
-    if (this.#inFlight > 0) {
-      throw new SamplerError(
-        'A sampleAsync call of this sampler is still in flight: await it before calling sample (or use a second sampler)',
-        'ERR_SAMPLER_BUSY',
-      );
-    }
-    const pending = this.#enqueue(request);
-    this.#stream.synchronize();
-    return this.#finish(pending);
+    return this.enqueue(request)();
   }
 
   /**
@@ -317,7 +315,7 @@ export class GpuSampler implements Sampler {
         ...(splitBytes > 0 ? { scratch: ws.get('split', splitBytes, stream) } : {}),
         stream,
       };
-      for (let i = 0; i < (this.#timing ? this.#repeat : 1); i++) this.kernels.sample(launch);
+      for (let i = 0; i < this.#repeat; i++) this.kernels.sample(launch);
       // 4. Log-probabilities of the chunk.
       if (resolved.logprobs && statsRegion && logprobs) {
         const mode = resolved.logprobs.mode;
@@ -359,22 +357,12 @@ export class GpuSampler implements Sampler {
     }
 
     // 5. Results back to the host (ordered after the launches on the stream).
-    const result: SampleResult = {
-      tokens: new Int32Array(batch * samples),
-      valid: new Uint8Array(batch),
-      batch,
-      vocab,
-      samples,
-    };
+    const result = allocateResult(resolved);
     const validRaw = new Uint8Array(batch);
     const landing = new Uint8Array(host, paramBytes, outputBytes);
     outputs.readAsync(landing, stream);
-    if (logprobs) {
-      result.logprobs = new Float32Array(batch * samples);
-      logprobs.readAsync(result.logprobs, stream);
-    }
-    if (topTokens && topLogprobs) {
-      result.topLogprobs = { n, tokens: new Int32Array(batch * n), logprobs: new Float32Array(batch * n) };
+    if (logprobs && result.logprobs) logprobs.readAsync(result.logprobs, stream);
+    if (topTokens && topLogprobs && result.topLogprobs) {
       topTokens.readAsync(result.topLogprobs.tokens, stream);
       topLogprobs.readAsync(result.topLogprobs.logprobs, stream);
     }

@@ -1,5 +1,11 @@
 import { SamplerDisposedError, SamplerInputError } from '../errors.js';
-import { type ResolvedRequest, resolveRequest, type SampleRequest, type SampleResult } from '../request.js';
+import {
+  allocateResult,
+  type ResolvedRequest,
+  resolveRequest,
+  type SampleRequest,
+  type SampleResult,
+} from '../request.js';
 import type { Sampler } from '../sampler.js';
 import { gpuModules } from './gpu-modules.js';
 import { type DeviceInput, GpuSampler } from './gpu-sampler.js';
@@ -170,19 +176,9 @@ function rowsOf(resolved: ResolvedRequest, first: number, rows: number, vocab: n
 
 /** The shards' results in row order, as one result. */
 function merge(plan: Shard[], parts: SampleResult[], resolved: ResolvedRequest): SampleResult {
-  const { batch, vocab, samples } = resolved;
-  const result: SampleResult = {
-    tokens: new Int32Array(batch * samples),
-    valid: new Uint8Array(batch),
-    batch,
-    vocab,
-    samples,
-  };
-  const n = parts[0]?.topLogprobs?.n ?? 0;
-  if (parts[0]?.logprobs) result.logprobs = new Float32Array(batch * samples);
-  if (parts[0]?.topLogprobs) {
-    result.topLogprobs = { n, tokens: new Int32Array(batch * n), logprobs: new Float32Array(batch * n) };
-  }
+  const { samples } = resolved;
+  const result = allocateResult(resolved);
+  const n = result.topLogprobs?.n ?? 0;
   plan.forEach(({ first }, i) => {
     const part = parts[i]!;
     result.tokens.set(part.tokens, first * samples);
