@@ -1,21 +1,35 @@
 #!/usr/bin/env bash
 # Packs what the GPU machine needs beside the working tree into .gpu/ (ignored by git):
-# this machine's node, a flat vitest install, and pnpm. Built outputs (the addon, the
+# this machine's node and a flat install of the test and CLI modules. Built outputs (the addon, the
 # kernel binaries) travel as carried paths. See docs/DEVELOPING.md, "GPU runs".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .gpu
 [ -f .gpu/node.xz ] || xz -T2 -c "$(command -v node)" > .gpu/node.xz
-if [ ! -f .gpu/vitest-modules.tar.xz ]; then
+# A flat node_modules for the GPU machine's tests: vitest, the CLI's registry dependencies and
+# its engine (node-llama-cpp, CPU build), at the versions installed here. The engine's llama.cpp
+# sources (only for building it) stay behind.
+modules=$(node -e '
+  const { dependencies = {}, optionalDependencies = {} } = require("./packages/cli/package.json");
+  const names = ["vitest", ...Object.keys({ ...dependencies, ...optionalDependencies })]
+    .filter((n) => !n.startsWith("@rocmforge/"));
+  const fs = require("node:fs");
+  const version = (n) => JSON.parse(fs.readFileSync(["packages/cli", "."].map((d) => `${d}/node_modules/${n}/package.json`).find(fs.existsSync), "utf8")).version;
+  console.log(names.map((n) => `${n}@${version(n)}`).join(" "));')
+if [ ! -f .gpu/test-modules.tar.xz ] || [ "$(cat .gpu/test-modules.txt 2>/dev/null)" != "$modules" ]; then
   work=$(mktemp -d)
-  version=$(node -p "require('./node_modules/vitest/package.json').version")
-  (cd "$work" && echo '{"private":true}' > package.json &&
-    npm install --no-audit --no-fund --loglevel=error "vitest@$version" >/dev/null)
-  tar -C "$work" -cf - node_modules | xz -T2 -6 > .gpu/vitest-modules.tar.xz
+  # A hoisted (npm-like) install with the root's overrides, which leave out the engine's
+  # CUDA / Vulkan / other-platform binaries.
+  node -e '
+    const [, dir, ...specs] = process.argv;
+    const overrides = require("./package.json").pnpm?.overrides ?? {};
+    const dependencies = Object.fromEntries(specs.map((s) => { const at = s.lastIndexOf("@"); return [s.slice(0, at), s.slice(at + 1)]; }));
+    require("node:fs").writeFileSync(`${dir}/package.json`, JSON.stringify({ private: true, dependencies, pnpm: { overrides } }));' "$work" $modules
+  (cd "$work" && pnpm install --config.node-linker=hoisted --config.ignore-scripts=true --reporter=silent >/dev/null)
+  tar -C "$work" --exclude='node_modules/node-llama-cpp/llama/llama.cpp*' --exclude='*.bundle' --exclude='node_modules/.pnpm' \
+    -cf - node_modules | xz -T2 -6 > .gpu/test-modules.tar.xz
+  echo "$modules" > .gpu/test-modules.txt
   rm -rf "$work"
-fi
-if [ ! -f .gpu/pnpm.tgz ]; then
-  (cd .gpu && npm pack --loglevel=error "pnpm@$(node -p "require('../package.json').packageManager.split('@')[1]" 2>/dev/null || echo 10)" >/dev/null && mv pnpm-*.tgz pnpm.tgz)
 fi
 du -sh .gpu/*
 
@@ -29,4 +43,6 @@ if [ -f packages/cli/dist/bin.js ]; then
     --banner:js="import { createRequire as __rfRequire } from 'node:module'; const require = __rfRequire(import.meta.url);"
   cp -r packages/hip-runtime/build/Release .gpu/cli/build/ 2>/dev/null || true
   cp -r packages/sampling-kernels/prebuilt packages/sampling-kernels/kernels .gpu/cli/ 2>/dev/null || true
+  # The bundled model, where the bundle looks for it (a link: the file travels in the tree).
+  ln -sf ../../packages/model-kjv/kjv.gguf ../../packages/model-kjv/training.json .gpu/cli/
 fi

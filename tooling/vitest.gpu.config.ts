@@ -14,6 +14,7 @@ export default defineConfig({
       '@rocmforge/hip-runtime': `${root}packages/hip-runtime/src/index.ts`,
       '@rocmforge/sampling-kernels': `${root}packages/sampling-kernels/src/index.ts`,
       '@rocmforge/sampler': `${root}packages/sampler/src/index.ts`,
+      '@rocmforge/model-kjv': `${root}packages/model-kjv/src/index.ts`,
     },
   },
   test: {

@@ -1,9 +1,13 @@
+import { Float16Array } from '@petamoriken/float16';
+
 /**
- * A minimal GGUF (version 3) writer: typed metadata and float32 tensors, 32-byte aligned, as
- * llama.cpp reads them. Tensor dimensions are given innermost first (GGUF's `ne` order).
+ * A minimal GGUF (version 3) writer: typed metadata and float32 or float16 tensors, 32-byte
+ * aligned, as llama.cpp reads them. Tensor dimensions are given innermost first (GGUF's `ne`
+ * order).
  */
 export type GgufValue =
   | { type: 'u32' | 'i32' | 'f32'; value: number }
+  | { type: 'bool'; value: boolean }
   | { type: 'string'; value: string }
   | { type: 'u32[]' | 'i32[]' | 'f32[]'; value: ArrayLike<number> }
   | { type: 'string[]'; value: readonly string[] };
@@ -13,9 +17,12 @@ export interface GgufTensor {
   /** Innermost dimension first (a row-major [rows, cols] matrix is [cols, rows]). */
   dims: number[];
   data: Float32Array;
+  /** How the file stores it: float32 (default) or float16, rounded to nearest even. */
+  type?: 'f32' | 'f16';
 }
 
-const VALUE_TYPE = { u32: 4, i32: 5, f32: 6, string: 8, array: 9 } as const;
+const VALUE_TYPE = { u32: 4, i32: 5, f32: 6, bool: 7, string: 8, array: 9 } as const;
+const GGML_TYPE = { f32: 0, f16: 1 } as const;
 const ALIGNMENT = 32;
 
 class ByteWriter {
@@ -34,6 +41,9 @@ class ByteWriter {
     const b = Buffer.alloc(4);
     b.writeInt32LE(v);
     this.push(b);
+  }
+  bool(v: boolean): void {
+    this.push(Buffer.from([v ? 1 : 0]));
   }
   f32(v: number): void {
     const b = Buffer.alloc(4);
@@ -78,24 +88,34 @@ export function writeGguf(
         else w[inner](values[i] as number);
       }
     } else {
-      const type = entry.type as 'u32' | 'i32' | 'f32' | 'string';
+      const type = entry.type as 'u32' | 'i32' | 'f32' | 'bool' | 'string';
       w.u32(VALUE_TYPE[type]);
       if (type === 'string') w.string(entry.value as string);
+      else if (type === 'bool') w.bool(entry.value as boolean);
       else w[type](entry.value as number);
     }
   }
+  const payloads = tensors.map((t) => {
+    const elements = t.dims.reduce((a, b) => a * b, 1);
+    if (elements !== t.data.length)
+      throw new RangeError(
+        `tensor ${t.name}: dims [${t.dims}] hold ${elements} values, data has ${t.data.length}`,
+      );
+    const data = t.type === 'f16' ? new Float16Array(t.data) : t.data;
+    return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  });
   let offset = 0;
-  for (const t of tensors) {
+  tensors.forEach((t, i) => {
     w.string(t.name);
     w.u32(t.dims.length);
     for (const d of t.dims) w.u64(d);
-    w.u32(0); // GGML_TYPE_F32
+    w.u32(GGML_TYPE[t.type ?? 'f32']);
     w.u64(offset);
-    offset += Math.ceil(t.data.byteLength / ALIGNMENT) * ALIGNMENT;
-  }
+    offset += Math.ceil(payloads[i]!.length / ALIGNMENT) * ALIGNMENT;
+  });
   w.pad();
-  for (const t of tensors) {
-    w.push(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  for (const payload of payloads) {
+    w.push(payload);
     w.pad();
   }
   return Buffer.concat(w.parts);

@@ -6,5 +6,5 @@ export { printSample, type SampleOptions, type SampleReport, sampleFile } from '
 export { CliError, EXIT, InputFileError } from './errors.js';
 export { type GgufTensor, type GgufValue, writeGguf } from './gguf.js';
 export { type LogitsMatrix, readLogitsFile, readNpy, readRaw, readSafetensors } from './input-file.js';
-export { convertLlama2c } from './llama2c.js';
+export { type ConvertOptions, convertLlama2c } from './llama2c.js';
 export { createProgram, run } from './program.js';

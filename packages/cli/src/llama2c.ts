@@ -2,13 +2,28 @@ import { readFileSync } from 'node:fs';
 import { InputFileError } from './errors.js';
 import { type GgufTensor, type GgufValue, writeGguf } from './gguf.js';
 
+export interface ConvertOptions {
+  /** `general.name` in the GGUF file. */
+  name?: string;
+  /** How the matrices are stored: float32 (default) or float16; norms stay float32. */
+  type?: 'f32' | 'f16';
+}
+
 /**
- * Converts a llama2.c checkpoint (7-int32 header, then float32 weights) and its tokenizer
- * (max token length, then per token: f32 score, i32 length, bytes) into a GGUF file that
- * llama.cpp (and so node-llama-cpp) runs. llama2.c keeps Meta's interleaved RoPE layout, which
- * is what GGUF stores: the weights are copied, not permuted.
+ * Converts a llama2.c checkpoint (7-int32 header, then float32 weights) and its tokenizer into
+ * a GGUF file that llama.cpp (and so node-llama-cpp) runs. The tokenizer is either llama2.c's
+ * own (`tokenizer.bin`: max token length, then per token f32 score, i32 length, bytes; written
+ * as a SentencePiece vocabulary) or a Hugging Face `tokenizer.json` holding a byte-level BPE
+ * (written as GPT-2's BPE, with its merges). llama2.c keeps Meta's interleaved RoPE layout,
+ * which is what GGUF stores: the weights are copied, not permuted. A shared classifier is not
+ * written twice: llama.cpp reads `token_embd` when `output` is absent.
  */
-export function convertLlama2c(modelPath: string, tokenizerPath: string, name = 'llama2.c model'): Buffer {
+export function convertLlama2c(
+  modelPath: string,
+  tokenizerPath: string,
+  options: ConvertOptions = {},
+): Buffer {
+  const { name = 'llama2.c model', type = 'f32' } = options;
   const model = readFile(modelPath);
   if (model.length < 28) throw new InputFileError(modelPath, 'truncated: no llama2.c header');
   const header = Array.from({ length: 7 }, (_, i) => model.readInt32LE(i * 4));
@@ -60,31 +75,34 @@ export function convertLlama2c(modelPath: string, tokenizerPath: string, name = 
   const [emb, attNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, finalNorm, , , wcls] = counts.map(
     take,
   ) as Float32Array[];
-  const tensors: GgufTensor[] = [{ name: 'token_embd.weight', dims: [dim, vocab], data: emb! }];
+  const tensors: GgufTensor[] = [];
+  // Matrices in the chosen type; vectors (the norms) in float32, as llama.cpp expects.
+  const add = (name: string, dims: number[], data: Float32Array) =>
+    tensors.push({ name, dims, data, type: dims.length > 1 ? type : 'f32' });
   const slice = (t: Float32Array, l: number, n: number) => t.subarray(l * n, (l + 1) * n);
+  add('token_embd.weight', [dim, vocab], emb!);
   for (let l = 0; l < layers; l++) {
-    tensors.push(
-      { name: `blk.${l}.attn_norm.weight`, dims: [dim], data: slice(attNorm!, l, dim) },
-      { name: `blk.${l}.attn_q.weight`, dims: [dim, dim], data: slice(wq!, l, dim * dim) },
-      { name: `blk.${l}.attn_k.weight`, dims: [dim, kvDim], data: slice(wk!, l, dim * kvDim) },
-      { name: `blk.${l}.attn_v.weight`, dims: [dim, kvDim], data: slice(wv!, l, dim * kvDim) },
-      { name: `blk.${l}.attn_output.weight`, dims: [dim, dim], data: slice(wo!, l, dim * dim) },
-      { name: `blk.${l}.ffn_norm.weight`, dims: [dim], data: slice(ffnNorm!, l, dim) },
-      { name: `blk.${l}.ffn_gate.weight`, dims: [dim, hidden], data: slice(w1!, l, dim * hidden) },
-      { name: `blk.${l}.ffn_down.weight`, dims: [hidden, dim], data: slice(w2!, l, hidden * dim) },
-      { name: `blk.${l}.ffn_up.weight`, dims: [dim, hidden], data: slice(w3!, l, dim * hidden) },
-    );
+    add(`blk.${l}.attn_norm.weight`, [dim], slice(attNorm!, l, dim));
+    add(`blk.${l}.attn_q.weight`, [dim, dim], slice(wq!, l, dim * dim));
+    add(`blk.${l}.attn_k.weight`, [dim, kvDim], slice(wk!, l, dim * kvDim));
+    add(`blk.${l}.attn_v.weight`, [dim, kvDim], slice(wv!, l, dim * kvDim));
+    add(`blk.${l}.attn_output.weight`, [dim, dim], slice(wo!, l, dim * dim));
+    add(`blk.${l}.ffn_norm.weight`, [dim], slice(ffnNorm!, l, dim));
+    add(`blk.${l}.ffn_gate.weight`, [dim, hidden], slice(w1!, l, dim * hidden));
+    add(`blk.${l}.ffn_down.weight`, [hidden, dim], slice(w2!, l, hidden * dim));
+    add(`blk.${l}.ffn_up.weight`, [dim, hidden], slice(w3!, l, dim * hidden));
   }
-  tensors.push(
-    { name: 'output_norm.weight', dims: [dim], data: finalNorm! },
-    { name: 'output.weight', dims: [dim, vocab], data: signedVocab > 0 ? emb! : wcls! },
-  );
+  add('output_norm.weight', [dim], finalNorm!);
+  if (signedVocab < 0) add('output.weight', [dim, vocab], wcls!);
 
-  const tokenizer = readTokenizer(tokenizerPath, vocab);
+  const tokenizer = tokenizerPath.endsWith('.json')
+    ? readBpeTokenizer(tokenizerPath, vocab)
+    : readTokenizer(tokenizerPath, vocab);
   const metadata: Array<[string, GgufValue]> = [
     ['general.architecture', { type: 'string', value: 'llama' }],
     ['general.name', { type: 'string', value: name }],
-    ['general.file_type', { type: 'u32', value: 0 }],
+    // llama.cpp's file types: 0 all float32, 1 mostly float16.
+    ['general.file_type', { type: 'u32', value: type === 'f16' ? 1 : 0 }],
     ['llama.context_length', { type: 'u32', value: context }],
     ['llama.embedding_length', { type: 'u32', value: dim }],
     ['llama.block_count', { type: 'u32', value: layers }],
@@ -93,19 +111,15 @@ export function convertLlama2c(modelPath: string, tokenizerPath: string, name = 
     ['llama.attention.head_count_kv', { type: 'u32', value: kvHeads }],
     ['llama.rope.dimension_count', { type: 'u32', value: headDim }],
     ['llama.attention.layer_norm_rms_epsilon', { type: 'f32', value: 1e-5 }],
-    ['tokenizer.ggml.model', { type: 'string', value: 'llama' }],
-    ['tokenizer.ggml.tokens', { type: 'string[]', value: tokenizer.tokens }],
-    ['tokenizer.ggml.scores', { type: 'f32[]', value: tokenizer.scores }],
-    ['tokenizer.ggml.token_type', { type: 'i32[]', value: tokenizer.types }],
-    ['tokenizer.ggml.bos_token_id', { type: 'u32', value: 1 }],
-    ['tokenizer.ggml.eos_token_id', { type: 'u32', value: 2 }],
-    ['tokenizer.ggml.unknown_token_id', { type: 'u32', value: 0 }],
+    ...tokenizer,
   ];
   return writeGguf(metadata, tensors);
 }
 
+type TokenizerMetadata = Array<[string, GgufValue]>;
+
 /** llama2.c's tokenizer, mapped to GGUF's SentencePiece conventions (▁ for spaces, token types). */
-function readTokenizer(path: string, vocab: number): { tokens: string[]; scores: number[]; types: number[] } {
+function readTokenizer(path: string, vocab: number): TokenizerMetadata {
   const bytes = readFile(path);
   const tokens: string[] = [];
   const scores: number[] = [];
@@ -131,7 +145,72 @@ function readTokenizer(path: string, vocab: number): { tokens: string[]; scores:
     scores.push(score);
     types.push(type);
   }
-  return { tokens, scores, types };
+  return [
+    ['tokenizer.ggml.model', { type: 'string', value: 'llama' }],
+    ['tokenizer.ggml.tokens', { type: 'string[]', value: tokens }],
+    ['tokenizer.ggml.scores', { type: 'f32[]', value: scores }],
+    ['tokenizer.ggml.token_type', { type: 'i32[]', value: types }],
+    ['tokenizer.ggml.bos_token_id', { type: 'u32', value: 1 }],
+    ['tokenizer.ggml.eos_token_id', { type: 'u32', value: 2 }],
+    ['tokenizer.ggml.unknown_token_id', { type: 'u32', value: 0 }],
+  ];
+}
+
+interface HfTokenizer {
+  model?: { type?: string; vocab?: Record<string, number>; merges?: Array<string | [string, string]> };
+  pre_tokenizer?: { type?: string } | null;
+  added_tokens?: Array<{ id: number; content: string; special?: boolean }>;
+}
+
+/**
+ * A Hugging Face `tokenizer.json` with a byte-level BPE model, as GGUF's GPT-2 BPE: tokens by
+ * id in their byte-level spelling, merges as "left right", special tokens as control tokens.
+ * The first special token is both beginning and end of sequence (GPT-2's `<|endoftext|>`).
+ */
+function readBpeTokenizer(path: string, vocab: number): TokenizerMetadata {
+  let json: HfTokenizer;
+  try {
+    json = JSON.parse(readFile(path).toString('utf8')) as HfTokenizer;
+  } catch (error) {
+    if (error instanceof InputFileError) throw error;
+    throw new InputFileError(path, `not JSON (${(error as Error).message})`);
+  }
+  const model = json.model;
+  if (model?.type !== 'BPE' || !model.vocab || !model.merges || json.pre_tokenizer?.type !== 'ByteLevel')
+    throw new InputFileError(
+      path,
+      'not a byte-level BPE tokenizer.json (model BPE, pre-tokenizer ByteLevel)',
+    );
+  const tokens: string[] = new Array(vocab);
+  const types: number[] = new Array(vocab).fill(1); // 1 normal, 3 control
+  for (const [text, id] of Object.entries(model.vocab)) {
+    if (!(Number.isInteger(id) && id >= 0 && id < vocab))
+      throw new InputFileError(
+        path,
+        `token ${JSON.stringify(text)} has id ${id}, outside the model's vocabulary of ${vocab}`,
+      );
+    tokens[id] = text;
+  }
+  const specials = (json.added_tokens ?? []).filter((t) => t.special);
+  for (const t of specials) {
+    tokens[t.id] = t.content;
+    types[t.id] = 3;
+  }
+  const missing = Array.from(tokens, (t) => t === undefined).indexOf(true);
+  if (missing >= 0) throw new InputFileError(path, `has no token for id ${missing} of the model's ${vocab}`);
+  const merges = model.merges.map((m) => (typeof m === 'string' ? m : m.join(' ')));
+  const eos = specials[0]?.id;
+  if (eos === undefined) throw new InputFileError(path, 'has no special token to end a sequence');
+  return [
+    ['tokenizer.ggml.model', { type: 'string', value: 'gpt2' }],
+    ['tokenizer.ggml.pre', { type: 'string', value: 'gpt-2' }],
+    ['tokenizer.ggml.tokens', { type: 'string[]', value: tokens }],
+    ['tokenizer.ggml.token_type', { type: 'i32[]', value: types }],
+    ['tokenizer.ggml.merges', { type: 'string[]', value: merges }],
+    ['tokenizer.ggml.bos_token_id', { type: 'u32', value: eos }],
+    ['tokenizer.ggml.eos_token_id', { type: 'u32', value: eos }],
+    ['tokenizer.ggml.add_bos_token', { type: 'bool', value: false }],
+  ];
 }
 
 function readFile(path: string): Buffer {

@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { modelPath as defaultModelPath } from '@rocmforge/model-kjv';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
 import { printBench, runBench } from './commands/bench.js';
@@ -6,7 +7,7 @@ import { devicesReport, printDevices } from './commands/devices.js';
 import { generate } from './commands/generate.js';
 import { printSample, sampleFile } from './commands/sample.js';
 import { CliError, EXIT } from './errors.js';
-import { convertLlama2c } from './llama2c.js';
+import { type ConvertOptions, convertLlama2c } from './llama2c.js';
 
 function number(name: string, check: (v: number) => boolean, expected: string) {
   return (value: string): number => {
@@ -132,7 +133,7 @@ export function createProgram(): Command {
   program
     .command('generate')
     .description('run a GGUF language model whose every next token is chosen by the rocmforge sampler')
-    .option('--model <file.gguf>', 'the model (GGUF)')
+    .option('--model <file.gguf>', 'the model (GGUF); default: the bundled KJV model (@rocmforge/model-kjv)')
     .option('--gguf <file.gguf>', 'same as --model')
     .requiredOption('--prompt <text>', 'the prompt')
     .option('--max-tokens <n>', 'tokens to generate at most', integer('--max-tokens', 1), 50)
@@ -149,12 +150,10 @@ export function createProgram(): Command {
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  rocmforge generate --model stories260K.gguf --prompt "Once upon a time" --max-tokens 50 --seed 1\n  rocmforge generate --model m.gguf --prompt "Hello world" --temperature 0.7 --top-p 0.9 --top-k 50 --gpu-sampler --stats',
+      '\nExamples:\n  rocmforge generate --prompt "And God said" --max-tokens 50 --seed 1\n  rocmforge generate --model stories260K.gguf --prompt "Once upon a time" --max-tokens 50 --seed 1\n  rocmforge generate --model m.gguf --prompt "Hello world" --temperature 0.7 --top-p 0.9 --top-k 50 --gpu-sampler --stats',
     )
     .action(async (options: Record<string, unknown>) => {
-      const model = (options.model ?? options.gguf) as string | undefined;
-      if (!model)
-        throw new CliError('generate needs --model FILE.gguf (no bundled model ships yet)', EXIT.usage);
+      const model = (options.model ?? options.gguf ?? defaultModelPath) as string;
       const base = { ...(options as object), model } as Parameters<typeof generate>[0];
       const backends = options.compareBackends
         ? (['cpu', 'gpu'] as const)
@@ -186,14 +185,14 @@ export function createProgram(): Command {
         ];
         console.log(`${options.prompt}${cpu.text}`);
         console.log(
-          `sampler per token: cpu ${cpu.samplerMsPerToken.toFixed(3)} ms, gpu ${gpu.samplerMsPerToken.toFixed(3)} ms (${(cpu.samplerMsPerToken / gpu.samplerMsPerToken).toFixed(1)}× )`,
+          `sampler per token (median): cpu ${cpu.samplerMsPerToken.toFixed(3)} ms, gpu ${gpu.samplerMsPerToken.toFixed(3)} ms (${(cpu.samplerMsPerToken / gpu.samplerMsPerToken).toFixed(1)}× )`,
         );
         console.log(`same text on both backends: ${cpu.text === gpu.text ? 'yes' : 'no'}`);
       }
       if (options.stats) {
         for (const r of runs) {
           console.log(
-            `${r.tokens.length} tokens (${r.stoppedAt}), ${r.tokensPerSecond.toFixed(1)} tokens/s; per token: model ${r.modelMsPerToken.toFixed(3)} ms, sampler ${r.samplerMsPerToken.toFixed(3)} ms (${r.backend})`,
+            `${r.tokens.length} tokens (${r.stoppedAt}), ${r.tokensPerSecond.toFixed(1)} tokens/s; per token (median): model ${r.modelMsPerToken.toFixed(3)} ms, sampler ${r.samplerMsPerToken.toFixed(3)} ms (${r.backend})`,
           );
         }
       }
@@ -203,10 +202,16 @@ export function createProgram(): Command {
     .command('convert-llama2c')
     .description('convert a llama2.c checkpoint and tokenizer into a GGUF file for generate')
     .argument('<model.bin>', 'llama2.c checkpoint')
-    .argument('<tokenizer.bin>', 'llama2.c tokenizer')
+    .argument('<tokenizer>', "llama2.c's tokenizer.bin, or a byte-level BPE tokenizer.json")
     .argument('<out.gguf>', 'the GGUF file to write')
-    .action((modelPath: string, tokenizerPath: string, out: string) => {
-      writeFileSync(out, convertLlama2c(modelPath, tokenizerPath));
+    .option('--name <name>', 'the model name stored in the file')
+    .addOption(new Option('--type <type>', 'how matrices are stored').choices(['f32', 'f16']).default('f32'))
+    .addHelpText(
+      'after',
+      '\nExamples:\n  rocmforge convert-llama2c stories260K.bin tok512.bin stories260K.gguf\n  rocmforge convert-llama2c model.bin tokenizer.json model.gguf --type f16 --name "my model"',
+    )
+    .action((modelPath: string, tokenizerPath: string, out: string, options: ConvertOptions) => {
+      writeFileSync(out, convertLlama2c(modelPath, tokenizerPath, options));
       console.log(`wrote ${out}`);
     });
 

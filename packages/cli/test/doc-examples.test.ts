@@ -48,7 +48,7 @@ function walk(dir: string, ext: string): string[] {
   );
 }
 
-const packages = ['hip-runtime', 'sampling-kernels', 'sampler', 'cli'];
+const packages = ['hip-runtime', 'sampling-kernels', 'sampler', 'model-kjv', 'cli'];
 const examples: Example[] = [
   ...markdownExamples(join(root, 'README.md')),
   ...readdirSync(join(root, 'docs'))

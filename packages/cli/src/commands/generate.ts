@@ -24,7 +24,11 @@ export interface GenerateResult {
   tokens: number[];
   backend: string;
   stoppedAt: 'eos' | 'max-tokens';
-  /** Milliseconds in the model (evaluation, logits out) and in the sampler, per generated token. */
+  /**
+   * Milliseconds per generated token in the model (evaluation, logits out) and in the sampler:
+   * the median over the tokens, so that one-off costs (the JIT warming up, a garbage
+   * collection) do not stand for the per-token cost.
+   */
   modelMsPerToken: number;
   samplerMsPerToken: number;
   tokensPerSecond: number;
@@ -92,10 +96,16 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     const bos = model.tokens.bos;
     const eos = model.tokens.eos;
     let pending: Token[] = bos !== null ? [bos, ...prompt] : [...prompt];
+    // Past the context the engine shifts it (drops the oldest tokens); a prompt must fit whole.
+    if (pending.length >= context.contextSize)
+      throw new CliError(
+        `the prompt is ${pending.length} tokens; the model's context holds ${context.contextSize}`,
+        EXIT.usage,
+      );
     const generated: Token[] = [];
     let text = '';
-    let modelMs = 0;
-    let samplerMs = 0;
+    const modelMs: number[] = [];
+    const samplerMs: number[] = [];
     let stoppedAt: GenerateResult['stoppedAt'] = 'max-tokens';
     options.onReady?.();
     const start = performance.now();
@@ -112,8 +122,8 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
       for (const token of next.keys()) if (token >= size) size = token + 1;
       const logits = new Float32Array(size).fill(Number.NEGATIVE_INFINITY);
       for (const [token, value] of next) logits[token] = value;
-      const t1 = performance.now();
-      const { tokens } = sampler.sample({
+      modelMs.push(performance.now() - t0);
+      const request = {
         logits,
         temperature: options.temperature,
         topK: options.topK,
@@ -124,10 +134,13 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
         repetitionPenalty: options.repetitionPenalty,
         promptTokens: prompt as number[],
         outputTokens: generated as number[],
-      });
-      const t2 = performance.now();
-      modelMs += t1 - t0;
-      samplerMs += t2 - t1;
+      };
+      // One untimed call first: the sampler's first call compiles code and allocates its
+      // buffers, which is not per-token cost. Sampling is a pure function of the request.
+      if (step === 0) sampler.sample(request);
+      const t1 = performance.now();
+      const { tokens } = sampler.sample(request);
+      samplerMs.push(performance.now() - t1);
       const token = tokens[0]! as Token;
       if (token === eos) {
         stoppedAt = 'eos';
@@ -142,14 +155,13 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
       pending = [token];
     }
     const seconds = (performance.now() - start) / 1000;
-    const count = Math.max(generated.length, 1);
     return {
       text,
       tokens: generated as number[],
       backend: sampler.backend,
       stoppedAt,
-      modelMsPerToken: modelMs / count,
-      samplerMsPerToken: samplerMs / count,
+      modelMsPerToken: median(modelMs),
+      samplerMsPerToken: median(samplerMs),
       tokensPerSecond: generated.length / seconds,
     };
   } finally {
@@ -157,4 +169,11 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     await context.dispose();
     await model.dispose();
   }
+}
+
+function median(values: number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
