@@ -43,6 +43,14 @@ function list(value: string): number[] {
   });
 }
 
+function devicesArgument(value: string): 'all' | number[] {
+  if (value === 'all') return 'all';
+  const indices = value.split(',').map((v) => Number(v.trim()));
+  if (!indices.every((v) => Number.isInteger(v) && v >= 0))
+    throw new InvalidArgumentError(`--devices must be 'all' or GPU indices like 0,1, got '${value}'`);
+  return indices;
+}
+
 function backendOption(): Option {
   return new Option('--backend <backend>', 'sampler backend').choices(['auto', 'cpu', 'gpu']).default('auto');
 }
@@ -116,11 +124,16 @@ export function createProgram(): Command {
     .option('--modes <list>', 'modes: plain,top-k,top-p,min-p,top-k+top-p', (v: string) => v.split(','))
     .option('--repetitions <n>', 'timed repetitions per case', integer('--repetitions', 1))
     .option('--device <n>', 'GPU index', integer('--device'))
+    .option(
+      '--devices <list>',
+      "several GPUs ('all' or indices): one GPU against all of them on 10000 × 32000 and 4096 × 151936 host batches",
+      devicesArgument,
+    )
     .option('--json <file>', 'write every raw figure, the device and software versions to a JSON file')
     .option('--chart <file.svg>', 'draw time per call against batch size (log scales) as SVG')
     .addHelpText(
       'after',
-      '\nExamples:\n  rocmforge bench --quick\n  rocmforge bench --sigmas 3,1 --json bench.json --chart bench.svg',
+      '\nExamples:\n  rocmforge bench --quick\n  rocmforge bench --sigmas 3,1 --json bench.json --chart bench.svg\n  rocmforge bench --devices all',
     )
     .action((options: Record<string, unknown>) => {
       const report = runBench({

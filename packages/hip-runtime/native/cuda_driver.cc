@@ -162,7 +162,10 @@ class CudaDriver final : public Driver {
     check(cuMemsetD8Async(dst, value, bytes, stream), "cuMemsetD8Async");
   }
   void hostRegister(void* ptr, std::size_t bytes) override {
-    check(cuMemHostRegister(ptr, bytes, 0), "cuMemHostRegister_v2");
+    // Portable: every context (device) treats the range as page-locked, so that one registration
+    // serves the copies of a batch sharded over several GPUs.
+    constexpr unsigned kPortable = 0x01;  // CU_MEMHOSTREGISTER_PORTABLE
+    check(cuMemHostRegister(ptr, bytes, kPortable), "cuMemHostRegister_v2");
   }
   void hostUnregister(void* ptr) override { check(cuMemHostUnregister(ptr), "cuMemHostUnregister"); }
   Handle streamCreate() override {

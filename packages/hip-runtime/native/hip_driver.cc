@@ -148,7 +148,10 @@ class HipDriver final : public Driver {
   void memset8(DevicePtr dst, unsigned char value, std::size_t bytes, Handle stream) override {
     check(hipMemsetD8Async(dst, value, bytes, stream), "hipMemsetD8Async");
   }
-  void hostRegister(void* ptr, std::size_t bytes) override { check(hipHostRegister(ptr, bytes, 0), "hipHostRegister"); }
+  void hostRegister(void* ptr, std::size_t bytes) override {
+    constexpr unsigned kPortable = 0x1;  // hipHostRegisterPortable: page-locked for every device
+    check(hipHostRegister(ptr, bytes, kPortable), "hipHostRegister");
+  }
   void hostUnregister(void* ptr) override { check(hipHostUnregister(ptr), "hipHostUnregister"); }
   Handle streamCreate() override {
     void* stream = nullptr;

@@ -85,7 +85,9 @@ export class Device {
 
   /**
    * Page-locks the memory of `view` (for fast, truly asynchronous copies) until the returned
-   * handle is disposed. The view must stay alive and unmoved as long as it is registered.
+   * handle is disposed. The registration is portable: copies to every device of the process
+   * see the range as page-locked. The view must stay alive and unmoved as long as it is
+   * registered.
    */
   pinHostMemory(view: ArrayBufferView): Disposable & { dispose(): void } {
     const native = this.activate();

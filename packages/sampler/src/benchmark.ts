@@ -1,5 +1,6 @@
 import { CpuSampler } from './cpu/cpu-sampler.js';
 import { GpuSampler } from './gpu/gpu-sampler.js';
+import { MultiGpuSampler } from './gpu/multi-gpu-sampler.js';
 import type { SampleRequest } from './request.js';
 
 /** A sampling mode as the benchmark names it. */
@@ -195,4 +196,80 @@ export function runBenchmark(options: BenchOptions): {
   const device = gpu ? `${gpu.device.info.name} (${gpu.device.info.architecture})` : undefined;
   gpu?.dispose();
   return { results, ...(device ? { device } : {}), ...(gpuError ? { gpuError } : {}) };
+}
+
+/** One shape of the multi-GPU benchmark, timed on one device and sharded over several. */
+export interface MultiGpuBenchResult {
+  batch: number;
+  vocab: number;
+  mode: string;
+  /** Devices of the sharded run. */
+  devices: number[];
+  /** Wall milliseconds of one `sample` call from host memory (median), per input memory. */
+  pageable: { oneMs: number; allMs: number };
+  pinned: { oneMs: number; allMs: number };
+}
+
+/**
+ * Single- versus multi-GPU wall time of one `sample` call on a host batch (`rocmforge bench
+ * --devices`): from ordinary (pageable) memory, and from memory pinned with
+ * `pinHostMemory`, where the shards are copied to their devices at the same time.
+ */
+export function runMultiGpuBenchmark(options: {
+  devices: 'all' | readonly number[];
+  shapes?: ReadonlyArray<[number, number]>;
+  mode?: string;
+  repetitions?: number;
+  onProgress?: (label: string) => void;
+}): { results: MultiGpuBenchResult[]; device: string } {
+  const shapes = options.shapes ?? [
+    [10_000, 32_000],
+    [4096, 151_936],
+  ];
+  const mode = options.mode ?? 'top-k+top-p';
+  const repetitions = options.repetitions ?? 5;
+  const all = MultiGpuSampler.create(options.devices);
+  const one = new MultiGpuSampler([GpuSampler.create(all.shards[0]!.device.index)]);
+  const results: MultiGpuBenchResult[] = [];
+  try {
+    for (const [batch, vocab] of shapes) {
+      const logits = syntheticLogits(batch * vocab, 3, batch + vocab);
+      const request = {
+        ...(BENCH_MODES[mode] ?? {}),
+        logits,
+        shape: [batch, vocab] as [number, number],
+        seed: 1,
+      };
+      const time = (sampler: MultiGpuSampler, label: string) => {
+        options.onProgress?.(`${batch}×${vocab} ${label}`);
+        sampler.sample({ ...request, step: 0 });
+        const times: number[] = [];
+        for (let i = 1; i <= repetitions; i++) {
+          const start = performance.now();
+          sampler.sample({ ...request, step: i });
+          times.push(performance.now() - start);
+        }
+        return median(times);
+      };
+      const pageable = {
+        oneMs: time(one, '1 GPU, pageable'),
+        allMs: time(all, `${all.shards.length} GPUs, pageable`),
+      };
+      const pinned = { oneMs: 0, allMs: 0 };
+      {
+        using _pin = one.pinHostMemory(logits);
+        pinned.oneMs = time(one, '1 GPU, pinned');
+      }
+      {
+        using _pin = all.pinHostMemory(logits);
+        pinned.allMs = time(all, `${all.shards.length} GPUs, pinned`);
+      }
+      results.push({ batch, vocab, mode, devices: all.shards.map((s) => s.device.index), pageable, pinned });
+    }
+    const info = all.shards[0]!.device.info;
+    return { results, device: `${all.shards.length} × ${info.name} (${info.architecture})` };
+  } finally {
+    one.dispose();
+    all.dispose();
+  }
 }

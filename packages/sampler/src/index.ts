@@ -4,7 +4,9 @@ export {
   type BenchOptions,
   type BenchResult,
   defaultBenchGrid,
+  type MultiGpuBenchResult,
   runBenchmark,
+  runMultiGpuBenchmark,
   syntheticLogits,
 } from './benchmark.js';
 export { readConfig as readSamplerConfig, type SamplerConfig } from './config.js';
@@ -19,6 +21,7 @@ export {
 export { type DeviceInput, GpuSampler } from './gpu/gpu-sampler.js';
 export { MultiGpuSampler } from './gpu/multi-gpu-sampler.js';
 export { philox4x32, uniform53 } from './philox.js';
+export type { PinnedHostMemory } from './pinned.js';
 export type {
   FilterOrder,
   LogitBias,

@@ -3,6 +3,7 @@ import { CpuSampler } from './cpu/cpu-sampler.js';
 import { BackendUnavailableError, SamplerDisposedError, SamplerInputError } from './errors.js';
 import { GpuSampler } from './gpu/gpu-sampler.js';
 import { MultiGpuSampler } from './gpu/multi-gpu-sampler.js';
+import type { PinnedHostMemory } from './pinned.js';
 import type { SampleRequest, SampleResult } from './request.js';
 
 /** Which implementation a {@link Sampler} runs on. */
@@ -22,6 +23,14 @@ export interface Sampler extends Disposable {
   sampleAsync(
     request: SampleRequest<Float32Array | import('@rocmforge/hip-runtime').DeviceBuffer>,
   ): Promise<SampleResult>;
+  /**
+   * Page-locks a host array that you will pass as `logits` / `probs` (typically again and
+   * again, refilled in place), until the handle is disposed. Its copies to the GPU are then
+   * truly asynchronous, and a batch sharded over several GPUs is copied to all of them at once
+   * (from pageable memory the driver copies one device after another). The array must stay
+   * alive while pinned. On the CPU backend the handle does nothing.
+   */
+  pinHostMemory(array: Float32Array): PinnedHostMemory;
   /** Frees what the sampler holds; using it afterwards throws. */
   dispose(): void;
 }
@@ -151,6 +160,11 @@ class AutoSampler implements Sampler {
       }
     }
     return this.#cpu!.sample(request as SampleRequest);
+  }
+
+  pinHostMemory(array: Float32Array): PinnedHostMemory {
+    if (this.#disposed) throw new SamplerDisposedError();
+    return (this.#gpu ?? this.#cpu!).pinHostMemory(array);
   }
 
   /** @internal For tests: the next GPU call fails as a driver failure would. */

@@ -282,3 +282,19 @@ describe('resources', () => {
     expect(() => s.sample({ logits: new Float32Array([1]) })).toThrow(/disposed/);
   });
 });
+
+describe('pinHostMemory on the CPU', () => {
+  it('checks the array and returns a handle that does nothing', () => {
+    const sampler = createSampler({ backend: 'cpu' });
+    const logits = new Float32Array([1, 2, 3]);
+    using pin = sampler.pinHostMemory(logits);
+    pin.dispose();
+    expect(sampler.sample({ logits, seed: 1 }).tokens[0]).toBeLessThan(3);
+    expect(() => sampler.pinHostMemory(new Float32Array(0))).toThrow(
+      expect.objectContaining({ code: 'ERR_SAMPLER_INPUT', field: 'array' }),
+    );
+    expect(() => sampler.pinHostMemory(new Float64Array(3) as never)).toThrow(/array/);
+    sampler.dispose();
+    expect(() => sampler.pinHostMemory(logits)).toThrow(/disposed/);
+  });
+});

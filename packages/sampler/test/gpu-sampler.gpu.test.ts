@@ -2,7 +2,13 @@ import { openDevice, probe } from '@rocmforge/hip-runtime';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { gpuSuite } from '../../../tooling/gpu-test.js';
 import { gaussianLogits } from '../../../tooling/statistics.js';
-import { createSampler, type SampleRequest, type Sampler, SamplerInputError } from '../src/index.js';
+import {
+  createSampler,
+  type SampleRequest,
+  type SampleResult,
+  type Sampler,
+  SamplerInputError,
+} from '../src/index.js';
 
 gpuSuite(probe)('GPU sampler', () => {
   let gpu: Sampler;
@@ -18,6 +24,33 @@ gpuSuite(probe)('GPU sampler', () => {
     expect(auto.backend).toBe('gpu');
     expect(auto.fallbackReason).toBeUndefined();
     auto.dispose();
+  });
+
+  it('a pinned host array, or a view inside it, gives the tokens of ordinary memory', () => {
+    // Small (through the sampler's own pinned block), large (> 16 MiB: staged by the driver) and
+    // pinned by the caller (copied straight from the array).
+    for (const [batch, vocab] of [
+      [1, 4096],
+      [40, 151_936],
+    ] as const) {
+      const logits = gaussianLogits((batch + 1) * vocab, 3, vocab);
+      const view = logits.subarray(vocab);
+      const request: SampleRequest = { logits: view, shape: [batch, vocab], topK: 50, topP: 0.9, seed: 9 };
+      const plain = gpu.sample(request);
+      const expected = cpu.sample(request);
+      let pinned: SampleResult;
+      {
+        using _pin = gpu.pinHostMemory(logits);
+        pinned = gpu.sample(request);
+        expect(gpu.sample({ ...request, logits, shape: [batch + 1, vocab] }).tokens.length).toBe(batch + 1);
+      }
+      expect([...pinned.tokens]).toEqual([...plain.tokens]);
+      let same = 0;
+      for (let i = 0; i < batch; i++) if (plain.tokens[i] === expected.tokens[i]) same++;
+      expect(same).toBeGreaterThanOrEqual(batch - 1);
+      expect([...gpu.sample(request).tokens]).toEqual([...plain.tokens]);
+    }
+    expect(() => gpu.pinHostMemory(new Float32Array(0))).toThrow(SamplerInputError);
   });
 
   const modes: Array<[string, Partial<SampleRequest>]> = [

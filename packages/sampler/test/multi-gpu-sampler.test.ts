@@ -5,6 +5,7 @@ import {
   type GpuSampler,
   MultiGpuSampler,
   type SampleRequest,
+  SamplerDisposedError,
   SamplerInputError,
 } from '../src/index.js';
 
@@ -14,8 +15,19 @@ import {
 describe('MultiGpuSampler sharding', () => {
   const cpu = createSampler({ backend: 'cpu' });
   const calls: number[] = [];
+  const pins: string[] = [];
   const fakeDevice = (id: number) =>
     ({
+      device: {
+        pinHostMemory: (view: Float32Array) => {
+          pins.push(`pin ${id} ${view.length}`);
+          return { dispose: () => pins.push(`unpin ${id}`) };
+        },
+      },
+      markPinned: () => {
+        pins.push(`mark ${id}`);
+        return () => pins.push(`forget ${id}`);
+      },
       enqueue: (request: SampleRequest) => {
         calls.push(id);
         const result = cpu.sample(request);
@@ -87,5 +99,19 @@ describe('MultiGpuSampler sharding', () => {
     const fakeBuffer = { address: 1n, byteLength: 4000, device: {} } as never;
     expect(() => multi.sample({ logits: fakeBuffer, shape: [2, 500] })).toThrow(SamplerInputError);
     expect(() => multi.sample({ logits, shape: [batch, vocab], topP: 2 })).toThrow(SamplerInputError);
+  });
+
+  it('pins a host array once (portably, through the first device) and marks it on every shard', () => {
+    const multi = new MultiGpuSampler([fakeDevice(0), fakeDevice(1), fakeDevice(2)]);
+    pins.length = 0;
+    const pin = multi.pinHostMemory(logits);
+    expect(pins).toEqual([`pin 0 ${logits.length}`, 'mark 0', 'mark 1', 'mark 2']);
+    pin.dispose();
+    pin.dispose();
+    expect(pins.slice(4)).toEqual(['forget 0', 'forget 1', 'forget 2', 'unpin 0']);
+    expect(() => multi.pinHostMemory(new Float32Array(0))).toThrow(SamplerInputError);
+    expect(() => multi.pinHostMemory([1, 2] as never)).toThrow(/array/);
+    multi.dispose();
+    expect(() => multi.pinHostMemory(logits)).toThrow(SamplerDisposedError);
   });
 });

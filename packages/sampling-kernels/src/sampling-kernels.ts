@@ -10,6 +10,7 @@ import {
   MAX_ROW_PARTS,
   MAX_TOP_LOGPROBS,
   MIN_PART_ELEMENTS,
+  MIN_SPLIT_VOCAB,
   ROW_STATS,
   SPLIT_SCRATCH_BYTES,
 } from './signatures.js';
@@ -159,9 +160,11 @@ export class SamplingKernels {
   /**
    * Blocks per row for a batch: enough to fill the multiprocessors when the batch is small,
    * never more than fit on the chip at once (the blocks of a row wait for each other), nor
-   * fewer than MIN_PART_ELEMENTS elements each. 1 when the batch alone fills the chip.
+   * fewer than MIN_PART_ELEMENTS elements each. 1 when the batch alone fills the chip, or when
+   * the row is small (≤ MIN_SPLIT_VOCAB).
    */
   sampleParts(batch: number, vocab: number): number {
+    if (vocab <= MIN_SPLIT_VOCAB) return 1;
     const perRow = Math.floor(this.device.info.multiprocessors / Math.max(1, batch));
     const parts = Math.min(perRow, MAX_ROW_PARTS, Math.ceil(vocab / MIN_PART_ELEMENTS));
     return parts >= 2 ? parts : 1;

@@ -73,3 +73,9 @@ export const MAX_ROW_PARTS = 256;
 export const SPLIT_SCRATCH_BYTES = 16 + MAX_ROW_PARTS * 24 + 6 * 2048 * 8;
 /** Fewest elements per block when a row is split (below this, more blocks only add barrier cost). */
 export const MIN_PART_ELEMENTS = 2048;
+/**
+ * Rows of at most this many elements stay in one block: a split saves less than its row
+ * barriers cost (H100, 1 × 4096: plain 21 µs whole vs 30 split, top-k+top-p 45 vs 59;
+ * at 16384 the split wins, 56 vs 79). docs/PERFORMANCE.md, v3.
+ */
+export const MIN_SPLIT_VOCAB = 8192;

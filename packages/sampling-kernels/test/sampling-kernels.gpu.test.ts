@@ -183,6 +183,14 @@ gpuSuite(probe)('sampling kernels on a GPU', () => {
     expect(valid.read(new Uint8Array(batch)).every((v) => v === 1)).toBe(true);
   });
 
+  it('splits a row only when it is large and the batch leaves multiprocessors idle', () => {
+    expect(kernels.sampleParts(1, 4096)).toBe(1);
+    expect(kernels.sampleParts(1, 8192)).toBe(1);
+    expect(kernels.sampleParts(1, 16_384)).toBe(8);
+    expect(kernels.sampleParts(1, 151_936)).toBe(Math.min(device.info.multiprocessors, 75));
+    expect(kernels.sampleParts(device.info.multiprocessors, 151_936)).toBe(1);
+  });
+
   it('a row split over blocks gives the tokens and flags of one block per row (edge rows included)', () => {
     const vocab = 65_536;
     const special: Array<{ name: string; edit: (row: Float32Array) => void; kind?: 'probs' }> = [

@@ -1,5 +1,11 @@
 import { writeFileSync } from 'node:fs';
-import { type BenchResult, defaultBenchGrid, runBenchmark } from '@rocmforge/sampler';
+import {
+  type BenchResult,
+  defaultBenchGrid,
+  type MultiGpuBenchResult,
+  runBenchmark,
+  runMultiGpuBenchmark,
+} from '@rocmforge/sampler';
 import { SingleBar } from 'cli-progress';
 import { benchChart } from '../chart.js';
 import { table as newTable } from '../table.js';
@@ -12,6 +18,8 @@ export interface BenchCommandOptions {
   modes?: string[];
   repetitions?: number;
   device?: number;
+  /** Single- versus multi-GPU wall time for large host batches instead of the grid. */
+  devices?: 'all' | number[];
   json?: string;
   chart?: string;
   progress: boolean;
@@ -25,10 +33,13 @@ export interface BenchReport {
   node: string;
   platform: string;
   results: BenchResult[];
+  /** With `--devices`: one device against all of them, per large batch. */
+  multiGpu?: MultiGpuBenchResult[];
 }
 
 /** Runs the benchmark grid, writing the JSON report and the chart when asked. */
 export function runBench(options: BenchCommandOptions): BenchReport {
+  if (options.devices) return runDevicesBench(options, options.devices);
   const cases = defaultBenchGrid({
     quick: options.quick ?? false,
     sigmas: options.sigmas,
@@ -68,6 +79,10 @@ export function printBench(report: BenchReport): void {
   console.log(
     report.device ? `GPU: ${report.device}` : `GPU: none${report.gpuError ? ` (${report.gpuError})` : ''}`,
   );
+  if (report.multiGpu) {
+    printMultiGpu(report);
+    return;
+  }
   const table = newTable([
     'batch × vocab',
     'mode',
@@ -91,6 +106,55 @@ export function printBench(report: BenchReport): void {
       r.cpu ? r.cpu.microseconds.toFixed(0) : '–',
       r.gpu && r.cpu ? `${(r.cpu.microseconds / r.gpu.kernelMicroseconds).toFixed(1)}×` : '–',
     ]);
+  }
+  console.log(table.toString());
+}
+
+function runDevicesBench(options: BenchCommandOptions, devices: 'all' | number[]): BenchReport {
+  const run = runMultiGpuBenchmark({
+    devices,
+    ...(options.modes?.[0] ? { mode: options.modes[0] } : {}),
+    ...(options.repetitions ? { repetitions: options.repetitions } : {}),
+    ...(options.quick
+      ? {
+          shapes: [
+            [1000, 32_000],
+            [256, 151_936],
+          ],
+        }
+      : {}),
+    onProgress: (label) => {
+      if (options.progress) process.stderr.write(`bench ${label}\n`);
+    },
+  });
+  const report: BenchReport = {
+    date: new Date().toISOString(),
+    device: run.device,
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    results: [],
+    multiGpu: run.results,
+  };
+  if (options.json) writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
+  return report;
+}
+
+function printMultiGpu(report: BenchReport): void {
+  const table = newTable(['batch × vocab', 'mode', 'host memory', '1 GPU ms', 'all GPUs ms', 'speed-up']);
+  for (const r of report.multiGpu ?? []) {
+    for (const [memory, t] of [
+      ['pageable', r.pageable],
+      ['pinned', r.pinned],
+    ] as const) {
+      table.push([
+        `${r.batch} × ${r.vocab}`,
+        r.mode,
+        memory,
+        t.oneMs.toFixed(1),
+        t.allMs.toFixed(1),
+        `${(t.oneMs / t.allMs).toFixed(2)}×`,
+      ]);
+    }
   }
   console.log(table.toString());
 }

@@ -1,4 +1,5 @@
 import { SamplerDisposedError, SamplerInputError } from '../errors.js';
+import { checkPinnable, type PinnedHostMemory, pinHandle } from '../pinned.js';
 import {
   allocateResult,
   type ResolvedRequest,
@@ -41,6 +42,13 @@ export class CpuSampler implements Sampler {
 
   async sampleAsync(request: SampleRequest): Promise<SampleResult> {
     return this.sample(request);
+  }
+
+  /** Nothing to pin on the CPU: checks the array and returns a handle that does nothing. */
+  pinHostMemory(array: Float32Array): PinnedHostMemory {
+    if (this.#disposed) throw new SamplerDisposedError();
+    checkPinnable(array);
+    return pinHandle(() => {});
   }
 
   /** Samples an already validated request. */

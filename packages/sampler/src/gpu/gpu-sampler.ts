@@ -12,6 +12,7 @@ import {
   SamplerError,
   SamplerInputError,
 } from '../errors.js';
+import { checkPinnable, type PinnedHostMemory, PinnedRanges, pinHandle } from '../pinned.js';
 import {
   allocateResult,
   type ResolvedRequest,
@@ -37,6 +38,12 @@ interface Pending {
 
 /** Device memory for host inputs (and adjusted copies) at most: larger batches go in chunks of rows. */
 const STAGING_BYTES = 64 * 2 ** 20;
+/**
+ * Host inputs up to this size go through the sampler's page-locked block: a copy in memory,
+ * then a truly asynchronous transfer, instead of the driver's synchronous staged copy from
+ * pageable memory (about 35 µs for one row of 4096 logits on an H100 machine).
+ */
+const PINNED_INPUT_BYTES = 16 * 2 ** 20;
 
 const ROW_PARAMETERS = [
   'temperature',
@@ -65,6 +72,7 @@ export class GpuSampler implements Sampler {
   readonly #workspace: DeviceWorkspace;
   /** Page-locked host memory for the per-row parameters going in and the tokens coming out. */
   #pinned: { buffer: ArrayBuffer; pin: Disposable & { dispose(): void } } | undefined;
+  readonly #userPinned = new PinnedRanges();
   #disposed = false;
   #injectFailure = false;
   #inFlight = 0;
@@ -163,6 +171,26 @@ export class GpuSampler implements Sampler {
     return this.#timing.end.elapsedSince(this.#timing.start) / this.#repeat;
   }
 
+  /**
+   * Page-locks `array` (portably: every device sees it pinned) until the handle is disposed;
+   * this sampler then copies it, or any view inside it, straight to the device, asynchronously.
+   */
+  pinHostMemory(array: Float32Array): PinnedHostMemory {
+    if (this.#disposed) throw new SamplerDisposedError();
+    checkPinnable(array);
+    const pin = this.device.pinHostMemory(array);
+    const forget = this.markPinned(array);
+    return pinHandle(() => {
+      forget();
+      pin.dispose();
+    });
+  }
+
+  /** @internal Records `array` as page-locked by someone else (the multi-GPU sampler's pin). */
+  markPinned(array: Float32Array): () => void {
+    return this.#userPinned.add(array);
+  }
+
   /** @internal For tests: the next call fails as a driver failure would. */
   injectFailure(): void {
     this.#injectFailure = true;
@@ -247,7 +275,14 @@ export class GpuSampler implements Sampler {
     // 1. Per-row parameters: one host block, one copy.
     const paramBytes = ROW_PARAMETERS.length * batch * 4;
     const outputBytes = batch * samples * 4 + batch;
-    const host = this.#pinnedHost(paramBytes + outputBytes);
+    const inputBytes = batch * rowBytes;
+    // Through the sampler's own pinned block when small and not page-locked already.
+    const pinnedInput =
+      !onDevice &&
+      inputBytes <= PINNED_INPUT_BYTES &&
+      !this.#userPinned.covers(resolved.input as Float32Array);
+    const inputAt = Math.ceil((paramBytes + outputBytes) / 64) * 64;
+    const host = this.#pinnedHost(pinnedInput ? inputAt + inputBytes : paramBytes + outputBytes);
     const paramBuffer = ws.get('params', paramBytes);
     ROW_PARAMETERS.forEach((name, i) => {
       const source = resolved[name] as Float32Array | Int32Array | Uint32Array;
@@ -282,7 +317,13 @@ export class GpuSampler implements Sampler {
         input = this.#region(resolved.input as DeviceInput, first * rowBytes, bytes);
       } else {
         const staging = ws.get('input', chunkRows * rowBytes);
-        const hostRows = (resolved.input as Float32Array).subarray(first * vocab, (first + rows) * vocab);
+        let hostRows = (resolved.input as Float32Array).subarray(first * vocab, (first + rows) * vocab);
+        if (pinnedInput) {
+          // One chunk (inputBytes ≤ PINNED_INPUT_BYTES ≤ STAGING_BYTES): copy into the pinned block.
+          const pinned = new Float32Array(host, inputAt, rows * vocab);
+          pinned.set(hostRows);
+          hostRows = pinned;
+        }
         staging.writeAsync(hostRows, stream);
         input = this.#region(staging, 0, bytes);
       }

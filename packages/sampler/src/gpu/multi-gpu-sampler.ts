@@ -1,4 +1,5 @@
 import { SamplerDisposedError, SamplerInputError } from '../errors.js';
+import { checkPinnable, type PinnedHostMemory, pinHandle } from '../pinned.js';
 import {
   allocateResult,
   type ResolvedRequest,
@@ -105,6 +106,21 @@ export class MultiGpuSampler implements Sampler {
       shards.push({ sampler: this.shards[i]!, first, rows, request: rowsOf(resolved, first, rows, vocab) });
     }
     return { plan: shards, resolved };
+  }
+
+  /**
+   * Page-locks `array` once for every device (a portable registration through the first one):
+   * the shards of a batch in it are then copied to their devices at the same time.
+   */
+  pinHostMemory(array: Float32Array): PinnedHostMemory {
+    if (this.#disposed) throw new SamplerDisposedError();
+    checkPinnable(array);
+    const pin = this.shards[0]!.device.pinHostMemory(array);
+    const forget = this.shards.map((s) => s.markPinned(array));
+    return pinHandle(() => {
+      for (const f of forget) f();
+      pin.dispose();
+    });
   }
 
   /** @internal For tests: the next call on device `shard` (position in `shards`) fails as a driver failure would. */

@@ -1,0 +1,48 @@
+import { SamplerInputError } from './errors.js';
+
+/** A page-locked host array (see {@link Sampler.pinHostMemory}); dispose to release it. */
+export interface PinnedHostMemory extends Disposable {
+  dispose(): void;
+}
+
+/** Throws the typed error for anything but a non-empty Float32Array. */
+export function checkPinnable(array: unknown): asserts array is Float32Array {
+  if (!(array instanceof Float32Array) || array.length === 0)
+    throw new SamplerInputError('array', 'a non-empty Float32Array', array);
+}
+
+/** A handle that releases through `release` once, however often it is disposed. */
+export function pinHandle(release: () => void): PinnedHostMemory {
+  let done = false;
+  const dispose = () => {
+    if (done) return;
+    done = true;
+    release();
+  };
+  return { dispose, [Symbol.dispose]: dispose };
+}
+
+/** The host ranges a GPU sampler may copy from directly (page-locked by the user's pin). */
+export class PinnedRanges {
+  readonly #ranges = new Map<ArrayBufferLike, Array<[number, number]>>();
+
+  /** Records `view`'s bytes; returns the function that forgets them. */
+  add(view: Float32Array): () => void {
+    const range: [number, number] = [view.byteOffset, view.byteOffset + view.byteLength];
+    const list = this.#ranges.get(view.buffer) ?? [];
+    list.push(range);
+    this.#ranges.set(view.buffer, list);
+    return () => {
+      const at = list.indexOf(range);
+      if (at >= 0) list.splice(at, 1);
+      if (list.length === 0) this.#ranges.delete(view.buffer);
+    };
+  }
+
+  /** Whether every byte of `view` lies in one recorded range. */
+  covers(view: Float32Array): boolean {
+    const list = this.#ranges.get(view.buffer);
+    const end = view.byteOffset + view.byteLength;
+    return list?.some(([b, e]) => b <= view.byteOffset && end <= e) ?? false;
+  }
+}
