@@ -196,6 +196,16 @@ describe('rocmforge CLI', () => {
     expect(XMLValidator.validate(text)).toBe(true);
     expect(new XMLParser().parse(text).svg).toBeDefined();
   });
+
+  it('bench --devices: a bad list is a usage error; with no GPU, one line saying why', () => {
+    const bad = cli('bench', '--devices', '0,x');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--devices must be 'all' or GPU indices like 0,1, got '0,x'/);
+    const none = cli('bench', '--devices', 'all');
+    expect(none.code).toBe(1);
+    expect(none.stderr.trim().split('\n')).toHaveLength(1);
+    expect(none.stderr).toMatch(/gpu backend is unavailable/);
+  });
 });
 
 function write(name: string, data: Buffer): string {
