@@ -9,6 +9,10 @@
 #define RF_BLOCK 1024
 #endif
 constexpr int BLOCK = RF_BLOCK;
+#ifndef RF_NARROW_BLOCK
+#define RF_NARROW_BLOCK 256
+#endif
+static_assert(RF_NARROW_BLOCK % RF_WARP_SIZE == 0 && RF_NARROW_BLOCK <= RF_BLOCK, "narrow blocks are whole warps");
 // +Infinity from its bits (NVRTC has no __builtin_huge_valf).
 #define RF_INF (__int_as_float(0x7f800000))
 
@@ -83,11 +87,12 @@ __device__ unsigned long long reduce_sum<unsigned long long>(unsigned long long 
   return block_reduce<BLOCK>(v, SumOp(), s.u64s);
 }
 
+template <int B = BLOCK>
 __device__ ValueIndex reduce_argmax(ValueIndex v, SharedStorage& s) {
   // Two reductions (value, then lowest index holding it) keep the shuffles to plain types.
-  const float best = block_reduce<BLOCK>(v.index >= 0 ? v.value : -RF_INF, MaxOp(), s.floats);
+  const float best = block_reduce<B>(v.index >= 0 ? v.value : -RF_INF, MaxOp(), s.floats);
   int index = (v.index >= 0 && v.value == best) ? v.index : 0x7fffffff;
-  index = block_reduce<BLOCK>(index, MinOp(), s.ints);
+  index = block_reduce<B>(index, MinOp(), s.ints);
   ValueIndex r = {best, index == 0x7fffffff ? -1 : index};
   return r;
 }
@@ -120,13 +125,13 @@ struct HistogramOf {
 // every candidate. With a split row, each block histograms its chunk in shared memory, adds the
 // non-zero bins to the row's histogram for the round (`slot`), and after the row barrier every
 // block reads the whole histogram and makes the same choice.
-template <typename Candidate, typename Fixed>
-__device__ float radix_select(const float* x, RowPart<BLOCK>& rp, int* timedOut, Candidate candidate, Fixed weigh,
+template <int B, typename Candidate, typename Fixed>
+__device__ float radix_select(const float* x, RowPart<B>& rp, int* timedOut, Candidate candidate, Fixed weigh,
                               unsigned long long target, double fraction, int slot, SharedStorage& s) {
   __shared__ unsigned chosenDigit;
   __shared__ unsigned long long remaining;
-  __shared__ unsigned long long scanScratch[BLOCK / RF_WARP_SIZE];
-  __shared__ int intScratch[BLOCK / RF_WARP_SIZE];
+  __shared__ unsigned long long scanScratch[B / RF_WARP_SIZE];
+  __shared__ int intScratch[B / RF_WARP_SIZE];
   unsigned prefix = 0;
   if (threadIdx.x == 0) remaining = target;
   const int shifts[3] = {21, 10, 0};
@@ -136,7 +141,7 @@ __device__ float radix_select(const float* x, RowPart<BLOCK>& rp, int* timedOut,
   for (int round = 0; round < 3; round++) {
     const int shift = shifts[round];
     const unsigned bins = masks[round] + 1;
-    for (unsigned d = threadIdx.x; d < bins; d += BLOCK) s.histogram[d] = 0;
+    for (unsigned d = threadIdx.x; d < bins; d += B) s.histogram[d] = 0;
     __syncthreads();
     HistogramOf<Candidate, Fixed> add = {candidate, weigh, s.histogram, prefix, round == 0 ? 32 : shifts[round - 1],
                                          shift, masks[round]};
@@ -144,20 +149,20 @@ __device__ float radix_select(const float* x, RowPart<BLOCK>& rp, int* timedOut,
     if (rp.parts > 1) {
       __syncthreads();
       unsigned long long* shared = rp.scratch->histogram[slot + round];
-      for (unsigned d = threadIdx.x; d < bins; d += BLOCK) {
+      for (unsigned d = threadIdx.x; d < bins; d += B) {
         const unsigned long long h = s.histogram[d];
         if (h != 0) atomicAdd(&shared[d], h);
       }
       rp.sync(timedOut);
       const volatile unsigned long long* merged = shared;
-      for (unsigned d = threadIdx.x; d < bins; d += BLOCK) s.histogram[d] = merged[d];
+      for (unsigned d = threadIdx.x; d < bins; d += B) s.histogram[d] = merged[d];
     }
     __syncthreads();
     // Choose the digit in parallel: thread t owns `per` consecutive digits counted from the
     // top; an exclusive scan of the owners' sums gives each the weight above its digits, and
     // the one thread whose digits contain the crossing writes it.
     {
-      const unsigned per = (bins + BLOCK - 1) / BLOCK;
+      const unsigned per = (bins + B - 1) / B;
       unsigned long long local = 0;
       int lowestMine = 0x7fffffff;
       for (unsigned j = 0; j < per; j++) {
@@ -168,7 +173,7 @@ __device__ float radix_select(const float* x, RowPart<BLOCK>& rp, int* timedOut,
         if (h != 0) lowestMine = d;
       }
       unsigned long long total;
-      const unsigned long long above = block_exclusive_sum<BLOCK>(local, &total, scanScratch);
+      const unsigned long long above = block_exclusive_sum<B>(local, &total, scanScratch);
       unsigned long long want = remaining;
       if (round == 0 && fraction >= 0.0) {
         // ⌈fraction · total⌉: the smallest integer mass that reaches the fraction of the total.
@@ -177,7 +182,7 @@ __device__ float radix_select(const float* x, RowPart<BLOCK>& rp, int* timedOut,
       }
       if (total < want) {
         // Rounding left the whole weight short of the target: keep everything down to the lowest digit.
-        const int lowest = block_reduce<BLOCK>(lowestMine, MinOp(), intScratch);
+        const int lowest = block_reduce<B>(lowestMine, MinOp(), intScratch);
         if (threadIdx.x == 0) {
           chosenDigit = lowest == 0x7fffffff ? 0u : static_cast<unsigned>(lowest);
           remaining = ~0ull;
@@ -322,9 +327,10 @@ struct SampleShared {
 // Block sums of the warp sums (in warp order; online sums of logits rescaled to the row maximum
 // `max`), then the row's chunks combined: sh.partInclusive, sh.total, sh.lastPart, and this
 // block's warpInclusive.
-__device__ void combine_sums(SampleShared& sh, RowPart<BLOCK>& rp, bool online, bool rescale, float max,
+template <int B>
+__device__ void combine_sums(SampleShared& sh, RowPart<B>& rp, bool online, bool rescale, float max,
                              float inverseTemperature, const float* partMax) {
-  constexpr int kWarps = BLOCK / RF_WARP_SIZE;
+  constexpr int kWarps = B / RF_WARP_SIZE;
   if (threadIdx.x == 0) {
     double running = 0.0;
     int lastWarp = -1;
@@ -355,8 +361,8 @@ __device__ void combine_sums(SampleShared& sh, RowPart<BLOCK>& rp, bool online, 
     mine = sh.partSum[0];
   }
   double total;
-  const double before = block_exclusive_sum<BLOCK>(mine, &total, sh.s.doubles);
-  const int lastPart = block_reduce<BLOCK>(mine > 0.0 ? static_cast<int>(threadIdx.x) : -1, MaxOp(), sh.s.ints);
+  const double before = block_exclusive_sum<B>(mine, &total, sh.s.doubles);
+  const int lastPart = block_reduce<B>(mine > 0.0 ? static_cast<int>(threadIdx.x) : -1, MaxOp(), sh.s.ints);
   if (threadIdx.x < rp.parts) {
     sh.partInclusive[threadIdx.x] = before + mine;
     sh.partSum[threadIdx.x] = mine;
@@ -377,9 +383,10 @@ __device__ void combine_sums(SampleShared& sh, RowPart<BLOCK>& rp, bool online, 
 // The first kept element of x[a, b) past `target` (running weight from `running`), with the whole
 // block: each thread sums a few consecutive elements, a block scan places them, and the thread
 // holding the crossing finds it. Faster than one warp walking when there are few draws.
+template <int B>
 __device__ int block_walk(const float* x, unsigned a, unsigned b, const KeptWeight& kept, double running,
                           double target, SharedStorage& s) {
-  const unsigned per = (b - a + BLOCK - 1) / BLOCK;
+  const unsigned per = (b - a + B - 1) / B;
   const unsigned first = min(b, a + threadIdx.x * per);
   const unsigned last = min(b, first + per);
   double local = 0.0;
@@ -390,7 +397,7 @@ __device__ int block_walk(const float* x, unsigned a, unsigned b, const KeptWeig
     if (w > 0.0f) lastKept = static_cast<int>(i);
   }
   double total;
-  const double before = block_exclusive_sum<BLOCK>(local, &total, s.doubles);
+  const double before = block_exclusive_sum<B>(local, &total, s.doubles);
   int mine = 0x7fffffff;
   if (running + before + local > target) {
     double acc = running + before;
@@ -403,18 +410,19 @@ __device__ int block_walk(const float* x, unsigned a, unsigned b, const KeptWeig
       }
     }
   }
-  mine = block_reduce<BLOCK>(mine, MinOp(), s.ints);
+  mine = block_reduce<B>(mine, MinOp(), s.ints);
   if (mine != 0x7fffffff) return mine;
-  return block_reduce<BLOCK>(lastKept, MaxOp(), s.ints);
+  return block_reduce<B>(lastKept, MaxOp(), s.ints);
 }
 
 // The draws. Few draws: one at a time, the block whose chunk holds the target walking the
 // segment that holds it together. Many: warp w of each block takes draws w, w + kWarps, …
 // and walks alone.
-__device__ void draw_tokens(SampleShared& sh, const RowPart<BLOCK>& rp, const float* x, const KeptWeight& kept,
+template <int B>
+__device__ void draw_tokens(SampleShared& sh, const RowPart<B>& rp, const float* x, const KeptWeight& kept,
                             unsigned samples, int* out, unsigned seedLo, unsigned seedHi, unsigned stepLo,
                             unsigned stepHi, unsigned stream) {
-  constexpr int kWarps = BLOCK / RF_WARP_SIZE;
+  constexpr int kWarps = B / RF_WARP_SIZE;
   const int warp = threadIdx.x / RF_WARP_SIZE;
   const unsigned lane = threadIdx.x % RF_WARP_SIZE;
   const int parts = static_cast<int>(rp.parts);
@@ -439,7 +447,7 @@ __device__ void draw_tokens(SampleShared& sh, const RowPart<BLOCK>& rp, const fl
       rp.segment(w, &a, &b);
       const double running = w == 0 ? sh.partInclusive[rp.part] - sh.partSum[rp.part] : sh.warpInclusive[w - 1];
       if (together) {
-        token = block_walk(x, a, b, kept, running, target, sh.s);
+        token = block_walk<B>(x, a, b, kept, running, target, sh.s);
       } else {
         int lastKept = -1;
         token = warp_walk(x, a, b, kept, running, target, &lastKept);
@@ -452,15 +460,17 @@ __device__ void draw_tokens(SampleShared& sh, const RowPart<BLOCK>& rp, const fl
   }
 }
 
-RF_KERNEL void __launch_bounds__(BLOCK) rf_sample(
+template <int B>
+__device__ __forceinline__ void sample_rows(
     const float* input, unsigned vocab, unsigned kind, const float* temperature, const int* topK, const float* topP,
     const float* minP, const unsigned* seedLo, const unsigned* seedHi, const unsigned* stepLo, const unsigned* stepHi,
     const unsigned* streamId, unsigned filterOrder, unsigned samples, int* tokens, unsigned char* valid,
     float* rowStats, unsigned parts, void* scratch) {
-  constexpr int kWarps = BLOCK / RF_WARP_SIZE;
+  static_assert(B >= MAX_PARTS, "one thread per part reads the split row's records");
+  constexpr int kWarps = B / RF_WARP_SIZE;
   __shared__ SampleShared sh;
   __shared__ float partMax[MAX_PARTS];
-  RowPart<BLOCK> rp;
+  RowPart<B> rp;
   rp.init(blockIdx.x, vocab, parts, scratch);
   const unsigned row = rp.row;
   const float* x = input + static_cast<size_t>(row) * vocab;
@@ -529,7 +539,7 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_sample(
     }
     // Clear the histograms the radix selects of this launch will add to.
     unsigned long long* histograms = &rp.scratch->histogram[0][0];
-    for (unsigned j = rp.part * BLOCK + threadIdx.x; j < HISTOGRAM_ROUNDS * HISTOGRAM_BINS; j += rp.parts * BLOCK) histograms[j] = 0;
+    for (unsigned j = rp.part * B + threadIdx.x; j < HISTOGRAM_ROUNDS * HISTOGRAM_BINS; j += rp.parts * B) histograms[j] = 0;
     rp.sync(&sh.timedOut);
     ValueIndex best = {-RF_INF, -1};
     int bad = 0;
@@ -540,8 +550,8 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_sample(
       bad = *reinterpret_cast<const volatile int*>(&sc->bad[threadIdx.x]);
       partMax[threadIdx.x] = best.value;
     }
-    bad = block_reduce<BLOCK>(bad, MaxOp(), sh.s.ints);
-    best = reduce_argmax(best, sh.s);
+    bad = block_reduce<B>(bad, MaxOp(), sh.s.ints);
+    best = reduce_argmax<B>(best, sh.s);
     if (threadIdx.x == 0) {
       sh.rowMax = best.value;
       sh.rowArg = best.index;
@@ -558,7 +568,7 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_sample(
   if (sh.rowBad || sh.rowArg < 0 || nothing) {
     status = sh.rowBad ? 2 : 0;
     if (rp.part == 0)
-      for (unsigned j = threadIdx.x; j < samples; j += BLOCK) out[j] = -1;
+      for (unsigned j = threadIdx.x; j < samples; j += B) out[j] = -1;
   } else {
     Weigher weigh;
     weigh.max = max;
@@ -570,7 +580,7 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_sample(
     if (weigh.mode == kGreedy) {
       // 2. Temperature 0: greedy.
       if (rp.part == 0) {
-        for (unsigned j = threadIdx.x; j < samples; j += BLOCK) out[j] = sh.rowArg;
+        for (unsigned j = threadIdx.x; j < samples; j += B) out[j] = sh.rowArg;
         if (rowStats != nullptr && threadIdx.x == 0) {
           float* st = rowStats + static_cast<size_t>(row) * 6;
           st[0] = kGreedy; st[1] = max; st[2] = 0.0f; st[3] = 1.0f; st[4] = max; st[5] = 0.0f;
@@ -624,6 +634,25 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_sample(
     const bool poisoned = rp.parts > 1 && *reinterpret_cast<volatile unsigned*>(&rp.scratch->poisoned) != 0;
     valid[row] = (sh.timedOut || poisoned) ? 3 : status;
   }
+}
+
+#define RF_SAMPLE_PARAMS                                                                                     \
+  const float *input, unsigned vocab, unsigned kind, const float *temperature, const int *topK, const float *topP, \
+      const float *minP, const unsigned *seedLo, const unsigned *seedHi, const unsigned *stepLo,                    \
+      const unsigned *stepHi, const unsigned *streamId, unsigned filterOrder, unsigned samples, int *tokens,         \
+      unsigned char *valid, float *rowStats, unsigned parts, void *scratch
+#define RF_SAMPLE_ARGS                                                                                       \
+  input, vocab, kind, temperature, topK, topP, minP, seedLo, seedHi, stepLo, stepHi, streamId, filterOrder, \
+      samples, tokens, valid, rowStats, parts, scratch
+
+// One row per block of BLOCK threads, or a row split over several such blocks (small batches).
+RF_KERNEL void __launch_bounds__(BLOCK) rf_sample(RF_SAMPLE_PARAMS) { sample_rows<BLOCK>(RF_SAMPLE_ARGS); }
+
+// The same with blocks of RF_NARROW_BLOCK threads, for batches of several rows per
+// multiprocessor: a row's serial phases (reductions, radix rounds) then overlap other rows'
+// loads on the same multiprocessor instead of leaving it idle (docs/PERFORMANCE.md, v3).
+RF_KERNEL void __launch_bounds__(RF_NARROW_BLOCK) rf_sample_narrow(RF_SAMPLE_PARAMS) {
+  sample_rows<RF_NARROW_BLOCK>(RF_SAMPLE_ARGS);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BLOCK_THREADS, KERNEL_SIGNATURES } from '../dist/index.js';
+import { BLOCK_THREADS, KERNEL_SIGNATURES, NARROW_BLOCK_THREADS } from '../dist/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const kernels = join(root, 'kernels');
@@ -44,6 +44,7 @@ if (have('nvcc')) {
     '-std=c++17',
     '-O3',
     `-DRF_BLOCK=${BLOCK_THREADS}`,
+    `-DRF_NARROW_BLOCK=${NARROW_BLOCK_THREADS}`,
     '-Xptxas',
     '-v',
     ...gencode,
@@ -82,6 +83,7 @@ if (have('hipcc')) {
       '-std=c++17',
       '-O3',
       `-DRF_BLOCK=${BLOCK_THREADS}`,
+      `-DRF_NARROW_BLOCK=${NARROW_BLOCK_THREADS}`,
       '-Rpass-analysis=kernel-resource-usage',
       ...AMD_TARGETS.map((t) => `--offload-arch=${t}`),
       '-x',

@@ -12,5 +12,6 @@ export {
   KERNEL_SIGNATURES,
   type KernelName,
   MAX_TOP_LOGPROBS,
+  NARROW_BLOCK_THREADS,
   ROW_STATS,
 } from './signatures.js';

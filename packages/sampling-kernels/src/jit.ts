@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { compileForArchitecture, type Device } from '@rocmforge/hip-runtime';
 import { packageRoot } from './manifest.js';
-import { BLOCK_THREADS } from './signatures.js';
+import { BLOCK_THREADS, NARROW_BLOCK_THREADS } from './signatures.js';
 
 /** `ROCMFORGE_KERNELS_JIT=1` forces run-time compilation even where a prebuilt binary exists. */
 export function jitForced(): boolean {
@@ -51,8 +51,13 @@ export function compileForDevice(device: Device): Uint8Array {
   if (existsSync(cached)) return readFileSync(cached);
   const options =
     backend === 'cuda'
-      ? ['--std=c++17', `-DRF_BLOCK=${BLOCK_THREADS}`, '-default-device']
-      : ['-std=c++17', '-O3', `-DRF_BLOCK=${BLOCK_THREADS}`];
+      ? [
+          '--std=c++17',
+          `-DRF_BLOCK=${BLOCK_THREADS}`,
+          `-DRF_NARROW_BLOCK=${NARROW_BLOCK_THREADS}`,
+          '-default-device',
+        ]
+      : ['-std=c++17', '-O3', `-DRF_BLOCK=${BLOCK_THREADS}`, `-DRF_NARROW_BLOCK=${NARROW_BLOCK_THREADS}`];
   const binary = compileForArchitecture(device, source, { name: 'sampling.hip', headers, options });
   mkdirSync(dir, { recursive: true });
   // Write then rename, so that a concurrent reader never sees half a file.

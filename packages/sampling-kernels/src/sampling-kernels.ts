@@ -11,6 +11,8 @@ import {
   MAX_TOP_LOGPROBS,
   MIN_PART_ELEMENTS,
   MIN_SPLIT_VOCAB,
+  NARROW_BLOCK_THREADS,
+  NARROW_MIN_ROWS_PER_SM,
   ROW_STATS,
   SPLIT_SCRATCH_BYTES,
 } from './signatures.js';
@@ -170,6 +172,14 @@ export class SamplingKernels {
     return parts >= 2 ? parts : 1;
   }
 
+  /**
+   * Whether `sample` uses the narrow-block kernel: rows not split, and at least
+   * NARROW_MIN_ROWS_PER_SM rows per multiprocessor.
+   */
+  sampleNarrow(batch: number, parts = 1): boolean {
+    return parts === 1 && batch >= NARROW_MIN_ROWS_PER_SM * this.device.info.multiprocessors;
+  }
+
   /** Bytes of scratch `sample` needs to split the rows of this batch (0 when it does not split). */
   sampleScratchBytes(batch: number, vocab: number): number {
     return this.sampleParts(batch, vocab) > 1 ? batch * SPLIT_SCRATCH_BYTES : 0;
@@ -190,10 +200,11 @@ export class SamplingKernels {
     const p = launch.params;
     for (const [name, buffer] of Object.entries(p)) need(buffer, batch * 4, name);
     const input = launch.input.address + BigInt(launch.inputOffset ?? 0);
+    const narrow = this.sampleNarrow(batch, parts);
     this.#launch(
-      'rf_sample',
+      narrow ? 'rf_sample_narrow' : 'rf_sample',
       batch * parts,
-      BLOCK_THREADS,
+      narrow ? NARROW_BLOCK_THREADS : BLOCK_THREADS,
       [
         input,
         vocab,

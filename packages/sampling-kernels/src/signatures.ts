@@ -1,31 +1,36 @@
 import type { KernelArgType } from '@rocmforge/hip-runtime';
 
+/** rf_sample's parameters (and rf_sample_narrow's). */
+const SAMPLE_PARAMS = [
+  'pointer', // input
+  'u32', // vocab
+  'u32', // kind: 0 logits, 1 probabilities
+  'pointer', // temperature[batch]
+  'pointer', // topK[batch]
+  'pointer', // topP[batch]
+  'pointer', // minP[batch]
+  'pointer', // seedLo[batch]
+  'pointer', // seedHi[batch]
+  'pointer', // stepLo[batch]
+  'pointer', // stepHi[batch]
+  'pointer', // stream[batch]
+  'u32', // filterOrder: 0 topKFirst, 1 joint
+  'u32', // samples
+  'pointer', // tokens[batch × samples]
+  'pointer', // valid[batch]
+  'pointer', // rowStats[batch × 6] or 0
+  'u32', // parts: blocks per row
+  'pointer', // scratch: batch RowScratch records when parts > 1, else 0
+] as const satisfies readonly KernelArgType[];
+
 /**
  * Parameter layouts of the kernels in kernels/sampling.hip, in order. The single source of
  * truth: the build writes it into the manifest, the launchers pack arguments from it.
  */
 export const KERNEL_SIGNATURES = {
-  rf_sample: [
-    'pointer', // input
-    'u32', // vocab
-    'u32', // kind: 0 logits, 1 probabilities
-    'pointer', // temperature[batch]
-    'pointer', // topK[batch]
-    'pointer', // topP[batch]
-    'pointer', // minP[batch]
-    'pointer', // seedLo[batch]
-    'pointer', // seedHi[batch]
-    'pointer', // stepLo[batch]
-    'pointer', // stepHi[batch]
-    'pointer', // stream[batch]
-    'u32', // filterOrder: 0 topKFirst, 1 joint
-    'u32', // samples
-    'pointer', // tokens[batch × samples]
-    'pointer', // valid[batch]
-    'pointer', // rowStats[batch × 6] or 0
-    'u32', // parts: blocks per row
-    'pointer', // scratch: batch RowScratch records when parts > 1, else 0
-  ],
+  rf_sample: SAMPLE_PARAMS,
+  // rf_sample with NARROW_BLOCK_THREADS-thread blocks (several rows per multiprocessor).
+  rf_sample_narrow: SAMPLE_PARAMS,
   rf_softmax: ['pointer', 'pointer', 'u32', 'pointer'],
   rf_prefix_sum: ['pointer', 'pointer', 'u32'],
   rf_philox: ['pointer', 'pointer', 'pointer', 'pointer', 'pointer', 'pointer', 'u32', 'u32'],
@@ -79,3 +84,11 @@ export const MIN_PART_ELEMENTS = 2048;
  * at 16384 the split wins, 56 vs 79). docs/PERFORMANCE.md, v3.
  */
 export const MIN_SPLIT_VOCAB = 8192;
+/** Threads per block of rf_sample_narrow (RF_NARROW_BLOCK). */
+export const NARROW_BLOCK_THREADS = 256;
+/**
+ * From this many rows per multiprocessor on, rows go to rf_sample_narrow. H100: 10000 × 32000
+ * plain 2080 → 916 µs, 512 × 151936 top-k+top-p 2261 → 1387 µs; at 128 rows (fewer than the
+ * multiprocessors) the 1024-thread kernel is faster (65 vs 150 µs). docs/PERFORMANCE.md, v3.
+ */
+export const NARROW_MIN_ROWS_PER_SM = 2;

@@ -266,6 +266,71 @@ gpuSuite(probe)('sampling kernels on a GPU', () => {
     expect(same / total).toBeGreaterThanOrEqual(0.999);
   });
 
+  it('narrow blocks (many rows per multiprocessor) give the draws of full blocks', () => {
+    const sms = device.info.multiprocessors;
+    const batch = 2 * sms + 7;
+    const vocab = 32_000;
+    expect(kernels.sampleNarrow(batch)).toBe(true);
+    expect(kernels.sampleNarrow(sms)).toBe(false);
+    expect(kernels.sampleNarrow(batch, 2)).toBe(false);
+    const x = gaussianLogits(batch * vocab, 3, 77);
+    x.fill(Number.NaN, 5 * vocab + 100, 5 * vocab + 101);
+    x.fill(-Infinity, 6 * vocab, 7 * vocab);
+    x.fill(-Infinity, 7 * vocab, 8 * vocab);
+    x[7 * vocab + 123] = 1;
+    const input = upload(x);
+    let same = 0;
+    let total = 0;
+    for (const setting of [
+      {},
+      { temperature: 0 },
+      { topK: 50 },
+      { topP: 0.9 },
+      { minP: 0.1 },
+      { topK: 50, topP: 0.9, temperature: 0.7 },
+    ]) {
+      for (const samples of [1, 16, 64]) {
+        const run = (chunk: number) => {
+          const tokens = new Int32Array(batch * samples);
+          const valid = new Uint8Array(batch);
+          for (let first = 0; first < batch; first += chunk) {
+            const rows = Math.min(chunk, batch - first);
+            const t = alloc(rows * samples * 4);
+            const v = alloc(rows);
+            kernels.sample({
+              input,
+              inputOffset: first * vocab * 4,
+              batch: rows,
+              vocab,
+              kind: 'logits',
+              params: params(rows, { ...setting, seedLo: 5, stream: first }),
+              filterOrder: 'topKFirst',
+              samples,
+              tokens: t,
+              valid: v,
+            });
+            tokens.set(t.read(new Int32Array(rows * samples)), first * samples);
+            valid.set(v.read(new Uint8Array(rows)), first);
+          }
+          return { tokens, valid: [...valid] };
+        };
+        const narrow = run(batch);
+        const full = run(sms);
+        expect(narrow.valid, JSON.stringify(setting)).toEqual(full.valid);
+        expect(narrow.valid[5]).toBe(2);
+        expect(narrow.valid[6]).toBe(0);
+        for (let i = 0; i < full.tokens.length; i++) {
+          expect(narrow.tokens[i]).toBeLessThan(vocab);
+          if (narrow.tokens[i] === full.tokens[i]) same++;
+          total++;
+        }
+        for (let j = 0; j < samples; j++) expect(narrow.tokens[7 * samples + j]).toBe(123);
+      }
+    }
+    console.log(`narrow vs full blocks: ${same} of ${total} draws identical`);
+    expect(same / total).toBeGreaterThanOrEqual(0.999);
+  });
+
   it('edge rows: k = 1, k > vocab, p = 1, one-hot, uniform, all-zero probabilities, NaN, -Infinity', () => {
     const vocab = 8;
     const rows: Array<{
