@@ -636,23 +636,26 @@ __device__ __forceinline__ void sample_rows(
   }
 }
 
-#define RF_SAMPLE_PARAMS                                                                                     \
-  const float *input, unsigned vocab, unsigned kind, const float *temperature, const int *topK, const float *topP, \
-      const float *minP, const unsigned *seedLo, const unsigned *seedHi, const unsigned *stepLo,                    \
-      const unsigned *stepHi, const unsigned *streamId, unsigned filterOrder, unsigned samples, int *tokens,         \
-      unsigned char *valid, float *rowStats, unsigned parts, void *scratch
-#define RF_SAMPLE_ARGS                                                                                       \
-  input, vocab, kind, temperature, topK, topP, minP, seedLo, seedHi, stepLo, stepHi, streamId, filterOrder, \
-      samples, tokens, valid, rowStats, parts, scratch
-
 // One row per block of BLOCK threads, or a row split over several such blocks (small batches).
-RF_KERNEL void __launch_bounds__(BLOCK) rf_sample(RF_SAMPLE_PARAMS) { sample_rows<BLOCK>(RF_SAMPLE_ARGS); }
+RF_KERNEL void __launch_bounds__(BLOCK) rf_sample(
+    const float* input, unsigned vocab, unsigned kind, const float* temperature, const int* topK, const float* topP,
+    const float* minP, const unsigned* seedLo, const unsigned* seedHi, const unsigned* stepLo, const unsigned* stepHi,
+    const unsigned* streamId, unsigned filterOrder, unsigned samples, int* tokens, unsigned char* valid,
+    float* rowStats, unsigned parts, void* scratch) {
+  sample_rows<BLOCK>(input, vocab, kind, temperature, topK, topP, minP, seedLo, seedHi, stepLo, stepHi, streamId,
+                     filterOrder, samples, tokens, valid, rowStats, parts, scratch);
+}
 
 // The same with blocks of RF_NARROW_BLOCK threads, for batches of several rows per
 // multiprocessor: a row's serial phases (reductions, radix rounds) then overlap other rows'
 // loads on the same multiprocessor instead of leaving it idle (docs/PERFORMANCE.md, v3).
-RF_KERNEL void __launch_bounds__(RF_NARROW_BLOCK) rf_sample_narrow(RF_SAMPLE_PARAMS) {
-  sample_rows<RF_NARROW_BLOCK>(RF_SAMPLE_ARGS);
+RF_KERNEL void __launch_bounds__(RF_NARROW_BLOCK) rf_sample_narrow(
+    const float* input, unsigned vocab, unsigned kind, const float* temperature, const int* topK, const float* topP,
+    const float* minP, const unsigned* seedLo, const unsigned* seedHi, const unsigned* stepLo, const unsigned* stepHi,
+    const unsigned* streamId, unsigned filterOrder, unsigned samples, int* tokens, unsigned char* valid,
+    float* rowStats, unsigned parts, void* scratch) {
+  sample_rows<RF_NARROW_BLOCK>(input, vocab, kind, temperature, topK, topP, minP, seedLo, seedHi, stepLo, stepHi,
+                               streamId, filterOrder, samples, tokens, valid, rowStats, parts, scratch);
 }
 
 // ---------------------------------------------------------------------------------------
