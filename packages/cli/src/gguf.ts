@@ -1,21 +1,31 @@
 import { Float16Array } from '@petamoriken/float16';
 
-/**
- * A minimal GGUF (version 3) writer: typed metadata and float32 or float16 tensors, 32-byte
- * aligned, as llama.cpp reads them. Tensor dimensions are given innermost first (GGUF's `ne`
- * order).
- */
-export type GgufValue =
-  | { type: 'u32' | 'i32' | 'f32'; value: number }
-  | { type: 'bool'; value: boolean }
-  | { type: 'string'; value: string }
-  | { type: 'u32[]' | 'i32[]' | 'f32[]'; value: ArrayLike<number> }
-  | { type: 'string[]'; value: readonly string[] };
+// A minimal GGUF (version 3) writer: typed metadata and float32 or float16 tensors, 32-byte
+// aligned, as llama.cpp reads them.
 
+/** A metadata value with the GGUF type it is written as. */
+export interface GgufTyped<T extends string, V> {
+  /** The GGUF value type; `[]` marks an array of that element type. */
+  type: T;
+  /** The value (an array's elements, for array types). */
+  value: V;
+}
+
+/** Any metadata value the writer supports. */
+export type GgufValue =
+  | GgufTyped<'u32' | 'i32' | 'f32', number>
+  | GgufTyped<'bool', boolean>
+  | GgufTyped<'string', string>
+  | GgufTyped<'u32[]' | 'i32[]' | 'f32[]', ArrayLike<number>>
+  | GgufTyped<'string[]', readonly string[]>;
+
+/** One tensor of a GGUF file. */
 export interface GgufTensor {
+  /** GGUF tensor name, e.g. `blk.0.attn_q.weight`. */
   name: string;
   /** Innermost dimension first (a row-major [rows, cols] matrix is [cols, rows]). */
   dims: number[];
+  /** The values, row-major (converted when `type` is `f16`). */
   data: Float32Array;
   /** How the file stores it: float32 (default) or float16, rounded to nearest even. */
   type?: 'f32' | 'f16';
@@ -66,6 +76,10 @@ class ByteWriter {
   }
 }
 
+/**
+ * A GGUF version 3 file: the metadata in order, then the tensors' descriptions and their data,
+ * each aligned to 32 bytes. Tensor dimensions are given innermost first (GGUF's `ne` order).
+ */
 export function writeGguf(
   metadata: ReadonlyArray<[string, GgufValue]>,
   tensors: readonly GgufTensor[],

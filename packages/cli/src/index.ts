@@ -4,7 +4,7 @@ export { type DevicesReport, devicesReport, printDevices } from './commands/devi
 export { type GenerateOptions, type GenerateResult, generate } from './commands/generate.js';
 export { printSample, type SampleOptions, type SampleReport, sampleFile } from './commands/sample.js';
 export { CliError, EXIT, InputFileError } from './errors.js';
-export { type GgufTensor, type GgufValue, writeGguf } from './gguf.js';
+export { type GgufTensor, type GgufTyped, type GgufValue, writeGguf } from './gguf.js';
 export { type LogitsMatrix, readLogitsFile, readNpy, readRaw, readSafetensors } from './input-file.js';
 export { type ConvertOptions, convertLlama2c } from './llama2c.js';
 export { createProgram, run } from './program.js';

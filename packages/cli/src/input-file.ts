@@ -5,7 +5,9 @@ import { InputFileError } from './errors.js';
 
 /** A [batch, vocab] float32 matrix read from a file. */
 export interface LogitsMatrix {
+  /** Row-major values, batch × vocab. */
   data: Float32Array;
+  /** [batch, vocab]; a 1-D array is one row. */
   shape: [number, number];
 }
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { InputFileError } from './errors.js';
 import { type GgufTensor, type GgufValue, writeGguf } from './gguf.js';
 
+/** Options of {@link convertLlama2c}. */
 export interface ConvertOptions {
   /** `general.name` in the GGUF file. */
   name?: string;

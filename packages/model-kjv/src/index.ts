@@ -43,13 +43,15 @@ export function modelInfo(): ModelInfo {
 
 /** One prompt of the export check: PyTorch's token ids, last-position logits and greedy tokens. */
 export interface ReferencePrompt {
+  /** The prompt's text. */
   prompt: string;
   /** `<|endoftext|>` (0), then the prompt's tokens. */
   ids: number[];
   /** PyTorch's logits after the last id, computed from exactly the float16 weights in the file. */
   lastLogits: number[];
-  /** PyTorch's greedy continuation (24 tokens) and its text. */
+  /** PyTorch's greedy continuation: 24 token ids. */
   greedy: number[];
+  /** The text of those 24 tokens. */
   greedyText: string;
 }
 

@@ -14,8 +14,11 @@ export const BENCH_MODES: Record<string, Partial<SampleRequest>> = {
 
 /** One cell of the benchmark grid. */
 export interface BenchCase {
+  /** Rows per call. */
   batch: number;
+  /** Elements per row. */
   vocab: number;
+  /** A key of {@link BENCH_MODES}. */
   mode: string;
   /** σ of the synthetic N(0, σ²) logits. */
   sigma: number;
@@ -53,6 +56,7 @@ export function defaultBenchGrid(
 export interface BenchResult extends BenchCase {
   /** Bytes one pass over the input moves (batch × vocab × 4). */
   bytes: number;
+  /** The GPU backend's figures. */
   gpu?: {
     /** Kernel time by device events (median of means over 10 back-to-back launches), input already on the device. */
     kernelMicroseconds: number;
@@ -63,9 +67,11 @@ export interface BenchResult extends BenchCase {
     /** Median wall time of one `sample` call from a host Float32Array (copy included). */
     endToEndMicroseconds: number;
   };
+  /** The CPU backend's figures. */
   cpu?: {
     /** Median CPU time per call (measured on up to `cpuRows` rows and scaled to the batch). */
     microseconds: number;
+    /** Rows actually sampled for `microseconds`. */
     measuredRows: number;
   };
 }
@@ -95,16 +101,19 @@ export function syntheticLogits(length: number, sigma: number, seed = 1): Float3
 
 /** What {@link runBenchmark} measures and how. */
 export interface BenchOptions {
+  /** The cells to measure, in order (see {@link defaultBenchGrid}). */
   cases: BenchCase[];
   /** Run the GPU backend (default: when one is usable). */
   gpu?: boolean;
   /** Run the CPU backend (default true). */
   cpu?: boolean;
+  /** GPU index (default 0). */
   device?: number;
   /** Timed repetitions per case (median reported). */
   repetitions?: number;
   /** Rows the CPU measures per case at most (its time is scaled to the batch). */
   cpuRows?: number;
+  /** Called before each case and once at the end. */
   onProgress?: (done: number, total: number, current: BenchCase) => void;
 }
 
@@ -113,8 +122,11 @@ const KERNEL_REPEAT = 10;
 
 /** Measures every case; see {@link BenchResult} for what each figure means. */
 export function runBenchmark(options: BenchOptions): {
+  /** One result per case, in order. */
   results: BenchResult[];
+  /** The GPU measured, `name (architecture)`; absent when none was. */
   device?: string;
+  /** Why no GPU was measured. */
   gpuError?: string;
 } {
   const repetitions = options.repetitions ?? 20;
@@ -198,16 +210,28 @@ export function runBenchmark(options: BenchOptions): {
   return { results, ...(device ? { device } : {}), ...(gpuError ? { gpuError } : {}) };
 }
 
+/** Wall times of one `sample` call on one device and sharded over all of them. */
+export interface MultiGpuTimes {
+  /** On the first device alone, ms. */
+  oneMs: number;
+  /** Sharded over every device, ms. */
+  allMs: number;
+}
+
 /** One shape of the multi-GPU benchmark, timed on one device and sharded over several. */
 export interface MultiGpuBenchResult {
+  /** Rows of the host batch. */
   batch: number;
+  /** Elements per row. */
   vocab: number;
+  /** A key of {@link BENCH_MODES}. */
   mode: string;
   /** Devices of the sharded run. */
   devices: number[];
-  /** Wall milliseconds of one `sample` call from host memory (median), per input memory. */
-  pageable: { oneMs: number; allMs: number };
-  pinned: { oneMs: number; allMs: number };
+  /** Wall milliseconds of one `sample` call (median) from ordinary, pageable host memory. */
+  pageable: MultiGpuTimes;
+  /** The same from memory page-locked with `pinHostMemory`. */
+  pinned: MultiGpuTimes;
 }
 
 /**
@@ -216,12 +240,22 @@ export interface MultiGpuBenchResult {
  * `pinHostMemory`, where the shards are copied to their devices at the same time.
  */
 export function runMultiGpuBenchmark(options: {
+  /** The devices of the sharded run (`'all'` or indices); the single run uses the first. */
   devices: 'all' | readonly number[];
+  /** [batch, vocab] pairs (default 10000 × 32000 and 4096 × 151936). */
   shapes?: ReadonlyArray<[number, number]>;
+  /** A key of {@link BENCH_MODES} (default `top-k+top-p`). */
   mode?: string;
+  /** Timed calls per measurement (median; default 5). */
   repetitions?: number;
+  /** Called before each measurement with what it measures. */
   onProgress?: (label: string) => void;
-}): { results: MultiGpuBenchResult[]; device: string } {
+}): {
+  /** One result per shape. */
+  results: MultiGpuBenchResult[];
+  /** `count × name (architecture)` of the devices. */
+  device: string;
+} {
   const shapes = options.shapes ?? [
     [10_000, 32_000],
     [4096, 151_936],

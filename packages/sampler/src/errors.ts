@@ -30,7 +30,9 @@ export class SamplerError extends Error {
  * ```
  */
 export class SamplerInputError extends SamplerError {
+  /** The request field at fault, e.g. `topP` or `logits`. */
   readonly field: string;
+  /** The row at fault, when the problem is in one row. */
   readonly row: number | undefined;
   constructor(field: string, expected: string, received: unknown, row?: number) {
     const where = row === undefined ? field : `${field} (row ${row})`;
@@ -43,6 +45,7 @@ export class SamplerInputError extends SamplerError {
 
 /** The requested backend cannot be used (no GPU, no driver, no kernels for the device). */
 export class BackendUnavailableError extends SamplerError {
+  /** The backend asked for. */
   readonly backend: string;
   constructor(backend: string, reason: string, options?: ErrorOptions) {
     super(`The ${backend} backend is unavailable: ${reason}`, 'ERR_SAMPLER_BACKEND_UNAVAILABLE', options);

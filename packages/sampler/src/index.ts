@@ -5,6 +5,7 @@ export {
   type BenchResult,
   defaultBenchGrid,
   type MultiGpuBenchResult,
+  type MultiGpuTimes,
   runBenchmark,
   runMultiGpuBenchmark,
   syntheticLogits,

@@ -2,6 +2,7 @@ import { SamplerInputError } from './errors.js';
 
 /** A page-locked host array (see {@link Sampler.pinHostMemory}); dispose to release it. */
 export interface PinnedHostMemory extends Disposable {
+  /** Releases the page-locking (once; later calls do nothing). */
   dispose(): void;
 }
 

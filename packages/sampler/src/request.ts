@@ -66,13 +66,23 @@ export interface SampleResult {
   tokens: Int32Array;
   /** Per row: 1 when a token was drawn, 0 when nothing could be sampled (all -Infinity logits, all-zero probabilities, NaN on the GPU). */
   valid: Uint8Array;
+  /** Rows sampled. */
   batch: number;
+  /** Elements per row. */
   vocab: number;
+  /** Draws per row. */
   samples: number;
   /** Log-probability of each sampled token (`batch × samples`), when asked for. */
   logprobs?: Float32Array;
   /** The n most probable tokens per row (`batch × n`, most probable first), when asked for. */
-  topLogprobs?: { n: number; tokens: Int32Array; logprobs: Float32Array };
+  topLogprobs?: {
+    /** Tokens per row. */
+    n: number;
+    /** `batch × n` token ids. */
+    tokens: Int32Array;
+    /** Their log-probabilities. */
+    logprobs: Float32Array;
+  };
 }
 
 /**
@@ -80,33 +90,62 @@ export interface SampleResult {
  * row. Both backends consume this; the GPU uploads the arrays as they are.
  */
 export interface ResolvedRequest<Input = Float32Array> {
+  /** The logits or probabilities, row-major batch × vocab. */
   input: Input;
+  /** Whether `input` holds logits or probabilities. */
   kind: 'logits' | 'probs';
+  /** Rows. */
   batch: number;
+  /** Elements per row. */
   vocab: number;
+  /** Draws per row. */
   samples: number;
+  /** How top-k and top-p combine. */
   filterOrder: FilterOrder;
+  /** Per-row temperature. */
   temperature: Float32Array;
+  /** Per-row top-k (0 = off). */
   topK: Int32Array;
+  /** Per-row top-p (1 = off). */
   topP: Float32Array;
+  /** Per-row min-p (0 = off). */
   minP: Float32Array;
+  /** Per-row seed, low 32 bits. */
   seedLo: Uint32Array;
+  /** Per-row seed, high 32 bits. */
   seedHi: Uint32Array;
+  /** Per-row random stream (the row index unless the request names streams). */
   stream: Uint32Array;
+  /** Per-row decode step, low 32 bits. */
   stepLo: Uint32Array;
+  /** Per-row decode step, high 32 bits. */
   stepHi: Uint32Array;
   /** Present only when some row has a bias, a penalty or histories that matter. */
   adjustments: RowAdjustments | undefined;
-  logprobs: { n: number; mode: LogprobsMode } | undefined;
+  /** What log-probabilities to report: the top `n` (0: the sampled token's only) in `mode`. */
+  logprobs:
+    | {
+        /** Top tokens per row to report (0: only the sampled token's log-probability). */
+        n: number;
+        /** Raw or processed (after temperature and filters) log-probabilities. */
+        mode: LogprobsMode;
+      }
+    | undefined;
 }
 
 /** Per-row logit adjustments, applied in order: bias, repetition, frequency and presence. */
 export interface RowAdjustments {
+  /** Per row, (token, bias) pairs added to the logits. */
   bias: (Array<[number, number]> | undefined)[];
+  /** Per-row repetition penalty (1 = off). */
   repetitionPenalty: Float32Array;
+  /** Per-row frequency penalty (0 = off). */
   frequencyPenalty: Float32Array;
+  /** Per-row presence penalty (0 = off). */
   presencePenalty: Float32Array;
+  /** Per row, the prompt's tokens (count for the repetition penalty). */
   promptTokens: (ArrayLike<number> | undefined)[];
+  /** Per row, the tokens generated so far (count for every penalty). */
   outputTokens: (ArrayLike<number> | undefined)[];
 }
 
@@ -247,9 +286,17 @@ export function allocateResult(
 }
 
 /** Checks the shape and every parameter of a request, and resolves it to per-row arrays. */
-export function resolveRequest<Input extends { length: number }>(
+export function resolveRequest<
+  Input extends {
+    /** Elements of the input (batch × vocab). */
+    length: number;
+  },
+>(
   request: SampleRequest<Input>,
-  options: { checkInputLength?: boolean } = {},
+  options: {
+    /** Check that the input holds exactly batch × vocab elements (default true). */
+    checkInputLength?: boolean;
+  } = {},
 ): ResolvedRequest<Input> {
   if (request === null || typeof request !== 'object') {
     throw new SamplerInputError('request', 'an object', request);

@@ -36,7 +36,10 @@ export interface Sampler extends Disposable {
 }
 
 /** Where the sampler reports a fallback; `null` silences it. Default: `console.warn`. */
-export type SamplerLogger = { warn(message: string): void } | null;
+export type SamplerLogger = {
+  /** Receives one line. */
+  warn(message: string): void;
+} | null;
 
 /** Options of {@link createSampler}. */
 export interface CreateSamplerOptions {
@@ -178,6 +181,7 @@ class AutoSampler implements Sampler {
     this.#cpu?.dispose();
   }
 
+  /** Same as {@link dispose}, for `using`. */
   [Symbol.dispose](): void {
     this.dispose();
   }

@@ -12,26 +12,41 @@ import { table as newTable } from '../table.js';
 
 /** `rocmforge bench` options, as parsed from the command line. */
 export interface BenchCommandOptions {
+  /** A small grid that runs in seconds (`--quick`). */
   quick?: boolean;
+  /** Which backends to measure: `auto` (the GPU when usable, and the CPU), `cpu` or `gpu`. */
   backend: 'auto' | 'cpu' | 'gpu';
+  /** σ of the synthetic N(0, σ²) logits, one grid per value. */
   sigmas: number[];
+  /** Sampling modes to measure (`plain`, `top-k`, `top-p`, `min-p`, `top-k+top-p`); default all. */
   modes?: string[];
+  /** Timed repetitions per case (the median is reported). */
   repetitions?: number;
+  /** GPU index for the grid. */
   device?: number;
   /** Single- versus multi-GPU wall time for large host batches instead of the grid. */
   devices?: 'all' | number[];
+  /** Path of the JSON report to write. */
   json?: string;
+  /** Path of the SVG chart to write. */
   chart?: string;
+  /** Show a progress bar on standard error. */
   progress: boolean;
 }
 
 /** What `rocmforge bench --json` writes: the run, the machine and every figure. */
 export interface BenchReport {
+  /** When the run started (ISO 8601). */
   date: string;
+  /** The GPU measured (or GPUs, for `--devices`); absent on the CPU alone. */
   device?: string;
+  /** Why no GPU was measured, when none was. */
   gpuError?: string;
+  /** Node.js version. */
   node: string;
+  /** `platform-arch` of the machine. */
   platform: string;
+  /** One result per case of the grid (empty for `--devices`). */
   results: BenchResult[];
   /** With `--devices`: one device against all of them, per large batch. */
   multiGpu?: MultiGpuBenchResult[];

@@ -5,20 +5,35 @@ import { table as newTable } from '../table.js';
 
 /** What `rocmforge devices --json` prints. */
 export interface DevicesReport {
+  /** Whether a GPU is usable (else the CPU backend is used). */
   available: boolean;
+  /** Why no GPU is usable: the libraries tried and how each failed. */
   reason?: string;
+  /** The driver in use: `cuda` or `hip`. */
   backend?: string;
+  /** The driver's version number (e.g. 13000 for CUDA 13.0). */
   driverVersion?: number;
+  /** Every device the driver sees, in index order. */
   devices: Array<{
+    /** Device index (what `--device` and `devices` take). */
     index: number;
+    /** Marketing name, e.g. `NVIDIA H100 80GB HBM3`. */
     name: string;
+    /** `sm_90`, `gfx90a`, … */
     architecture: string;
+    /** Device memory in bytes. */
     totalMemory: number;
+    /** Free device memory in bytes, when the report was made. */
     freeMemory: number;
+    /** Multiprocessors (NVIDIA SMs, AMD CUs). */
     multiprocessors: number;
+    /** Threads per warp (32) or wavefront (64). */
     warpSize: number;
+    /** The driver of this device: `cuda` or `hip`. */
     backend: string;
+    /** The driver's version number. */
     driverVersion: number;
+    /** Whether the sampling kernels load prebuilt for it or are compiled at run time. */
     kernels: 'prebuilt' | 'run-time compilation';
   }>;
 }

@@ -2,16 +2,27 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { createSampler, type Sampler } from '@rocmforge/sampler';
 import { CliError, EXIT, InputFileError } from '../errors.js';
 
+/** Options of {@link generate}; the CLI's `generate` flags. */
 export interface GenerateOptions {
+  /** Path of the GGUF model (the CLI defaults it to the bundled `@rocmforge/model-kjv`). */
   model: string;
+  /** Text the generation continues; it must fit in the model's context. */
   prompt: string;
+  /** Tokens to generate at most (fewer when the model ends the sequence). */
   maxTokens: number;
+  /** Sampling temperature; 0 is greedy. */
   temperature: number;
+  /** Keep the k most likely tokens (0 = off). */
   topK: number;
+  /** Keep the smallest set of tokens whose probability reaches p (1 = off). */
   topP: number;
+  /** Drop tokens below minP × the top probability (0 = off). */
   minP: number;
+  /** Random seed: the same seed, model and options give the same text on either backend. */
   seed: bigint;
+  /** Penalty on tokens of the prompt and the output so far (1 = off). */
   repetitionPenalty: number;
+  /** Sampler backend: `auto` (the GPU when usable), `cpu` or `gpu`. */
   backend: 'auto' | 'cpu' | 'gpu';
   /** Called once the model is loaded, before the first token. */
   onReady?: () => void;
@@ -19,10 +30,15 @@ export interface GenerateOptions {
   onText?: (text: string) => void;
 }
 
+/** What {@link generate} returns. */
 export interface GenerateResult {
+  /** The generated text (the prompt not included). */
   text: string;
+  /** The generated token ids, end-of-sequence not included. */
   tokens: number[];
+  /** The sampler backend that chose the tokens. */
   backend: string;
+  /** Why generation stopped: the model's end-of-sequence token, or `maxTokens` reached. */
   stoppedAt: 'eos' | 'max-tokens';
   /**
    * Milliseconds per generated token in the model (evaluation, logits out) and in the sampler:
@@ -30,7 +46,9 @@ export interface GenerateResult {
    * collection) do not stand for the per-token cost.
    */
   modelMsPerToken: number;
+  /** Median milliseconds per generated token in the sampler (see {@link modelMsPerToken}). */
   samplerMsPerToken: number;
+  /** Generated tokens per second of wall time, model and sampler together. */
   tokensPerSecond: number;
 }
 

@@ -4,34 +4,63 @@ import { table as newTable } from '../table.js';
 
 /** `rocmforge sample` options, as parsed from the command line. */
 export interface SampleOptions {
+  /** The logits file: `.npy`, `.safetensors` or raw float32. */
   file: string;
+  /** Tensor name in a `.safetensors` file holding several. */
   tensor?: string;
+  /** [batch, vocab] of a raw float32 file. */
   shape?: [number, number];
+  /** The file holds probabilities, not logits. */
   probs?: boolean;
+  /** Sampler backend: `auto`, `cpu` or `gpu`. */
   backend: 'auto' | 'cpu' | 'gpu';
+  /** Temperature (0 = greedy). */
   temperature?: number;
+  /** Top-k (0 = off). */
   topK?: number;
+  /** Top-p (1 = off). */
   topP?: number;
+  /** Min-p (0 = off). */
   minP?: number;
+  /** How top-k and top-p combine (see `SampleRequest.filterOrder`). */
   filterOrder?: 'topKFirst' | 'joint';
+  /** Random seed (64-bit). */
   seed?: bigint;
+  /** Decode step (64-bit): part of each draw's random counter. */
   step?: bigint;
+  /** Draws per row. */
   samples?: number;
+  /** Also report the sampled token's log-probability and the top n. */
   logprobs?: number;
 }
 
 /** What `rocmforge sample --json` prints: tokens (and log-probabilities) per row. */
 export interface SampleReport {
+  /** The file sampled. */
   file: string;
+  /** Its [batch, vocab]. */
   shape: [number, number];
+  /** The backend that sampled it. */
   backend: string;
+  /** Why `auto` used the CPU, when it did. */
   fallbackReason?: string;
+  /** One entry per row. */
   rows: Array<{
+    /** Row index. */
     row: number;
+    /** Whether the row had a valid distribution (else its tokens are -1). */
     valid: boolean;
+    /** The drawn token ids. */
     tokens: number[];
+    /** Log-probability of each drawn token. */
     logprobs?: number[];
-    top?: Array<{ token: number; logprob: number }>;
+    /** The n most likely tokens with their log-probabilities. */
+    top?: Array<{
+      /** Token id. */
+      token: number;
+      /** Its log-probability. */
+      logprob: number;
+    }>;
   }>;
 }
 

@@ -95,6 +95,7 @@ export class CpuSampler implements Sampler {
     this.#disposed = true;
   }
 
+  /** Same as {@link dispose}, for `using`. */
   [Symbol.dispose](): void {
     this.dispose();
   }

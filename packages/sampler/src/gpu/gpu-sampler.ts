@@ -65,7 +65,9 @@ const ROW_PARAMETERS = [
 export class GpuSampler implements Sampler {
   readonly backend = 'gpu' as const;
   readonly fallbackReason = undefined;
+  /** The device this sampler runs on. */
   readonly device: Device;
+  /** The sampling kernels, loaded once per device. */
   readonly kernels: SamplingKernels;
   readonly #modules: GpuModules;
   readonly #stream: Stream;
@@ -525,6 +527,7 @@ export class GpuSampler implements Sampler {
     this.#stream.dispose();
   }
 
+  /** Same as {@link dispose}, for `using`. */
   [Symbol.dispose](): void {
     this.dispose();
   }

@@ -134,6 +134,7 @@ export class MultiGpuSampler implements Sampler {
     for (const s of this.shards) s.dispose();
   }
 
+  /** Same as {@link dispose}, for `using`. */
   [Symbol.dispose](): void {
     this.dispose();
   }
