@@ -20,7 +20,14 @@ export function cacheDirectory(): string {
 }
 
 /** The shipped kernel sources: the main file and the headers it includes, with their hash. */
-export function kernelSources(): { source: string; headers: Record<string, string>; hash: string } {
+export function kernelSources(): {
+  /** sampling.hip's text. */
+  source: string;
+  /** The headers it includes, by file name. */
+  headers: Record<string, string>;
+  /** SHA-256 of the source and headers: the key of the compiled-kernel cache and the manifest. */
+  hash: string;
+} {
   const dir = join(packageRoot(), 'kernels');
   const files = readdirSync(dir)
     .filter((f) => /\.(hip|h)$/.test(f))

@@ -5,11 +5,30 @@ import type { KernelArgType } from '@rocmforge/hip-runtime';
 
 /** What scripts/build-kernels.mjs wrote: the kernels, their parameters, the binaries and their targets. */
 export interface KernelManifest {
+  /** Hash of the source and headers the binaries were built from (see `kernelSources`). */
   sourceHash: string;
+  /** The source file, relative to the package. */
   source: string;
+  /** RF_BLOCK the binaries were built with. */
   blockThreads: number;
-  kernels: { name: string; params: KernelArgType[] }[];
-  binaries: { vendor: 'cuda' | 'hip'; file: string; targets: string[]; ptx?: string }[];
+  /** Every kernel with its parameter layout. */
+  kernels: {
+    /** Kernel symbol. */
+    name: string;
+    /** Parameter types, in order. */
+    params: KernelArgType[];
+  }[];
+  /** One binary per vendor. */
+  binaries: {
+    /** Whose driver loads it. */
+    vendor: 'cuda' | 'hip';
+    /** File name in prebuilt/. */
+    file: string;
+    /** Architectures with machine code in it (`sm_90`, `gfx90a`, …). */
+    targets: string[];
+    /** The virtual architecture of its PTX, which newer NVIDIA chips compile at load (`compute_90`). */
+    ptx?: string;
+  }[];
 }
 
 /** The package root (where kernels/ and prebuilt/ live), from src/ or dist/. */
@@ -33,7 +52,14 @@ export function prebuiltFor(
   manifest: KernelManifest | undefined,
   backend: 'cuda' | 'hip',
   architecture: string,
-): { path: string; target: string } | undefined {
+):
+  | {
+      /** Absolute path of the binary. */
+      path: string;
+      /** The architecture it was chosen for (`sm_90`, `compute_90` for PTX, `gfx90a`). */
+      target: string;
+    }
+  | undefined {
   if (!manifest) return undefined;
   const binary = manifest.binaries.find((b) => b.vendor === backend);
   if (!binary) return undefined;

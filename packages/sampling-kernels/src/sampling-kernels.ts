@@ -19,7 +19,9 @@ import {
 
 /** A range of device memory: a DeviceBuffer, or a part of one. */
 export interface DeviceRegion {
+  /** Device address of the first byte. */
   readonly address: bigint;
+  /** Bytes in the region. */
   readonly byteLength: number;
 }
 
@@ -33,11 +35,15 @@ export interface RowParameterBuffers {
   topP: DeviceRegion;
   /** f32 */
   minP: DeviceRegion;
-  /** u32 each */
+  /** u32: seed, low 32 bits */
   seedLo: DeviceRegion;
+  /** u32: seed, high 32 bits */
   seedHi: DeviceRegion;
+  /** u32: decode step, low 32 bits */
   stepLo: DeviceRegion;
+  /** u32: decode step, high 32 bits */
   stepHi: DeviceRegion;
+  /** u32: random stream */
   stream: DeviceRegion;
 }
 
@@ -47,11 +53,17 @@ export interface SampleLaunch {
   input: DeviceRegion;
   /** Byte offset of the first row in `input` (default 0). */
   inputOffset?: number;
+  /** Rows. */
   batch: number;
+  /** Elements per row. */
   vocab: number;
+  /** What `input` holds. */
   kind: 'logits' | 'probs';
+  /** Per-row parameters, one element per row each. */
   params: RowParameterBuffers;
+  /** How top-k and top-p combine: top-p over the top-k set, or over all values. */
   filterOrder: 'topKFirst' | 'joint';
+  /** Draws per row. */
   samples: number;
   /** i32 [batch, samples] out */
   tokens: DeviceRegion;
@@ -65,6 +77,7 @@ export interface SampleLaunch {
    * which leaves most of the chip idle at small batches.
    */
   scratch?: DeviceRegion;
+  /** The stream to launch on (default: the device's default stream). */
   stream?: Stream;
 }
 
@@ -85,6 +98,7 @@ const loaded = new WeakMap<Device, SamplingKernels>();
  * ```
  */
 export class SamplingKernels {
+  /** The device the kernels are loaded on. */
   readonly device: Device;
   /** Where the code came from: the package's binaries, or run-time compilation. */
   readonly origin: 'prebuilt' | 'jit';

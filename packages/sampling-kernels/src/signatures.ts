@@ -28,13 +28,19 @@ const SAMPLE_PARAMS = [
  * truth: the build writes it into the manifest, the launchers pack arguments from it.
  */
 export const KERNEL_SIGNATURES = {
+  /** Samples every row: all modes, per-row parameters, rows split over blocks when few. */
   rf_sample: SAMPLE_PARAMS,
-  // rf_sample with NARROW_BLOCK_THREADS-thread blocks (several rows per multiprocessor).
+  /** rf_sample with NARROW_BLOCK_THREADS-thread blocks (several rows per multiprocessor). */
   rf_sample_narrow: SAMPLE_PARAMS,
+  /** probs = softmax(logits / T) per row. */
   rf_softmax: ['pointer', 'pointer', 'u32', 'pointer'],
+  /** Inclusive prefix sums of each row. */
   rf_prefix_sum: ['pointer', 'pointer', 'u32'],
+  /** Raw Philox4x32-10 words for consecutive draws of each row (seed, step, stream). */
   rf_philox: ['pointer', 'pointer', 'pointer', 'pointer', 'pointer', 'pointer', 'u32', 'u32'],
+  /** The 53-bit uniforms the sampler draws, per row. */
   rf_uniform: ['pointer', 'pointer', 'pointer', 'pointer', 'pointer', 'pointer', 'u32'],
+  /** Logit bias and repetition / frequency / presence penalties, in place. */
   rf_adjust_logits: [
     'pointer',
     'u32',
@@ -47,7 +53,9 @@ export const KERNEL_SIGNATURES = {
     'pointer',
     'pointer',
   ],
+  /** Log-probability of each sampled token. */
   rf_token_logprobs: ['pointer', 'u32', 'u32', 'pointer', 'u32', 'pointer', 'u32', 'pointer'],
+  /** The n most probable tokens of each row with their log-probabilities. */
   rf_top_logprobs: [
     'pointer',
     'u32',
