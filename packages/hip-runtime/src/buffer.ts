@@ -6,8 +6,11 @@ import type { Stream } from './stream.js';
 
 /** A range of device memory of one device (a DeviceBuffer is one). */
 export interface DeviceRange {
+  /** The device the memory belongs to. */
   readonly device: Device;
+  /** Device address of the first byte. */
   readonly address: bigint;
+  /** Bytes in the range. */
   readonly byteLength: number;
 }
 
@@ -16,7 +19,9 @@ export interface DeviceRange {
  * the synchronous forms wait for it.
  */
 export class DeviceBuffer extends Resource {
+  /** The device the memory belongs to. */
   readonly device: Device;
+  /** Size in bytes. */
   readonly byteLength: number;
   readonly #address: bigint;
 

@@ -7,8 +7,11 @@ import { Event, Stream } from './stream.js';
 
 /** What a device is: read from the driver one attribute at a time (see native/addon.cc). */
 export interface DeviceInfo extends DeviceFacts {
+  /** Device index. */
   index: number;
+  /** The driver: HIP (AMD) or CUDA (NVIDIA). */
   backend: 'hip' | 'cuda';
+  /** The driver's version number (e.g. 13000 for CUDA 13.0). */
   driverVersion: number;
 }
 
@@ -19,7 +22,9 @@ let current = -1;
  * devices cannot be mixed.
  */
 export class Device {
+  /** Device index, as the driver numbers devices. */
   readonly index: number;
+  /** What the driver reports about the device. */
   readonly info: DeviceInfo;
   readonly #native: NativeAddon;
   #defaultStream: Stream | undefined;
@@ -42,7 +47,12 @@ export class Device {
   }
 
   /** Free and total device memory in bytes. */
-  memoryInfo(): { free: number; total: number } {
+  memoryInfo(): {
+    /** Free bytes now. */
+    free: number;
+    /** Total bytes. */
+    total: number;
+  } {
     const native = this.activate();
     return call(() => native.memoryInfo());
   }
@@ -89,7 +99,10 @@ export class Device {
    * see the range as page-locked. The view must stay alive and unmoved as long as it is
    * registered.
    */
-  pinHostMemory(view: ArrayBufferView): Disposable & { dispose(): void } {
+  pinHostMemory(view: ArrayBufferView): Disposable & {
+    /** Unregisters the memory (once; later calls do nothing). */
+    dispose(): void;
+  } {
     const native = this.activate();
     call(() => native.hostRegister(view));
     let done = false;

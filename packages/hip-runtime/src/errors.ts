@@ -1,5 +1,6 @@
 /** Base class of every error this package throws. */
 export class HipRuntimeError extends Error {
+  /** Stable code for programs: `ERR_HIP_DRIVER`, `ERR_HIP_NO_DRIVER`, `ERR_HIP_NO_DEVICE`, `ERR_HIP_DISPOSED`, `ERR_HIP_ARGUMENT`, … */
   readonly code: string;
   constructor(message: string, code: string, options?: ErrorOptions) {
     super(message, options);
@@ -13,8 +14,11 @@ export class HipRuntimeError extends Error {
  * `CUDA_ERROR_OUT_OF_MEMORY`), `call` the function that failed (e.g. `cuMemAlloc_v2`).
  */
 export class HipError extends HipRuntimeError {
+  /** The driver's numeric error code. */
   readonly driverCode: number;
+  /** The driver's error name, e.g. `CUDA_ERROR_OUT_OF_MEMORY`. */
   readonly driverName: string;
+  /** The driver function that failed, e.g. `cuMemAlloc_v2`. */
   readonly call: string;
   constructor(call: string, driverName: string, driverCode: number, options?: ErrorOptions) {
     super(`${call} failed: ${driverName} (${driverCode})`, 'ERR_HIP_DRIVER', options);
@@ -27,12 +31,15 @@ export class HipError extends HipRuntimeError {
 
 /** One library the loader tried, and what happened. */
 export interface DriverAttempt {
+  /** The library name or path tried. */
   path: string;
+  /** Why it could not be used (or `ok`). */
   outcome: string;
 }
 
 /** No GPU driver could be opened (or the native addon is not built); `attempts` says what was tried. */
 export class NoDriverError extends HipRuntimeError {
+  /** Every library tried, in order. */
   readonly attempts: readonly DriverAttempt[];
   constructor(reason: string, attempts: readonly DriverAttempt[] = []) {
     const tried = attempts.map((a) => `${a.path}: ${a.outcome}`).join('; ');

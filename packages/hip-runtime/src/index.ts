@@ -10,7 +10,13 @@ export {
   NoDeviceError,
   NoDriverError,
 } from './errors.js';
-export { type HasDeviceAddress, type KernelArg, KernelArgPacker, type KernelArgType } from './kernel-args.js';
+export {
+  type HasDeviceAddress,
+  type KernelArg,
+  KernelArgPacker,
+  type KernelArgType,
+  type TypedArg,
+} from './kernel-args.js';
 export { type Dim3, Kernel, type KernelAttributes, type LaunchOptions, Module } from './module.js';
 export type { DeviceFacts } from './native.js';
 export { addonPath } from './native.js';

@@ -5,14 +5,23 @@ export type KernelArgType = 'pointer' | 'i32' | 'u32' | 'f32' | 'u64' | 'f64';
 
 /** Something with a device address (a DeviceBuffer), or a raw address. */
 export interface HasDeviceAddress {
+  /** Device address of the first byte. */
   readonly address: bigint;
 }
 
 /** One kernel argument: its type and value. */
 export type KernelArg =
-  | { type: 'pointer'; value: HasDeviceAddress | bigint }
-  | { type: 'i32' | 'u32' | 'f32' | 'f64'; value: number }
-  | { type: 'u64'; value: bigint | number };
+  | TypedArg<'pointer', HasDeviceAddress | bigint>
+  | TypedArg<'i32' | 'u32' | 'f32' | 'f64', number>
+  | TypedArg<'u64', bigint | number>;
+
+/** A kernel argument with the type it is packed as. */
+export interface TypedArg<T extends KernelArgType, V> {
+  /** How the argument is packed (its C type in the kernel's signature). */
+  type: T;
+  /** The value: a device address (or something holding one) for pointers. */
+  value: V;
+}
 
 const SIZE: Record<KernelArgType, number> = { pointer: 8, i32: 4, u32: 4, f32: 4, u64: 8, f64: 8 };
 
@@ -30,8 +39,11 @@ const SIZE: Record<KernelArgType, number> = { pointer: 8, i32: 4, u32: 4, f32: 4
  * ```
  */
 export class KernelArgPacker {
+  /** The parameter types, in order. */
   readonly types: readonly KernelArgType[];
+  /** Byte offset of each parameter in `bytes` (C alignment). */
   readonly offsets: Uint32Array;
+  /** The packed argument block the launch passes. */
   readonly bytes: Uint8Array;
   readonly #view: DataView;
 

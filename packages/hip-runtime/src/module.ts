@@ -10,14 +10,19 @@ export type Dim3 = number | readonly [number, number?, number?];
 
 /** Per-function facts from the driver. */
 export interface KernelAttributes {
+  /** Most threads per block this kernel can be launched with. */
   maxThreadsPerBlock: number;
+  /** Statically allocated shared memory per block, bytes. */
   staticSharedBytes: number;
+  /** Local (spill and stack) memory per thread, bytes. */
   localBytes: number;
+  /** Registers per thread. */
   registers: number;
 }
 
 /** A loaded code object (AMD) or cubin/fatbin/PTX (NVIDIA). */
 export class Module extends Resource {
+  /** The device the module is loaded on. */
   readonly device: Device;
   readonly #handle: bigint;
   readonly #kernels = new Map<string, Kernel>();
@@ -67,16 +72,23 @@ function dim3(value: Dim3, what: string): [number, number, number] {
 
 /** What a launch needs: grid and block sizes, dynamic shared memory, the stream, the arguments. */
 export interface LaunchOptions {
+  /** Blocks in the grid. */
   grid: Dim3;
+  /** Threads per block. */
   block: Dim3;
+  /** Dynamic shared memory per block, bytes (default 0). */
   sharedMemBytes?: number;
+  /** The stream to launch on (default: the device's default stream). */
   stream?: Stream;
+  /** The kernel's arguments, in order. */
   args: readonly KernelArg[];
 }
 
 /** A kernel function of a module. */
 export class Kernel {
+  /** The module the kernel belongs to. */
   readonly module: Module;
+  /** Its symbol name. */
   readonly name: string;
   readonly #handle: bigint;
   readonly #dims = new Uint32Array(7);

@@ -6,16 +6,23 @@ import { HipError, NoDriverError } from './errors.js';
 
 /** Device facts as the addon reads them, one driver attribute at a time. */
 export interface DeviceFacts {
+  /** Marketing name, e.g. `NVIDIA H100 80GB HBM3`. */
   name: string;
   /** `gfx90a`, `gfx1030`, `sm_90`, … */
   architecture: string;
+  /** Device memory in bytes. */
   totalMemory: number;
+  /** Multiprocessors (NVIDIA SMs, AMD CUs). */
   multiprocessors: number;
+  /** Most threads one block may have. */
   maxThreadsPerBlock: number;
+  /** Shared memory a block gets without opting in, bytes. */
   sharedMemoryPerBlock: number;
+  /** Shared memory a block may opt in to, bytes. */
   sharedMemoryPerBlockOptin: number;
   /** 32 on NVIDIA and RDNA, 64 on CDNA. */
   warpSize: number;
+  /** L2 cache size in bytes. */
   l2CacheBytes: number;
 }
 

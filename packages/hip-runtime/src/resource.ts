@@ -40,6 +40,7 @@ export abstract class Resource implements Disposable {
     release();
   }
 
+  /** Same as {@link dispose}, for `using`. */
   [Symbol.dispose](): void {
     this.dispose();
   }

@@ -4,6 +4,7 @@ import { nativeRuntime } from './runtime.js';
 
 /** Run-time compilation failed; `log` is the compiler's own output. */
 export class CompileError extends HipRuntimeError {
+  /** The compiler's log. */
   readonly log: string;
   constructor(message: string, log: string) {
     super(log ? `${message}\n${log}` : message, 'ERR_HIP_COMPILE');

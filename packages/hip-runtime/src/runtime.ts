@@ -1,14 +1,16 @@
 import { readConfig } from './config.js';
 import { Device, type DeviceInfo } from './device.js';
-import { HipArgumentError, NoDeviceError, NoDriverError } from './errors.js';
+import { type DriverAttempt, HipArgumentError, NoDeviceError, NoDriverError } from './errors.js';
 import { call, loadAddon, type NativeAddon } from './native.js';
 
 /** The driver that was opened: which vendor API, its version, and the libraries tried. */
 export interface DriverInfo {
+  /** Which driver was opened. */
   backend: 'hip' | 'cuda';
   /** The driver's version number (CUDA: 13000 for 13.0; HIP: its runtime version). */
   version: number;
-  attempts: readonly { path: string; outcome: string }[];
+  /** Every library tried, in order, with what happened. */
+  attempts: readonly DriverAttempt[];
 }
 
 let opened: { native: NativeAddon; driver: DriverInfo } | undefined;
@@ -95,8 +97,20 @@ export function openDevice(index = 0): Device {
 
 /** Whether a driver and at least one device can be opened, and if not, why. */
 export function probe():
-  | { available: true; driver: DriverInfo; devices: number }
-  | { available: false; reason: string } {
+  | {
+      /** A GPU is usable. */
+      available: true;
+      /** The driver opened. */
+      driver: DriverInfo;
+      /** How many devices it sees. */
+      devices: number;
+    }
+  | {
+      /** No GPU is usable. */
+      available: false;
+      /** Why: the driver libraries tried and how each failed, or that there is no device. */
+      reason: string;
+    } {
   try {
     const driver = openDriver();
     const count = deviceCount();

@@ -4,6 +4,7 @@ import { Resource } from './resource.js';
 
 /** An ordered queue of device work. */
 export class Stream extends Resource {
+  /** The device the stream belongs to. */
   readonly device: Device;
   readonly #handle: bigint;
 
@@ -55,6 +56,7 @@ export class Stream extends Resource {
 
 /** A point in a stream, for timing and ordering. */
 export class Event extends Resource {
+  /** The device the event belongs to. */
   readonly device: Device;
   readonly #handle: bigint;
 
@@ -70,6 +72,7 @@ export class Event extends Resource {
     this.#handle = handle;
   }
 
+  /** @internal The driver handle. */
   get handle(): bigint {
     this.alive();
     return this.#handle;
