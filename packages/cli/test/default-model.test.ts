@@ -108,6 +108,34 @@ describe('rocmforge generate with the bundled model (no --model)', () => {
   });
 });
 
+describe('tooling/model/random-model.mjs (large-vocabulary timing model)', () => {
+  it('writes a checkpoint and tokenizer that convert and generate', () => {
+    const out = join(dir, 'random');
+    const script = join(import.meta.dirname, '..', '..', '..', 'tooling', 'model', 'random-model.mjs');
+    const made = spawnSync(
+      process.execPath,
+      [script, out, '--vocab', '1000', '--dim', '16', '--layers', '1'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(made.status, made.stderr).toBe(0);
+    const gguf = join(out, 'model.gguf');
+    const converted = cli(
+      'convert-llama2c',
+      join(out, 'model.bin'),
+      join(out, 'tokenizer.bin'),
+      gguf,
+      '--type',
+      'f16',
+    );
+    expect(converted.code, converted.stderr).toBe(0);
+    const result = generateJson('--model', gguf, '--prompt', 'w300 w400', '--max-tokens', '8', '--seed', '1');
+    for (const t of result.tokens) expect(t >= 0 && t < 1000).toBe(true);
+    expect(result.text).toMatch(/w\d+/);
+  });
+});
+
 describe('convert-llama2c with a byte-level BPE tokenizer.json and float16 matrices', () => {
   // A tiny random llama2.c checkpoint and a GPT-2-style tokenizer with three merges.
   const [dim, hidden, layers, heads, context] = [8, 16, 1, 2, 16];
