@@ -28,4 +28,10 @@ export class InputFileError extends CliError {
     this.name = 'InputFileError';
     this.file = file;
   }
+
+  /** The file could not be opened or read: the system's code (`ENOENT`, …) or message. */
+  static unreadable(file: string, error: unknown): InputFileError {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    return new InputFileError(file, `cannot be read (${reason})`);
+  }
 }

@@ -17,16 +17,14 @@ function toMatrix(file: string, data: Float32Array, shape: readonly number[]): L
   throw new InputFileError(file, `expected a 1-D or 2-D array but found shape [${shape.join(', ')}]`);
 }
 
-function readBytes(file: string): Buffer {
+/** A whole file's bytes; a missing, unreadable or non-regular file is an InputFileError. */
+export function readBytes(file: string): Buffer {
   try {
     if (!statSync(file).isFile()) throw new InputFileError(file, 'not a file');
     return readFileSync(file);
   } catch (error) {
     if (error instanceof InputFileError) throw error;
-    throw new InputFileError(
-      file,
-      `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
-    );
+    throw InputFileError.unreadable(file, error);
   }
 }
 

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { InputFileError } from './errors.js';
 import { type GgufTensor, type GgufValue, writeGguf } from './gguf.js';
+import { readBytes } from './input-file.js';
 
 /** Options of {@link convertLlama2c}. */
 export interface ConvertOptions {
@@ -25,7 +25,7 @@ export function convertLlama2c(
   options: ConvertOptions = {},
 ): Buffer {
   const { name = 'llama2.c model', type = 'f32' } = options;
-  const model = readFile(modelPath);
+  const model = readBytes(modelPath);
   if (model.length < 28) throw new InputFileError(modelPath, 'truncated: no llama2.c header');
   const header = Array.from({ length: 7 }, (_, i) => model.readInt32LE(i * 4));
   const [dim, hidden, layers, heads, kvHeads, signedVocab, context] = header as [
@@ -121,7 +121,7 @@ type TokenizerMetadata = Array<[string, GgufValue]>;
 
 /** llama2.c's tokenizer, mapped to GGUF's SentencePiece conventions (▁ for spaces, token types). */
 function readTokenizer(path: string, vocab: number): TokenizerMetadata {
-  const bytes = readFile(path);
+  const bytes = readBytes(path);
   const tokens: string[] = [];
   const scores: number[] = [];
   const types: number[] = [];
@@ -171,7 +171,7 @@ interface HfTokenizer {
 function readBpeTokenizer(path: string, vocab: number): TokenizerMetadata {
   let json: HfTokenizer;
   try {
-    json = JSON.parse(readFile(path).toString('utf8')) as HfTokenizer;
+    json = JSON.parse(readBytes(path).toString('utf8')) as HfTokenizer;
   } catch (error) {
     if (error instanceof InputFileError) throw error;
     throw new InputFileError(path, `not JSON (${(error as Error).message})`);
@@ -212,15 +212,4 @@ function readBpeTokenizer(path: string, vocab: number): TokenizerMetadata {
     ['tokenizer.ggml.eos_token_id', { type: 'u32', value: eos }],
     ['tokenizer.ggml.add_bos_token', { type: 'bool', value: false }],
   ];
-}
-
-function readFile(path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    throw new InputFileError(
-      path,
-      `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
-    );
-  }
 }

@@ -65,10 +65,7 @@ function checkGguf(path: string): void {
     readSync(fd, header, 0, 8, 0);
     closeSync(fd);
   } catch (error) {
-    throw new InputFileError(
-      path,
-      `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
-    );
+    throw InputFileError.unreadable(path, error);
   }
   if (header.toString('latin1', 0, 4) !== 'GGUF')
     throw new InputFileError(path, 'not a GGUF file (wrong magic)');
@@ -121,6 +118,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
         EXIT.usage,
       );
     const generated: Token[] = [];
+    let vocabulary = 0;
     let text = '';
     const modelMs: number[] = [];
     const samplerMs: number[] = [];
@@ -135,10 +133,10 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
       const results = await sequence.controlledEvaluate(items);
       const next = results[results.length - 1]?.next?.logits as Map<number, number> | undefined;
       if (!next) throw new CliError('the engine returned no logits');
-      // The engine hands out the whole vocabulary as a map; tokens it leaves out cannot be drawn.
-      let size = 0;
-      for (const token of next.keys()) if (token >= size) size = token + 1;
-      const logits = new Float32Array(size).fill(Number.NEGATIVE_INFINITY);
+      // The engine hands out the whole vocabulary as a map, the same ids every step: its size is
+      // read once. Tokens it leaves out cannot be drawn.
+      if (vocabulary === 0) for (const token of next.keys()) if (token >= vocabulary) vocabulary = token + 1;
+      const logits = new Float32Array(vocabulary).fill(Number.NEGATIVE_INFINITY);
       for (const [token, value] of next) logits[token] = value;
       modelMs.push(performance.now() - t0);
       const request = {
