@@ -60,6 +60,10 @@ gpuSuite(probe)('GPU sampler', () => {
     ['min-p 0.1', { minP: 0.1 }],
     ['top-k 50 + top-p 0.9', { topK: 50, topP: 0.9, temperature: 0.8 }],
     ['top-k 50 + top-p 0.9, joint', { topK: 50, topP: 0.9, filterOrder: 'joint' }],
+    // Past the kernel's shared candidate buffer (1024 entries): the draws from the row; with
+    // top-p after it, top-p gathers its own candidates.
+    ['top-k 2000', { topK: 2000 }],
+    ['top-k 2000 + top-p 0.95', { topK: 2000, topP: 0.95 }],
   ];
   const SUB_BATCHES = [1000, 1, 4, 16, 64, 1000, 1000, 2, 32, 1000];
   for (const vocab of [32_000, 151_936]) {

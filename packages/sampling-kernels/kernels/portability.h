@@ -44,3 +44,11 @@ __device__ __forceinline__ void rf_pause() { __nanosleep(64); }
 #endif
 
 #define RF_KERNEL extern "C" __global__
+// Launch bounds with a minimum of resident blocks per multiprocessor, a register budget for
+// NVIDIA's compiler. HIP's second argument means waves per execution unit instead, so AMD
+// builds get the block size alone (not measured there; see docs/PERFORMANCE.md).
+#if defined(__HIPCC__) || defined(__HIP__) || defined(__HIPCC_RTC__)
+#define RF_LAUNCH_BOUNDS_MIN_BLOCKS(threads, blocks) __launch_bounds__(threads)
+#else
+#define RF_LAUNCH_BOUNDS_MIN_BLOCKS(threads, blocks) __launch_bounds__(threads, blocks)
+#endif

@@ -13,6 +13,10 @@ constexpr int BLOCK = RF_BLOCK;
 #define RF_NARROW_BLOCK 256
 #endif
 static_assert(RF_NARROW_BLOCK % RF_WARP_SIZE == 0 && RF_NARROW_BLOCK <= RF_BLOCK, "narrow blocks are whole warps");
+// Narrow blocks resident per multiprocessor that the compiler must leave registers for.
+#ifndef RF_NARROW_MIN_BLOCKS
+#define RF_NARROW_MIN_BLOCKS 6
+#endif
 // +Infinity from its bits (NVRTC has no __builtin_huge_valf).
 #define RF_INF (__int_as_float(0x7f800000))
 
@@ -97,6 +101,20 @@ __device__ ValueIndex reduce_argmax(ValueIndex v, SharedStorage& s) {
   return r;
 }
 
+// The elements of a row at or above one radix digit, gathered into shared memory during a
+// select's second round (rows in one block only), so that its third round, a second select
+// over them and the kept total and draws need not read the row again. `edge` is the lowest
+// ordered key gathered: the buffer holds every element whose key is ≥ edge, in no particular
+// order; `count` past CANDIDATE_CAPACITY means it overflowed and is not used.
+constexpr unsigned CANDIDATE_CAPACITY = 1024;
+struct CandidateBuffer {
+  float value[CANDIDATE_CAPACITY];
+  int index[CANDIDATE_CAPACITY];
+  unsigned count;
+  unsigned edge;
+  unsigned kept;  // after compaction: the kept entries, sorted by index, in the block's scratch
+};
+
 // Adds a candidate's weight to its digit's bin when its higher digits match the prefix so far.
 template <typename Candidate, typename Fixed>
 struct HistogramOf {
@@ -116,6 +134,86 @@ struct HistogramOf {
   }
 };
 
+// The second round's histogram, also gathering every candidate whose key is ≥ `edge` (the first
+// round's digit and above) into the buffer. Once the buffer is full no more atomics are spent.
+__device__ __forceinline__ void gather(CandidateBuffer* buffer, float v, unsigned i) {
+  const unsigned seen = *reinterpret_cast<volatile unsigned*>(&buffer->count);
+  if (seen >= CANDIDATE_CAPACITY) {
+    // Full: one more candidate marks it incomplete (count past the capacity), with one atomic.
+    if (seen == CANDIDATE_CAPACITY) atomicMax(&buffer->count, CANDIDATE_CAPACITY + 1);
+    return;
+  }
+  const unsigned slot = atomicAdd(&buffer->count, 1u);
+  if (slot < CANDIDATE_CAPACITY) {
+    buffer->value[slot] = v;
+    buffer->index[slot] = static_cast<int>(i);
+  }
+}
+template <typename Candidate, typename Fixed>
+struct HistogramAndGather {
+  HistogramOf<Candidate, Fixed> add;
+  CandidateBuffer* buffer;
+  __device__ __forceinline__ void operator()(float v, unsigned i) const {
+    add(v, i);
+    if (add.candidate(v) && ordered_key(v) >= buffer->edge) gather(buffer, v, i);
+  }
+};
+// Gathers every element ≥ `bound` (a lower bound of the top-k threshold).
+struct GatherAtLeast {
+  float bound;
+  CandidateBuffer* buffer;
+  __device__ __forceinline__ void operator()(float v, unsigned i) const {
+    if (v >= bound) gather(buffer, v, i);
+  }
+};
+
+// Bitonic sort of `size` (a power of two) keys in shared memory, ascending or descending, moving
+// `payload` with them (`swap(i, j)` exchanges whatever travels with the keys). The whole block
+// calls it; it begins and ends with a barrier.
+template <int B, typename Key, typename Swap>
+__device__ void bitonic_sort(Key* keys, unsigned size, bool descending, Swap swap) {
+  for (unsigned span = 2; span <= size; span <<= 1) {
+    for (unsigned stride = span >> 1; stride > 0; stride >>= 1) {
+      __syncthreads();
+      for (unsigned t = threadIdx.x; t < size / 2; t += B) {
+        const unsigned i = 2 * t - (t & (stride - 1));
+        const unsigned j = i + stride;
+        const Key a = keys[i];
+        const Key b = keys[j];
+        if ((descending ? a < b : a > b) == ((i & span) == 0)) {
+          keys[i] = b;
+          keys[j] = a;
+          swap(i, j);
+        }
+      }
+    }
+  }
+  __syncthreads();
+}
+struct NoPayload {
+  __device__ void operator()(unsigned, unsigned) const {}
+};
+struct FloatPayload {
+  float* values;
+  __device__ void operator()(unsigned i, unsigned j) const {
+    const float v = values[i];
+    values[i] = values[j];
+    values[j] = v;
+  }
+};
+
+// The k-th largest of the block's per-thread maxima (k ≤ B): k distinct elements of the row are
+// at least it, so it bounds the row's top-k threshold from below. `scratch` holds B floats.
+template <int B>
+__device__ float kth_largest_of_threads(float mine, int k, float* scratch) {
+  static_assert((B & (B - 1)) == 0, "the sort takes a power of two");
+  scratch[threadIdx.x] = mine;
+  bitonic_sort<B>(scratch, static_cast<unsigned>(B), true, NoPayload());
+  const float kth = scratch[k - 1];
+  __syncthreads();
+  return kth;
+}
+
 // Radix select over the ordered keys of the row's candidates (those passing `candidate`): the
 // value v such that the weight of candidates above v is below the target and the weight of
 // those ≥ v reaches it. Weights are counts (`weigh` returns 1) or fixed-point masses: integers,
@@ -127,7 +225,8 @@ struct HistogramOf {
 // block reads the whole histogram and makes the same choice.
 template <int B, typename Candidate, typename Fixed>
 __device__ float radix_select(const float* x, RowPart<B>& rp, int* timedOut, Candidate candidate, Fixed weigh,
-                              unsigned long long target, double fraction, int slot, SharedStorage& s) {
+                              unsigned long long target, double fraction, int slot, SharedStorage& s,
+                              CandidateBuffer* buffer = nullptr, bool fromBuffer = false) {
   __shared__ unsigned chosenDigit;
   __shared__ unsigned long long remaining;
   __shared__ unsigned long long scanScratch[B / RF_WARP_SIZE];
@@ -138,14 +237,28 @@ __device__ float radix_select(const float* x, RowPart<B>& rp, int* timedOut, Can
   const unsigned masks[3] = {0x7ff, 0x7ff, 0x3ff};
   unsigned a, b;
   rp.segment(threadIdx.x / RF_WARP_SIZE, &a, &b);
+  // Gather in the second round when a buffer is given and the row is this block's alone.
+  const bool gather = buffer != nullptr && !fromBuffer && rp.parts == 1;
   for (int round = 0; round < 3; round++) {
     const int shift = shifts[round];
     const unsigned bins = masks[round] + 1;
     for (unsigned d = threadIdx.x; d < bins; d += B) s.histogram[d] = 0;
+    if (gather && round == 1 && threadIdx.x == 0) {
+      buffer->count = 0;
+      buffer->edge = prefix;
+    }
     __syncthreads();
     HistogramOf<Candidate, Fixed> add = {candidate, weigh, s.histogram, prefix, round == 0 ? 32 : shifts[round - 1],
                                          shift, masks[round]};
-    warp_for_each(x, a, b, add);
+    if (fromBuffer) {
+      const unsigned n = buffer->count;
+      for (unsigned e = threadIdx.x; e < n; e += B) add(buffer->value[e], 0u);
+    } else if (gather && round == 1) {
+      HistogramAndGather<Candidate, Fixed> both = {add, buffer};
+      warp_for_each(x, a, b, both);
+    } else {
+      warp_for_each(x, a, b, add);
+    }
     if (rp.parts > 1) {
       __syncthreads();
       unsigned long long* shared = rp.scratch->histogram[slot + round];
@@ -158,6 +271,8 @@ __device__ float radix_select(const float* x, RowPart<B>& rp, int* timedOut, Can
       for (unsigned d = threadIdx.x; d < bins; d += B) s.histogram[d] = merged[d];
     }
     __syncthreads();
+    // A complete buffer serves the last round.
+    if (gather && round == 1 && buffer->count <= CANDIDATE_CAPACITY) fromBuffer = true;
     // Choose the digit in parallel: thread t owns `per` consecutive digits counted from the
     // top; an exclusive scan of the owners' sums gives each the weight above its digits, and
     // the one thread whose digits contain the crossing writes it.
@@ -460,6 +575,78 @@ __device__ void draw_tokens(SampleShared& sh, const RowPart<B>& rp, const float*
   }
 }
 
+// The kept entries of a complete candidate buffer, compacted, sorted by index (bitonic sort in
+// shared memory) and summed in index order: the kept total without reading the row again.
+// Leaves weights, indices and inclusive running sums in `s` and their number in cand.kept.
+template <int B>
+__device__ double buffer_kept_total(CandidateBuffer& cand, const KeptWeight& kept, SharedStorage& s) {
+  static_assert(sizeof(SharedStorage) >= CANDIDATE_CAPACITY * (4 + 4 + 8), "kept entries fit the block's scratch");
+  __shared__ unsigned countScratch[B / RF_WARP_SIZE];
+  __shared__ double sumScratch[B / RF_WARP_SIZE];
+  float* weight = reinterpret_cast<float*>(s.histogram);
+  int* index = reinterpret_cast<int*>(weight + CANDIDATE_CAPACITY);
+  double* running = reinterpret_cast<double*>(index + CANDIDATE_CAPACITY);
+  const unsigned n = cand.count;
+  // Compaction: each thread takes consecutive entries; a block scan gives each its first slot.
+  unsigned first = min(n, threadIdx.x * ((n + B - 1) / B));
+  unsigned last = min(n, first + (n + B - 1) / B);
+  unsigned local = 0;
+  for (unsigned e = first; e < last; e++) local += kept(cand.value[e]) > 0.0f ? 1u : 0u;
+  unsigned m;
+  unsigned slot = block_exclusive_sum<B>(local, &m, countScratch);
+  for (unsigned e = first; e < last; e++) {
+    const float w = kept(cand.value[e]);
+    if (w > 0.0f) {
+      weight[slot] = w;
+      index[slot] = cand.index[e];
+      slot++;
+    }
+  }
+  unsigned size = 1;
+  while (size < m) size <<= 1;
+  for (unsigned e = m + threadIdx.x; e < size; e += B) {
+    weight[e] = 0.0f;
+    index[e] = 0x7fffffff;
+  }
+  // Sorted by index (indices are distinct; padding sorts last).
+  bitonic_sort<B>(index, size, false, FloatPayload{weight});
+  // Running sums in index order.
+  first = min(m, threadIdx.x * ((m + B - 1) / B));
+  last = min(m, first + (m + B - 1) / B);
+  double sum = 0.0;
+  for (unsigned e = first; e < last; e++) sum += weight[e];
+  double total;
+  double acc = block_exclusive_sum<B>(sum, &total, sumScratch);
+  for (unsigned e = first; e < last; e++) {
+    acc += weight[e];
+    running[e] = acc;
+  }
+  if (threadIdx.x == 0) cand.kept = m;
+  __syncthreads();
+  return total;
+}
+
+// Draws from the sorted kept entries of buffer_kept_total: the first entry whose running sum
+// passes u · total (binary search), else the last one; one thread per draw.
+template <int B>
+__device__ void buffer_draws(const CandidateBuffer& cand, SharedStorage& s, double total, int fallback,
+                             unsigned samples, int* out, unsigned seedLo, unsigned seedHi, unsigned stepLo,
+                             unsigned stepHi, unsigned stream) {
+  const float* weight = reinterpret_cast<const float*>(s.histogram);
+  const int* index = reinterpret_cast<const int*>(weight + CANDIDATE_CAPACITY);
+  const double* running = reinterpret_cast<const double*>(index + CANDIDATE_CAPACITY);
+  const unsigned m = cand.kept;
+  for (unsigned draw = threadIdx.x; draw < samples; draw += B) {
+    const double target = rf_uniform53(seedLo, seedHi, stepLo, stepHi, stream, draw) * total;
+    unsigned lo = 0, hi = m;
+    while (lo < hi) {
+      const unsigned mid = (lo + hi) / 2;
+      if (running[mid] > target) hi = mid; else lo = mid + 1;
+    }
+    out[draw] = m == 0 ? fallback : index[lo < m ? lo : m - 1];
+  }
+}
+
 template <int B>
 __device__ __forceinline__ void sample_rows(
     const float* input, unsigned vocab, unsigned kind, const float* temperature, const int* topK, const float* topP,
@@ -470,6 +657,7 @@ __device__ __forceinline__ void sample_rows(
   constexpr int kWarps = B / RF_WARP_SIZE;
   __shared__ SampleShared sh;
   __shared__ float partMax[MAX_PARTS];
+  __shared__ CandidateBuffer cand;
   RowPart<B> rp;
   rp.init(blockIdx.x, vocab, parts, scratch);
   const unsigned row = rp.row;
@@ -590,34 +778,67 @@ __device__ __forceinline__ void sample_rows(
       const bool finite = weigh.mode != kInfinite;
       float threshold = -RF_INF;
       float minWeight = 0.0f;
+      bool keptInBuffer = false;
       if (online && finite) {
         // Plain: the sums of the first pass are the kept weights.
         combine_sums(sh, rp, true, kind == 0, max, inverseTemperature, partMax);
       } else {
         // 3. Thresholds, each on the value x: top-k (counts), then top-p (fixed-point masses).
+        // A row in one block gathers the elements at and above the first select's first digit
+        // into `cand`; when they fit, the rest works from there instead of the row.
+        CandidateBuffer* gatherTo = rp.parts == 1 ? &cand : nullptr;
+        bool buffered = false;  // cand holds every element whose key is ≥ cand.edge
         float kThreshold = -RF_INF;
         if (finite && topKOn) {
+          // Top-k ≤ B: every element at or above the k-th largest of the threads' maxima, in one
+          // pass, usually a few times k of them; the select then reads only those.
+          bool bounded = false;
+          if (gatherTo != nullptr && k <= B) {
+            const float bound = kth_largest_of_threads<B>(first.arg >= 0 ? first.max : -RF_INF, k,
+                                                          reinterpret_cast<float*>(sh.s.histogram));
+            if (threadIdx.x == 0) cand.count = 0;
+            __syncthreads();
+            GatherAtLeast atLeast = {bound, &cand};
+            warp_for_each(x, segA, segB, atLeast);
+            __syncthreads();
+            bounded = cand.count <= CANDIDATE_CAPACITY;
+          }
           kThreshold = radix_select(x, rp, &sh.timedOut, EveryCandidate(), UnitWeight(),
-                                    static_cast<unsigned long long>(k), -1.0, 0, sh.s);
+                                    static_cast<unsigned long long>(k), -1.0, 0, sh.s, gatherTo, bounded);
           threshold = kThreshold;
+          buffered = gatherTo != nullptr && cand.count <= CANDIDATE_CAPACITY;
         }
         if (finite && p < 1.0f) {
           const bool overAll = k > 0 && filterOrder == 1;
           const float base = overAll ? -RF_INF : kThreshold;
           const FixedWeight fixedWeight = {weigh, fixed_scale(vocab)};
+          // Top-p over the top-k set reads only the buffer (±0 aside: -0 ≥ +0 but keys below it).
+          const bool fromBuffer = buffered && !overAll && kThreshold != 0.0f;
+          CandidateBuffer* pBuffer = fromBuffer ? &cand : (buffered ? nullptr : gatherTo);
           const float pThreshold = radix_select(x, rp, &sh.timedOut, AtLeast{base}, fixedWeight, 1ull,
-                                                static_cast<double>(p), 3, sh.s);
+                                                static_cast<double>(p), 3, sh.s, pBuffer, fromBuffer);
+          if (!buffered && pBuffer != nullptr) buffered = cand.count <= CANDIDATE_CAPACITY;
           if (pThreshold > threshold) threshold = pThreshold;
         }
         const float maxWeight = weigh.mode == kPlainProbs ? max : 1.0f;
         minWeight = finite ? mp * maxWeight : 0.0f;
-        // 4. Kept weight of each warp's segment.
-        KeptSum sum = {{weigh, threshold, minWeight}, 0.0f};
-        warp_for_each(x, segA, segB, sum);
-        const double warpSum = warp_reduce(static_cast<double>(sum.sum), SumOp());
-        if (lane == 0) sh.warpSum[warp] = warpSum;
-        __syncthreads();
-        combine_sums(sh, rp, false, false, max, inverseTemperature, partMax);
+        // The kept set (x ≥ threshold) lies inside a complete buffer, whose edge is at or below
+        // the threshold of the select that filled it.
+        keptInBuffer = buffered && threshold != 0.0f;
+        if (keptInBuffer) {
+          // 4. Kept weight from the buffer.
+          const double total = buffer_kept_total<B>(cand, KeptWeight{weigh, threshold, minWeight}, sh.s);
+          if (threadIdx.x == 0) sh.total = total;
+          __syncthreads();
+        } else {
+          // 4. Kept weight of each warp's segment.
+          KeptSum sum = {{weigh, threshold, minWeight}, 0.0f};
+          warp_for_each(x, segA, segB, sum);
+          const double warpSum = warp_reduce(static_cast<double>(sum.sum), SumOp());
+          if (lane == 0) sh.warpSum[warp] = warpSum;
+          __syncthreads();
+          combine_sums(sh, rp, false, false, max, inverseTemperature, partMax);
+        }
       }
       if (rowStats != nullptr && rp.part == 0 && threadIdx.x == 0) {
         float* st = rowStats + static_cast<size_t>(row) * 6;
@@ -625,8 +846,14 @@ __device__ __forceinline__ void sample_rows(
         st[3] = static_cast<float>(sh.total); st[4] = threshold; st[5] = minWeight;
       }
       // 5. Draws: u · total located in index order, re-reading one segment per draw.
-      const KeptWeight kept = {weigh, threshold, minWeight};
-      draw_tokens(sh, rp, x, kept, samples, out, seedLo[row], seedHi[row], stepLo[row], stepHi[row], streamId[row]);
+      if (keptInBuffer) {
+        buffer_draws<B>(cand, sh.s, sh.total, sh.rowArg, samples, out, seedLo[row], seedHi[row], stepLo[row],
+                        stepHi[row], streamId[row]);
+      } else {
+        const KeptWeight kept = {weigh, threshold, minWeight};
+        draw_tokens(sh, rp, x, kept, samples, out, seedLo[row], seedHi[row], stepLo[row], stepHi[row],
+                    streamId[row]);
+      }
     }
   }
   rp.finish(sh.timedOut);
@@ -649,7 +876,7 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_sample(
 // The same with blocks of RF_NARROW_BLOCK threads, for batches of several rows per
 // multiprocessor: a row's serial phases (reductions, radix rounds) then overlap other rows'
 // loads on the same multiprocessor instead of leaving it idle (docs/PERFORMANCE.md, v3).
-RF_KERNEL void __launch_bounds__(RF_NARROW_BLOCK) rf_sample_narrow(
+RF_KERNEL void RF_LAUNCH_BOUNDS_MIN_BLOCKS(RF_NARROW_BLOCK, RF_NARROW_MIN_BLOCKS) rf_sample_narrow(
     const float* input, unsigned vocab, unsigned kind, const float* temperature, const int* topK, const float* topP,
     const float* minP, const unsigned* seedLo, const unsigned* seedHi, const unsigned* stepLo, const unsigned* stepHi,
     const unsigned* streamId, unsigned filterOrder, unsigned samples, int* tokens, unsigned char* valid,

@@ -8,7 +8,7 @@ const source = readFileSync(join(packageRoot(), 'kernels', 'sampling.hip'), 'utf
 /** The parameter types of each extern "C" kernel, read from the HIP source. */
 function kernelParameters(): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  const kernel = /RF_KERNEL void (?:__launch_bounds__\(\w+\) )?(rf_\w+)\(([^)]*)\)/g;
+  const kernel = /RF_KERNEL void (?:\w+\([\w, ]+\) )?(rf_\w+)\(([^)]*)\)/g;
   for (let m = kernel.exec(source); m; m = kernel.exec(source)) {
     const params = m[2]!
       .split(',')
