@@ -23,6 +23,25 @@ export function pinHandle(release: () => void): PinnedHostMemory {
   return { dispose, [Symbol.dispose]: dispose };
 }
 
+/**
+ * Page-locks `array` through `device` (portably: every device may copy from it) and records it
+ * on each of `samplers`, which then copy from it directly; the handle forgets it on them, then
+ * unpins.
+ */
+export function pinShared(
+  array: Float32Array,
+  device: { pinHostMemory(array: Float32Array): { dispose(): void } },
+  samplers: ReadonlyArray<{ markPinned(array: Float32Array): () => void }>,
+): PinnedHostMemory {
+  checkPinnable(array);
+  const pin = device.pinHostMemory(array);
+  const forget = samplers.map((s) => s.markPinned(array));
+  return pinHandle(() => {
+    for (const f of forget) f();
+    pin.dispose();
+  });
+}
+
 /** The host ranges a GPU sampler may copy from directly (page-locked by the user's pin). */
 export class PinnedRanges {
   readonly #ranges = new Map<ArrayBufferLike, Array<[number, number]>>();

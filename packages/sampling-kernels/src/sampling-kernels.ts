@@ -83,6 +83,13 @@ export interface SampleLaunch {
 
 const loaded = new WeakMap<Device, SamplingKernels>();
 
+/** Threads per block of the per-draw kernels (rf_philox, rf_uniform). */
+const PER_ROW_THREADS = 256;
+/** Their grid: x covers `count` draws of a row (the kernels loop past 65535 blocks), y the rows. */
+function perRowGrid(count: number, batch: number): [number, number] {
+  return [Math.min(Math.ceil(count / PER_ROW_THREADS), 65_535), batch];
+}
+
 /**
  * The sampling kernels loaded on one device, with one typed launcher per kernel: grid and
  * block are chosen here, arguments packed from the manifest's layouts. Loaded once per device.
@@ -285,8 +292,8 @@ export class SamplingKernels {
     const p = a.params;
     this.#launch(
       'rf_philox',
-      [Math.min(Math.ceil(a.count / 256), 65_535), a.batch],
-      256,
+      perRowGrid(a.count, a.batch),
+      PER_ROW_THREADS,
       [a.out, p.seedLo, p.seedHi, p.stepLo, p.stepHi, p.stream, a.draw0, a.count],
       a.stream,
     );
@@ -304,8 +311,8 @@ export class SamplingKernels {
     const p = a.params;
     this.#launch(
       'rf_uniform',
-      [Math.min(Math.ceil(a.count / 256), 65_535), a.batch],
-      256,
+      perRowGrid(a.count, a.batch),
+      PER_ROW_THREADS,
       [a.out, p.seedLo, p.seedHi, p.stepLo, p.stepHi, p.stream, a.count],
       a.stream,
     );

@@ -12,7 +12,7 @@ import {
   SamplerError,
   SamplerInputError,
 } from '../errors.js';
-import { checkPinnable, type PinnedHostMemory, PinnedRanges, pinHandle } from '../pinned.js';
+import { type PinnedHostMemory, PinnedRanges, pinShared } from '../pinned.js';
 import {
   allocateResult,
   type ResolvedRequest,
@@ -31,7 +31,6 @@ export type DeviceInput = DeviceBuffer;
 interface Pending {
   request: ResolvedRequest<unknown>;
   result: SampleResult;
-  validRaw: Uint8Array;
   /** Pinned host bytes the tokens and flags land in: tokens, then one flag per row. */
   landing: Uint8Array;
 }
@@ -179,13 +178,7 @@ export class GpuSampler implements Sampler {
    */
   pinHostMemory(array: Float32Array): PinnedHostMemory {
     if (this.#disposed) throw new SamplerDisposedError();
-    checkPinnable(array);
-    const pin = this.device.pinHostMemory(array);
-    const forget = this.markPinned(array);
-    return pinHandle(() => {
-      forget();
-      pin.dispose();
-    });
+    return pinShared(array, this.device, [this]);
   }
 
   /** @internal Records `array` as page-locked by someone else (the multi-GPU sampler's pin). */
@@ -401,7 +394,6 @@ export class GpuSampler implements Sampler {
 
     // 5. Results back to the host (ordered after the launches on the stream).
     const result = allocateResult(resolved);
-    const validRaw = new Uint8Array(batch);
     const landing = new Uint8Array(host, paramBytes, outputBytes);
     outputs.readAsync(landing, stream);
     if (logprobs && result.logprobs) logprobs.readAsync(result.logprobs, stream);
@@ -409,7 +401,7 @@ export class GpuSampler implements Sampler {
       topTokens.readAsync(result.topLogprobs.tokens, stream);
       topLogprobs.readAsync(result.topLogprobs.logprobs, stream);
     }
-    return { request: resolved, result, validRaw, landing };
+    return { request: resolved, result, landing };
   }
 
   #enqueueAdjustments(
@@ -492,10 +484,11 @@ export class GpuSampler implements Sampler {
   }
 
   #finish(pending: Pending): SampleResult {
-    const { request, result, validRaw, landing } = pending;
+    const { request, result, landing } = pending;
     const tokenBytes = result.tokens.byteLength;
     new Uint8Array(result.tokens.buffer).set(landing.subarray(0, tokenBytes));
-    validRaw.set(landing.subarray(tokenBytes, tokenBytes + request.batch));
+    // Read in place: nothing reuses the landing block before this call returns.
+    const validRaw = landing.subarray(tokenBytes, tokenBytes + request.batch);
     for (let row = 0; row < request.batch; row++) {
       if (validRaw[row] === 3) {
         this.#workspace.drop('split');

@@ -1,5 +1,5 @@
 import { SamplerDisposedError, SamplerInputError } from '../errors.js';
-import { checkPinnable, type PinnedHostMemory, pinHandle } from '../pinned.js';
+import { type PinnedHostMemory, pinShared } from '../pinned.js';
 import {
   allocateResult,
   type ResolvedRequest,
@@ -114,13 +114,7 @@ export class MultiGpuSampler implements Sampler {
    */
   pinHostMemory(array: Float32Array): PinnedHostMemory {
     if (this.#disposed) throw new SamplerDisposedError();
-    checkPinnable(array);
-    const pin = this.shards[0]!.device.pinHostMemory(array);
-    const forget = this.shards.map((s) => s.markPinned(array));
-    return pinHandle(() => {
-      for (const f of forget) f();
-      pin.dispose();
-    });
+    return pinShared(array, this.shards[0]!.device, this.shards);
   }
 
   /** @internal For tests: the next call on device `shard` (position in `shards`) fails as a driver failure would. */
