@@ -101,11 +101,11 @@ __device__ ValueIndex reduce_argmax(ValueIndex v, SharedStorage& s) {
   return r;
 }
 
-// The elements of a row at or above one radix digit, gathered into shared memory during a
-// select's second round (rows in one block only), so that its third round, a second select
-// over them and the kept total and draws need not read the row again. `edge` is the lowest
-// ordered key gathered: the buffer holds every element whose key is ≥ edge, in no particular
-// order; `count` past CANDIDATE_CAPACITY means it overflowed and is not used.
+// The elements of a row at or above a lower bound of a threshold, gathered into shared memory
+// (rows in one block only) so that the selects, the kept total and the draws need not read the
+// row again: every element ≥ the k-th largest of the threads' maxima (top-k), or every element
+// whose ordered key is ≥ `edge`, a select's first digit (gathered during its second round).
+// In no particular order; `count` past CANDIDATE_CAPACITY means it overflowed and is not used.
 constexpr unsigned CANDIDATE_CAPACITY = 1024;
 struct CandidateBuffer {
   float value[CANDIDATE_CAPACITY];
@@ -134,8 +134,7 @@ struct HistogramOf {
   }
 };
 
-// The second round's histogram, also gathering every candidate whose key is ≥ `edge` (the first
-// round's digit and above) into the buffer. Once the buffer is full no more atomics are spent.
+// Appends one element to the buffer; once it is full no more atomics are spent.
 __device__ __forceinline__ void gather(CandidateBuffer* buffer, float v, unsigned i) {
   const unsigned seen = *reinterpret_cast<volatile unsigned*>(&buffer->count);
   if (seen >= CANDIDATE_CAPACITY) {
@@ -149,6 +148,8 @@ __device__ __forceinline__ void gather(CandidateBuffer* buffer, float v, unsigne
     buffer->index[slot] = static_cast<int>(i);
   }
 }
+// The second round's histogram, also gathering every candidate whose key is ≥ `edge` (the first
+// round's digit and above).
 template <typename Candidate, typename Fixed>
 struct HistogramAndGather {
   HistogramOf<Candidate, Fixed> add;
@@ -575,17 +576,31 @@ __device__ void draw_tokens(SampleShared& sh, const RowPart<B>& rp, const float*
   }
 }
 
+// The kept entries of a candidate buffer, laid out in the block's scratch (free once the
+// selects are done): weights, indices and inclusive running sums, up to CANDIDATE_CAPACITY each.
+struct KeptEntries {
+  float* weight;
+  int* index;
+  double* running;
+  __device__ explicit KeptEntries(SharedStorage& s)
+      : weight(reinterpret_cast<float*>(s.histogram)),
+        index(reinterpret_cast<int*>(weight + CANDIDATE_CAPACITY)),
+        running(reinterpret_cast<double*>(index + CANDIDATE_CAPACITY)) {
+    static_assert(sizeof(SharedStorage) >= CANDIDATE_CAPACITY * (4 + 4 + 8), "kept entries fit the block's scratch");
+  }
+};
+
 // The kept entries of a complete candidate buffer, compacted, sorted by index (bitonic sort in
 // shared memory) and summed in index order: the kept total without reading the row again.
-// Leaves weights, indices and inclusive running sums in `s` and their number in cand.kept.
+// Leaves them in KeptEntries(s) and their number in cand.kept.
 template <int B>
 __device__ double buffer_kept_total(CandidateBuffer& cand, const KeptWeight& kept, SharedStorage& s) {
-  static_assert(sizeof(SharedStorage) >= CANDIDATE_CAPACITY * (4 + 4 + 8), "kept entries fit the block's scratch");
   __shared__ unsigned countScratch[B / RF_WARP_SIZE];
   __shared__ double sumScratch[B / RF_WARP_SIZE];
-  float* weight = reinterpret_cast<float*>(s.histogram);
-  int* index = reinterpret_cast<int*>(weight + CANDIDATE_CAPACITY);
-  double* running = reinterpret_cast<double*>(index + CANDIDATE_CAPACITY);
+  const KeptEntries entries(s);
+  float* weight = entries.weight;
+  int* index = entries.index;
+  double* running = entries.running;
   const unsigned n = cand.count;
   // Compaction: each thread takes consecutive entries; a block scan gives each its first slot.
   unsigned first = min(n, threadIdx.x * ((n + B - 1) / B));
@@ -632,9 +647,9 @@ template <int B>
 __device__ void buffer_draws(const CandidateBuffer& cand, SharedStorage& s, double total, int fallback,
                              unsigned samples, int* out, unsigned seedLo, unsigned seedHi, unsigned stepLo,
                              unsigned stepHi, unsigned stream) {
-  const float* weight = reinterpret_cast<const float*>(s.histogram);
-  const int* index = reinterpret_cast<const int*>(weight + CANDIDATE_CAPACITY);
-  const double* running = reinterpret_cast<const double*>(index + CANDIDATE_CAPACITY);
+  const KeptEntries entries(s);
+  const int* index = entries.index;
+  const double* running = entries.running;
   const unsigned m = cand.kept;
   for (unsigned draw = threadIdx.x; draw < samples; draw += B) {
     const double target = rf_uniform53(seedLo, seedHi, stepLo, stepHi, stream, draw) * total;
@@ -784,10 +799,10 @@ __device__ __forceinline__ void sample_rows(
         combine_sums(sh, rp, true, kind == 0, max, inverseTemperature, partMax);
       } else {
         // 3. Thresholds, each on the value x: top-k (counts), then top-p (fixed-point masses).
-        // A row in one block gathers the elements at and above the first select's first digit
-        // into `cand`; when they fit, the rest works from there instead of the row.
+        // A row in one block gathers a select's candidates into `cand`; when they fit,
+        // the rest works from there instead of the row.
         CandidateBuffer* gatherTo = rp.parts == 1 ? &cand : nullptr;
-        bool buffered = false;  // cand holds every element whose key is ≥ cand.edge
+        bool buffered = false;  // cand holds every element at or above the threshold of the select that filled it
         float kThreshold = -RF_INF;
         if (finite && topKOn) {
           // Top-k ≤ B: every element at or above the k-th largest of the threads' maxima, in one
@@ -822,8 +837,8 @@ __device__ __forceinline__ void sample_rows(
         }
         const float maxWeight = weigh.mode == kPlainProbs ? max : 1.0f;
         minWeight = finite ? mp * maxWeight : 0.0f;
-        // The kept set (x ≥ threshold) lies inside a complete buffer, whose edge is at or below
-        // the threshold of the select that filled it.
+        // The kept set (x ≥ threshold) lies inside a complete buffer, whose lower bound is at or
+        // below the threshold of the select that filled it.
         keptInBuffer = buffered && threshold != 0.0f;
         if (keptInBuffer) {
           // 4. Kept weight from the buffer.
