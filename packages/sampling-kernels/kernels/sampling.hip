@@ -51,12 +51,23 @@ struct Weigher {
   }
 };
 
-// A weight in 64-bit fixed point, so that histogram sums do not depend on the order of atomics.
+// A weight in 64-bit fixed point, so that histogram sums do not depend on the order of atomics:
+// ⌊w · 2^scaleExponent⌋. Built from the float's bits with integer operations (no double in the
+// histogram loops); for w < 2 it equals ⌊(double)w · scale⌋ bit for bit (checked exhaustively
+// over [0, 1] on the host). Larger weights (unnormalised probabilities) take the double route.
 struct FixedWeight {
   Weigher weigh;
   double scale;
-  __device__ unsigned long long operator()(float v) const {
-    return static_cast<unsigned long long>(static_cast<double>(weigh(v)) * scale);
+  int scaleExponent;
+  __device__ __forceinline__ unsigned long long operator()(float v) const {
+    const float w = weigh(v);
+    const unsigned bits = __float_as_uint(w);
+    const int exponent = static_cast<int>((bits >> 23) & 0xffu);
+    if (exponent == 0) return 0ull;  // zero or subnormal: below 2^-126, far below one unit
+    if (exponent > 127) return static_cast<unsigned long long>(static_cast<double>(w) * scale);
+    const unsigned long long mantissa = (bits & 0x7fffffu) | 0x800000u;
+    const int shift = exponent - 150 + scaleExponent;
+    return shift >= 0 ? mantissa << shift : (shift > -64 ? mantissa >> -shift : 0ull);
   }
 };
 
@@ -337,11 +348,12 @@ struct UnitWeight {
   __device__ unsigned long long operator()(float) const { return 1ull; }
 };
 
-// Fixed-point scale for masses: weights ≤ 1 each, sums below 2^63 for any vocabulary.
-__device__ __forceinline__ double fixed_scale(unsigned vocab) {
+// Fixed-point scale for masses, 2^(62 − ⌈log2 vocab⌉): weights ≤ 1 each, sums below 2^63 for
+// any vocabulary.
+__device__ __forceinline__ FixedWeight fixed_weight(const Weigher& weigh, unsigned vocab) {
   int bits = 0;
   while ((1u << bits) < vocab && bits < 31) bits++;
-  return ldexp(1.0, 62 - bits);
+  return FixedWeight{weigh, ldexp(1.0, 62 - bits), 62 - bits};
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1047,7 +1059,7 @@ __device__ __forceinline__ void sample_rows(
         if (finite && p < 1.0f) {
           const bool overAll = k > 0 && filterOrder == 1;
           const float base = overAll ? -RF_INF : kThreshold;
-          const FixedWeight fixedWeight = {weigh, fixed_scale(vocab)};
+          const FixedWeight fixedWeight = fixed_weight(weigh, vocab);
           // Top-p over the top-k set reads only the buffer (±0 aside: -0 ≥ +0 but keys below it).
           const bool fromBuffer = buffered && !overAll && kThreshold != 0.0f;
           CandidateBuffer* pBuffer = fromBuffer ? &cand : (buffered ? nullptr : gatherTo);
@@ -1079,7 +1091,7 @@ __device__ __forceinline__ void sample_rows(
           unsigned a0, b0;
           rp.segment(0, &a0, &b0);  // one block: warp w owns [w · (b0 − a0), …)
           spread_kept_sums<B>(aboveSum, cand, KeptWeight{weigh, threshold, minWeight},
-                              FixedWeight{weigh, fixed_scale(vocab)}, b0 - a0, sh.warpSum);
+                              fixed_weight(weigh, vocab), b0 - a0, sh.warpSum);
           combine_sums(sh, rp, false, false, max, inverseTemperature, partMax);
         } else {
           // 4. Kept weight of each warp's segment.
