@@ -17,16 +17,26 @@ function inputError(request: SampleRequest): SamplerInputError {
 
 describe('request validation', () => {
   it.each<[string, SampleRequest, string, number | undefined]>([
-    ['NaN logits', { logits: new Float32Array([1, Number.NaN, 3, 4, 5, 6]), shape: [2, 3] }, 'logits', 0],
+    [
+      'NaN logits',
+      { logits: new Float32Array([1, Number.NaN, 3, 4, 5, 6]), shape: [2, 3], onInvalidRow: 'throw' },
+      'logits',
+      0,
+    ],
     [
       'NaN logits in row 1',
-      { logits: new Float32Array([1, 2, 3, 4, Number.NaN, 6]), shape: [2, 3] },
+      { logits: new Float32Array([1, 2, 3, 4, Number.NaN, 6]), shape: [2, 3], onInvalidRow: 'throw' },
       'logits',
       1,
     ],
     [
       'NaN logits under a logit bias',
-      { logits: new Float32Array([1, 2, 3, 4, Number.NaN, 6]), shape: [2, 3], logitBias: { 0: 1 } },
+      {
+        logits: new Float32Array([1, 2, 3, 4, Number.NaN, 6]),
+        shape: [2, 3],
+        logitBias: { 0: 1 },
+        onInvalidRow: 'throw',
+      },
       'logits',
       1,
     ],
@@ -47,7 +57,12 @@ describe('request validation', () => {
     ['per-row array of the wrong length', { logits, shape: [2, 3], seed: [1, 2, 3] }, 'seed', undefined],
     ['samples 0', { logits, samples: 0 }, 'samples', undefined],
     ['both logits and probs', { logits, probs: logits }, 'logits', undefined],
-    ['negative probabilities', { probs: new Float32Array([0.5, -0.1, 0.6]) }, 'probs', 0],
+    [
+      'negative probabilities',
+      { probs: new Float32Array([0.5, -0.1, 0.6]), onInvalidRow: 'throw' },
+      'probs',
+      0,
+    ],
     ['bias on an unknown token', { logits, logitBias: { 6: 1 } }, 'logitBias', undefined],
     [
       'history with an unknown token',
@@ -72,7 +87,7 @@ describe('request validation', () => {
     for (const at of [0, 3, 4, 2501, 4998, 4999]) {
       const x = new Float32Array(2 * 5000).map((_, i) => Math.sin(i));
       x[5000 + at] = Number.NaN;
-      const error = inputError({ logits: x, shape: [2, 5000], ...params });
+      const error = inputError({ logits: x, shape: [2, 5000], onInvalidRow: 'throw', ...params });
       expect([error.field, error.row]).toEqual(['logits', 1]);
     }
   });
