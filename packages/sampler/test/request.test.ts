@@ -1,5 +1,6 @@
+import { MAX_TOP_LOGPROBS as KERNEL_MAX_TOP_LOGPROBS } from '@rocmforge/sampling-kernels';
 import { describe, expect, it } from 'vitest';
-import { createSampler, SamplerInputError } from '../src/index.js';
+import { createSampler, MAX_TOP_LOGPROBS, resolveRequest, SamplerInputError } from '../src/index.js';
 import type { SampleRequest } from '../src/request.js';
 
 const sampler = createSampler({ backend: 'cpu' });
@@ -71,6 +72,11 @@ describe('request validation', () => {
       0,
     ],
     ['zero repetition penalty', { logits, repetitionPenalty: 0 }, 'repetitionPenalty', undefined],
+    ['a misspelt field', { logits, topk: 2 } as SampleRequest, 'topk', undefined],
+    ['a snake_case field', { logits, top_p: 0.5 } as SampleRequest, 'top_p', undefined],
+    ['an unknown field left undefined', { logits, topk: undefined } as SampleRequest, 'topk', undefined],
+    ['top-n log-probabilities past the limit', { logits, logprobs: 1025 }, 'logprobs', undefined],
+    ['an unknown bad-row policy', { logits, onInvalidRow: 'skip' } as never, 'onInvalidRow', undefined],
   ])('rejects %s naming the field and row', (_name, request, field, row) => {
     const error = inputError(request);
     expect(error.field).toBe(field);
@@ -90,6 +96,43 @@ describe('request validation', () => {
       const error = inputError({ logits: x, shape: [2, 5000], onInvalidRow: 'throw', ...params });
       expect([error.field, error.row]).toEqual(['logits', 1]);
     }
+  });
+
+  it('names the field an unknown one resembles', () => {
+    expect(inputError({ logits, topk: 2 } as SampleRequest).message).toBe(
+      'Expected a SampleRequest field name (did you mean topK?) for topk but received 2 of type number',
+    );
+    expect(inputError({ logits, logit_bias: {} } as SampleRequest).message).toContain(
+      'did you mean logitBias?',
+    );
+    expect(inputError({ logits, nucleus: 0.9 } as SampleRequest).message).not.toContain('did you mean');
+  });
+
+  it('limits top-n log-probabilities as the GPU kernel does, on every backend', () => {
+    expect(MAX_TOP_LOGPROBS).toBe(KERNEL_MAX_TOP_LOGPROBS);
+    const wide = new Float32Array(2000);
+    expect(sampler.sample({ logits: wide, logprobs: MAX_TOP_LOGPROBS }).topLogprobs!.n).toBe(
+      MAX_TOP_LOGPROBS,
+    );
+    expect(inputError({ logits: wide, logprobs: MAX_TOP_LOGPROBS + 1 }).message).toBe(
+      'Expected true, false or an integer in [0, 1024] for logprobs but received 1025 of type number',
+    );
+  });
+
+  it('streams: 0 for every row with per-row seeds, the row index with one seed, as given otherwise', () => {
+    const shape = [3, 2] as const;
+    expect([...resolveRequest({ logits, shape, seed: [5, 6, 7] }).stream]).toEqual([0, 0, 0]);
+    expect([...resolveRequest({ logits, shape, seed: 5 }).stream]).toEqual([0, 1, 2]);
+    expect([...resolveRequest({ logits, shape }).stream]).toEqual([0, 1, 2]);
+    expect([...resolveRequest({ logits, shape, seed: [5, 6, 7], stream: [9, 8, 7] }).stream]).toEqual([
+      9, 8, 7,
+    ]);
+    expect([...resolveRequest({ logits, shape, seed: [5, 6, 7], stream: 4 }).stream]).toEqual([4, 4, 4]);
+  });
+
+  it('flags bad rows by default and throws for them on request', () => {
+    expect(resolveRequest({ logits }).onInvalidRow).toBe('flag');
+    expect(resolveRequest({ logits, onInvalidRow: 'throw' }).onInvalidRow).toBe('throw');
   });
 
   it('accepts 64-bit seeds as bigint and as safe integers alike', () => {
