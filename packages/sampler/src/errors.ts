@@ -57,7 +57,9 @@ export class BackendUnavailableError extends SamplerError {
 /**
  * The GPU kernels reported a failure that the driver did not: the blocks sharing a row could not
  * all run at once (a device over-subscribed by other work), so the row was not sampled. The
- * sampler re-initialises its scratch; `auto` samplers continue on the CPU.
+ * sampler re-initialises its scratch; `auto` samplers continue on the CPU. Thrown under
+ * `onInvalidRow: 'throw'`; under `'flag'` (the default) the row's status says
+ * `RowStatus.blocksDidNotMeet` instead.
  */
 export class KernelFailureError extends SamplerError {
   /** The first row that failed. */

@@ -33,6 +33,7 @@ export type {
   SampleRequest,
   SampleResult,
 } from './request.js';
-export { resolveRequest } from './request.js';
+export { MAX_TOP_LOGPROBS, resolveRequest } from './request.js';
+export { type InvalidRowPolicy, RowStatus, type RowStatusCode } from './row-status.js';
 export type { BackendName, CreateSamplerOptions, Sampler, SamplerLogger } from './sampler.js';
 export { createSampler } from './sampler.js';

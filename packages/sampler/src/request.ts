@@ -1,4 +1,5 @@
 import { SamplerInputError } from './errors.js';
+import type { InvalidRowPolicy } from './row-status.js';
 
 /** A value given once for the whole batch, or one value per row. */
 export type PerRow<T> = T | ArrayLike<T>;
@@ -34,9 +35,15 @@ export interface SampleRequest<Input = Float32Array> {
   minP?: PerRow<number>;
   /** `topKFirst` (default): top-p measured on the renormalised top-k distribution; `joint`: both on the full one. */
   filterOrder?: FilterOrder;
-  /** Philox key, an integer in [0, 2⁶⁴). Default 0. */
+  /**
+   * Philox key, an integer in [0, 2⁶⁴). Default 0. One seed per row (an array) makes each row's
+   * draws depend on its own seed and step only, wherever it sits in the batch.
+   */
   seed?: PerRow<number | bigint>;
-  /** Philox stream, an integer in [0, 2³²); defaults to the row index. Pass per-request ids for batch invariance. */
+  /**
+   * Philox stream, an integer in [0, 2³²). Default: 0 for every row when `seed` is an array
+   * (one seed per request), else the row index (rows sharing one seed draw differently).
+   */
   stream?: PerRow<number>;
   /** Decode position or any counter in [0, 2⁶⁴), so that successive calls draw fresh numbers. Default 0. */
   step?: PerRow<number | bigint>;
@@ -54,18 +61,61 @@ export interface SampleRequest<Input = Float32Array> {
   promptTokens?: ArrayLike<number> | ReadonlyArray<ArrayLike<number>>;
   /** Generated tokens per row (for all three penalties); one array for a single row. */
   outputTokens?: ArrayLike<number> | ReadonlyArray<ArrayLike<number>>;
-  /** `true`: the log-probability of each sampled token; a number n: that, plus the top-n per row. */
+  /**
+   * `true`: the log-probability of each sampled token; a number n (at most
+   * {@link MAX_TOP_LOGPROBS}): that, plus the top-n per row.
+   */
   logprobs?: boolean | number;
   /** `raw` (default): the model's log-softmax; `processed`: the distribution actually sampled. */
   logprobsMode?: LogprobsMode;
+  /**
+   * A row with NaN logits (or invalid probabilities), or a GPU row whose blocks did not meet:
+   * `'flag'` (default) reports it in `status` with token -1 and samples every other row exactly
+   * as alone; `'throw'` fails the call. See docs/GPU_SAMPLER.md "Semantics".
+   */
+  onInvalidRow?: InvalidRowPolicy;
 }
+
+/** Largest n for top-n log-probabilities (`logprobs: n`), on every backend. */
+export const MAX_TOP_LOGPROBS = 1024;
+
+/** Every field of {@link SampleRequest}: anything else in a request is rejected (a typo such as `topk`). */
+const REQUEST_FIELDS: Record<keyof SampleRequest<unknown>, true> = {
+  logits: true,
+  probs: true,
+  shape: true,
+  temperature: true,
+  topK: true,
+  topP: true,
+  minP: true,
+  filterOrder: true,
+  seed: true,
+  stream: true,
+  step: true,
+  samples: true,
+  logitBias: true,
+  repetitionPenalty: true,
+  frequencyPenalty: true,
+  presencePenalty: true,
+  promptTokens: true,
+  outputTokens: true,
+  logprobs: true,
+  logprobsMode: true,
+  onInvalidRow: true,
+};
 
 /** What a `sample` call returns. */
 export interface SampleResult {
-  /** `batch × samples` token ids in [0, vocab); `-1` only where `valid[row]` is 0. */
+  /** `batch × samples` token ids in [0, vocab); `-1` exactly where `valid[row]` is 0. */
   tokens: Int32Array;
-  /** Per row: 1 when a token was drawn, 0 when nothing could be sampled (all -Infinity logits, all-zero probabilities, NaN on the GPU). */
+  /** Per row: 1 when the row was sampled (`status[row]` is `RowStatus.sampled`), else 0. */
   valid: Uint8Array;
+  /**
+   * Per row, a `RowStatus` code: sampled, nothing to sample (all -Infinity logits, all-zero
+   * probabilities), invalid values (NaN; reported under `onInvalidRow: 'flag'`), or, on the GPU,
+   * blocks that did not meet (sample the row again).
+   */
+  status: Uint8Array;
   /** Rows sampled. */
   batch: number;
   /** Elements per row. */
@@ -114,7 +164,7 @@ export interface ResolvedRequest<Input = Float32Array> {
   seedLo: Uint32Array;
   /** Per-row seed, high 32 bits. */
   seedHi: Uint32Array;
-  /** Per-row random stream (the row index unless the request names streams). */
+  /** Per-row random stream (0 with per-row seeds, else the row index, unless the request names streams). */
   stream: Uint32Array;
   /** Per-row decode step, low 32 bits. */
   stepLo: Uint32Array;
@@ -131,6 +181,8 @@ export interface ResolvedRequest<Input = Float32Array> {
         mode: LogprobsMode;
       }
     | undefined;
+  /** What a row that cannot be sampled does: reported in `status`, or an error. */
+  onInvalidRow: InvalidRowPolicy;
 }
 
 /** Per-row logit adjustments, applied in order: bias, repetition, frequency and presence. */
@@ -273,6 +325,7 @@ export function allocateResult(
   const result: SampleResult = {
     tokens: new Int32Array(batch * samples),
     valid: new Uint8Array(batch),
+    status: new Uint8Array(batch),
     batch,
     vocab,
     samples,
@@ -301,6 +354,7 @@ export function resolveRequest<
   if (request === null || typeof request !== 'object') {
     throw new SamplerInputError('request', 'an object', request);
   }
+  rejectUnknownFields(request);
   const hasLogits = request.logits !== undefined;
   const hasProbs = request.probs !== undefined;
   if (hasLogits === hasProbs) {
@@ -373,8 +427,9 @@ export function resolveRequest<
   const stream = new Uint32Array(batch);
   const streamAt = perRow('stream', request.stream, batch);
   const streamScalar = request.stream === undefined || !isArrayLike(request.stream);
+  const defaultStream = defaultStreamOf(request.seed);
   for (let row = 0; row < batch; row++) {
-    const v = streamAt(row) ?? row;
+    const v = streamAt(row) ?? defaultStream(row);
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= U32) {
       throw new SamplerInputError('stream', 'an integer in [0, 2^32)', v, streamScalar ? undefined : row);
     }
@@ -386,14 +441,22 @@ export function resolveRequest<
   let logprobs: ResolvedRequest['logprobs'];
   if (request.logprobs !== undefined && request.logprobs !== false) {
     const n = request.logprobs === true ? 0 : request.logprobs;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
-      throw new SamplerInputError('logprobs', 'true, false or an integer ≥ 0', request.logprobs);
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_TOP_LOGPROBS) {
+      throw new SamplerInputError(
+        'logprobs',
+        `true, false or an integer in [0, ${MAX_TOP_LOGPROBS}]`,
+        request.logprobs,
+      );
     }
     const mode = request.logprobsMode ?? 'raw';
     if (mode !== 'raw' && mode !== 'processed') {
       throw new SamplerInputError('logprobsMode', "'raw' or 'processed'", mode);
     }
     logprobs = { n: Math.min(n, vocab), mode };
+  }
+  const onInvalidRow = request.onInvalidRow ?? 'flag';
+  if (onInvalidRow !== 'flag' && onInvalidRow !== 'throw') {
+    throw new SamplerInputError('onInvalidRow', "'flag' or 'throw'", onInvalidRow);
   }
 
   return {
@@ -414,7 +477,29 @@ export function resolveRequest<
     stepHi,
     adjustments,
     logprobs,
+    onInvalidRow,
   };
+}
+
+/**
+ * The stream of a row that names none: with one seed per row (per request), 0, so that a row's
+ * draws depend on its own seed and step only, not on its position; with one seed for the batch,
+ * the row index, so that its rows draw differently.
+ */
+function defaultStreamOf(seed: SampleRequest<unknown>['seed']): (row: number) => number {
+  const perRowSeeds = seed !== undefined && isArrayLike(seed);
+  return perRowSeeds ? () => 0 : (row) => row;
+}
+
+/** Rejects a field that SampleRequest does not have, suggesting the field it resembles. */
+function rejectUnknownFields(request: object): void {
+  for (const field of Object.keys(request)) {
+    if (Object.hasOwn(REQUEST_FIELDS, field)) continue;
+    const plain = (name: string) => name.toLowerCase().replace(/[_-]/g, '');
+    const near = Object.keys(REQUEST_FIELDS).find((known) => plain(known) === plain(field));
+    const expected = `a SampleRequest field name${near ? ` (did you mean ${near}?)` : ''}`;
+    throw new SamplerInputError(field, expected, (request as Record<string, unknown>)[field]);
+  }
 }
 
 function resolveAdjustments(

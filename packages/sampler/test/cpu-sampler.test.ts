@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { type ReferenceParams, referenceDistribution } from '../../../tooling/sampling-reference.js';
 import { chiSquare, gaussianLogits } from '../../../tooling/statistics.js';
 import { createSampler } from '../src/index.js';
+import { servingSemantics } from './serving-semantics.js';
 
 const sampler = createSampler({ backend: 'cpu' });
 const DRAWS = 100_000;
@@ -243,6 +244,10 @@ describe('determinism and batch invariance', () => {
       ]);
     }
   });
+});
+
+describe('serving semantics (per-row seeds, flagged rows, log-probability limits)', () => {
+  servingSemantics(() => sampler, { vocab: 2000, exactAcrossBatchSizes: true });
 });
 
 describe('log-probabilities', () => {

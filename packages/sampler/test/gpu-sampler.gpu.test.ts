@@ -1,5 +1,5 @@
 import { openDevice, probe } from '@rocmforge/hip-runtime';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gpuSuite } from '../../../tooling/gpu-test.js';
 import { gaussianLogits } from '../../../tooling/statistics.js';
 import {
@@ -9,6 +9,7 @@ import {
   type Sampler,
   SamplerInputError,
 } from '../src/index.js';
+import { servingSemantics } from './serving-semantics.js';
 
 gpuSuite(probe)('GPU sampler', () => {
   let gpu: Sampler;
@@ -17,6 +18,10 @@ gpuSuite(probe)('GPU sampler', () => {
     gpu = createSampler({ backend: 'gpu' });
   });
   afterAll(() => gpu.dispose());
+
+  describe('serving semantics (the CPU suite on the GPU)', () => {
+    servingSemantics(() => gpu, { vocab: 32_000, exactAcrossBatchSizes: false });
+  });
 
   it('is what gpu and auto give on a GPU machine', () => {
     expect(gpu.backend).toBe('gpu');
@@ -118,7 +123,7 @@ gpuSuite(probe)('GPU sampler', () => {
     const logits = new Float32Array([1, 2, 3, ...new Array(3).fill(-Infinity), 0, Number.NaN, 1]);
     const errorOf = (s: Sampler) => {
       try {
-        s.sample({ logits, shape: [3, 3] });
+        s.sample({ logits, shape: [3, 3], onInvalidRow: 'throw' });
       } catch (error) {
         return error as SamplerInputError;
       }
@@ -132,6 +137,10 @@ gpuSuite(probe)('GPU sampler', () => {
     const cr = cpu.sample({ logits: ok, shape: [2, 3], samples: 2 });
     expect([...gr.valid]).toEqual([...cr.valid]);
     expect([...gr.tokens.subarray(2)]).toEqual([-1, -1]);
+    const flagged = (s: Sampler) => s.sample({ logits, shape: [3, 3], samples: 2, seed: [1, 2, 3] });
+    const [gf, cf] = [flagged(gpu), flagged(cpu)];
+    expect([...gf.status]).toEqual([...cf.status]);
+    expect([...gf.tokens]).toEqual([...cf.tokens]);
   });
 
   it('rejects invalid parameters with the CPU’s typed errors', () => {

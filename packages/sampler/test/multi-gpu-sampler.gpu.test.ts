@@ -1,8 +1,9 @@
 import { deviceCount, probe } from '@rocmforge/hip-runtime';
-import { expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gpuSuite } from '../../../tooling/gpu-test.js';
 import { gaussianLogits } from '../../../tooling/statistics.js';
-import { createSampler, type MultiGpuSampler, type SampleRequest } from '../src/index.js';
+import { createSampler, type MultiGpuSampler, type SampleRequest, type Sampler } from '../src/index.js';
+import { servingSemantics } from './serving-semantics.js';
 
 // Long synchronous stretches starve vitest's worker connection: yield between them.
 const tick = () => new Promise((resolve) => setImmediate(resolve));
@@ -17,6 +18,15 @@ const devices = (() => {
 
 gpuSuite(probe)('a batch sharded over every GPU of the host', () => {
   const several = devices >= 2 ? it : it.skip;
+
+  describe.skipIf(devices < 2)('serving semantics (the CPU suite, rows sharded over every GPU)', () => {
+    let all: Sampler;
+    beforeAll(() => {
+      all = createSampler({ backend: 'gpu', devices: 'all' });
+    });
+    afterAll(() => all.dispose());
+    servingSemantics(() => all, { vocab: 32_000, exactAcrossBatchSizes: false });
+  });
 
   several.each([
     [10_000, 32_000],

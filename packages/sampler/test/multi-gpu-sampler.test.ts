@@ -41,6 +41,11 @@ describe('MultiGpuSampler sharding', () => {
   const vocab = 500;
   const batch = 7;
   const logits = gaussianLogits(batch * vocab, 2, 3);
+  // Rows 1 and 5 NaN (in different shards for every device count below), row 3 all -Infinity.
+  const withBadRows = logits.slice();
+  withBadRows[1 * vocab + 17] = Number.NaN;
+  withBadRows.fill(Number.NEGATIVE_INFINITY, 3 * vocab, 4 * vocab);
+  withBadRows.fill(Number.NaN, 5 * vocab, 6 * vocab);
   const requests: Array<[string, SampleRequest]> = [
     ['defaults', { logits, shape: [batch, vocab], seed: 5 }],
     [
@@ -71,6 +76,16 @@ describe('MultiGpuSampler sharding', () => {
         outputTokens: Array.from({ length: batch }, (_, r) => [r + 2, r + 2]),
       },
     ],
+    [
+      'bad rows flagged, per-row seeds (stream 0 on every shard)',
+      {
+        logits: withBadRows,
+        shape: [batch, vocab],
+        seed: [1, 2, 3, 4, 5, 6, 7],
+        samples: 2,
+        logprobs: 2,
+      },
+    ],
   ];
   it.each(requests)('gives the single-sampler result in row order: %s', async (_name, request) => {
     for (const devices of [2, 3, 7, 9]) {
@@ -81,12 +96,24 @@ describe('MultiGpuSampler sharding', () => {
       const single = cpu.sample(request);
       expect([...merged.tokens]).toEqual([...single.tokens]);
       expect([...merged.valid]).toEqual([...single.valid]);
+      expect([...merged.status]).toEqual([...single.status]);
       expect(merged.logprobs && [...merged.logprobs]).toEqual(single.logprobs && [...single.logprobs]);
       expect(merged.topLogprobs?.tokens && [...merged.topLogprobs.tokens]).toEqual(
         single.topLogprobs?.tokens && [...single.topLogprobs.tokens],
       );
       const asynchronous = await multi.sampleAsync(request);
       expect([...asynchronous.tokens]).toEqual([...single.tokens]);
+    }
+  });
+
+  it("onInvalidRow 'throw' names the bad row by its place in the whole batch", async () => {
+    const request: SampleRequest = { logits: withBadRows, shape: [batch, vocab], onInvalidRow: 'throw' };
+    for (const devices of [2, 3, 7]) {
+      const multi = new MultiGpuSampler(Array.from({ length: devices }, (_, i) => fakeDevice(i)));
+      expect(() => multi.sample(request)).toThrow(expect.objectContaining({ field: 'logits', row: 1 }));
+      await expect(multi.sampleAsync(request)).rejects.toThrow(expect.objectContaining({ row: 1 }));
+      const flagged = multi.sample({ ...request, onInvalidRow: 'flag' });
+      expect([...flagged.status]).toEqual([1, 2, 1, 0, 1, 2, 1]);
     }
   });
 

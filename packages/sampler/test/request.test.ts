@@ -1,5 +1,6 @@
+import { MAX_TOP_LOGPROBS as KERNEL_MAX_TOP_LOGPROBS } from '@rocmforge/sampling-kernels';
 import { describe, expect, it } from 'vitest';
-import { createSampler, SamplerInputError } from '../src/index.js';
+import { createSampler, MAX_TOP_LOGPROBS, resolveRequest, SamplerInputError } from '../src/index.js';
 import type { SampleRequest } from '../src/request.js';
 
 const sampler = createSampler({ backend: 'cpu' });
@@ -17,16 +18,26 @@ function inputError(request: SampleRequest): SamplerInputError {
 
 describe('request validation', () => {
   it.each<[string, SampleRequest, string, number | undefined]>([
-    ['NaN logits', { logits: new Float32Array([1, Number.NaN, 3, 4, 5, 6]), shape: [2, 3] }, 'logits', 0],
+    [
+      'NaN logits',
+      { logits: new Float32Array([1, Number.NaN, 3, 4, 5, 6]), shape: [2, 3], onInvalidRow: 'throw' },
+      'logits',
+      0,
+    ],
     [
       'NaN logits in row 1',
-      { logits: new Float32Array([1, 2, 3, 4, Number.NaN, 6]), shape: [2, 3] },
+      { logits: new Float32Array([1, 2, 3, 4, Number.NaN, 6]), shape: [2, 3], onInvalidRow: 'throw' },
       'logits',
       1,
     ],
     [
       'NaN logits under a logit bias',
-      { logits: new Float32Array([1, 2, 3, 4, Number.NaN, 6]), shape: [2, 3], logitBias: { 0: 1 } },
+      {
+        logits: new Float32Array([1, 2, 3, 4, Number.NaN, 6]),
+        shape: [2, 3],
+        logitBias: { 0: 1 },
+        onInvalidRow: 'throw',
+      },
       'logits',
       1,
     ],
@@ -47,7 +58,12 @@ describe('request validation', () => {
     ['per-row array of the wrong length', { logits, shape: [2, 3], seed: [1, 2, 3] }, 'seed', undefined],
     ['samples 0', { logits, samples: 0 }, 'samples', undefined],
     ['both logits and probs', { logits, probs: logits }, 'logits', undefined],
-    ['negative probabilities', { probs: new Float32Array([0.5, -0.1, 0.6]) }, 'probs', 0],
+    [
+      'negative probabilities',
+      { probs: new Float32Array([0.5, -0.1, 0.6]), onInvalidRow: 'throw' },
+      'probs',
+      0,
+    ],
     ['bias on an unknown token', { logits, logitBias: { 6: 1 } }, 'logitBias', undefined],
     [
       'history with an unknown token',
@@ -56,6 +72,11 @@ describe('request validation', () => {
       0,
     ],
     ['zero repetition penalty', { logits, repetitionPenalty: 0 }, 'repetitionPenalty', undefined],
+    ['a misspelt field', { logits, topk: 2 } as SampleRequest, 'topk', undefined],
+    ['a snake_case field', { logits, top_p: 0.5 } as SampleRequest, 'top_p', undefined],
+    ['an unknown field left undefined', { logits, topk: undefined } as SampleRequest, 'topk', undefined],
+    ['top-n log-probabilities past the limit', { logits, logprobs: 1025 }, 'logprobs', undefined],
+    ['an unknown bad-row policy', { logits, onInvalidRow: 'skip' } as never, 'onInvalidRow', undefined],
   ])('rejects %s naming the field and row', (_name, request, field, row) => {
     const error = inputError(request);
     expect(error.field).toBe(field);
@@ -72,9 +93,46 @@ describe('request validation', () => {
     for (const at of [0, 3, 4, 2501, 4998, 4999]) {
       const x = new Float32Array(2 * 5000).map((_, i) => Math.sin(i));
       x[5000 + at] = Number.NaN;
-      const error = inputError({ logits: x, shape: [2, 5000], ...params });
+      const error = inputError({ logits: x, shape: [2, 5000], onInvalidRow: 'throw', ...params });
       expect([error.field, error.row]).toEqual(['logits', 1]);
     }
+  });
+
+  it('names the field an unknown one resembles', () => {
+    expect(inputError({ logits, topk: 2 } as SampleRequest).message).toBe(
+      'Expected a SampleRequest field name (did you mean topK?) for topk but received 2 of type number',
+    );
+    expect(inputError({ logits, logit_bias: {} } as SampleRequest).message).toContain(
+      'did you mean logitBias?',
+    );
+    expect(inputError({ logits, nucleus: 0.9 } as SampleRequest).message).not.toContain('did you mean');
+  });
+
+  it('limits top-n log-probabilities as the GPU kernel does, on every backend', () => {
+    expect(MAX_TOP_LOGPROBS).toBe(KERNEL_MAX_TOP_LOGPROBS);
+    const wide = new Float32Array(2000);
+    expect(sampler.sample({ logits: wide, logprobs: MAX_TOP_LOGPROBS }).topLogprobs!.n).toBe(
+      MAX_TOP_LOGPROBS,
+    );
+    expect(inputError({ logits: wide, logprobs: MAX_TOP_LOGPROBS + 1 }).message).toBe(
+      'Expected true, false or an integer in [0, 1024] for logprobs but received 1025 of type number',
+    );
+  });
+
+  it('streams: 0 for every row with per-row seeds, the row index with one seed, as given otherwise', () => {
+    const shape = [3, 2] as const;
+    expect([...resolveRequest({ logits, shape, seed: [5, 6, 7] }).stream]).toEqual([0, 0, 0]);
+    expect([...resolveRequest({ logits, shape, seed: 5 }).stream]).toEqual([0, 1, 2]);
+    expect([...resolveRequest({ logits, shape }).stream]).toEqual([0, 1, 2]);
+    expect([...resolveRequest({ logits, shape, seed: [5, 6, 7], stream: [9, 8, 7] }).stream]).toEqual([
+      9, 8, 7,
+    ]);
+    expect([...resolveRequest({ logits, shape, seed: [5, 6, 7], stream: 4 }).stream]).toEqual([4, 4, 4]);
+  });
+
+  it('flags bad rows by default and throws for them on request', () => {
+    expect(resolveRequest({ logits }).onInvalidRow).toBe('flag');
+    expect(resolveRequest({ logits, onInvalidRow: 'throw' }).onInvalidRow).toBe('throw');
   });
 
   it('accepts 64-bit seeds as bigint and as safe integers alike', () => {

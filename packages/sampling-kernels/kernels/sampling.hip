@@ -1236,7 +1236,8 @@ RF_KERNEL void rf_adjust_logits(float* logits, unsigned vocab, const unsigned* o
   for (unsigned e = offsets[row] + threadIdx.x; e < offsets[row + 1]; e += blockDim.x) {
     const int t = entryToken[e];
     if (t < 0 || static_cast<unsigned>(t) >= vocab) continue;
-    float v = x[t] + entryBias[e];
+    // A -Infinity bias bans the token whatever its logit (+Infinity + -Infinity would be NaN).
+    float v = entryBias[e] == -RF_INF ? -RF_INF : x[t] + entryBias[e];
     const unsigned count = entryOutputCount[e];
     if (r != 1.0f && (entryPromptSeen[e] != 0 || count != 0)) v = v > 0.0f ? v / r : v * r;
     if (count != 0) v = v - f * static_cast<float>(count) - pr;
@@ -1244,19 +1245,35 @@ RF_KERNEL void rf_adjust_logits(float* logits, unsigned vocab, const unsigned* o
   }
 }
 
-// Log-normaliser of a raw row: log Σ exp(x - max) + max for logits, log Σ p for probabilities.
-__device__ float raw_log_normaliser(const float* x, unsigned vocab, unsigned kind, SharedStorage& s) {
+// Log-normaliser of a raw row, kept as the maximum and log Σ exp(x - max) for logits (log Σ p
+// for probabilities): raw_logprob subtracts them one after the other, since max + log Σ would
+// round the log-sum away for huge finite logits (3e38, 3e38 → 0 instead of -log 2). With
+// +Infinity logits the log-sum is log(count of them), their softmax limit.
+struct RawNormaliser {
+  float max;
+  float logSum;
+};
+__device__ RawNormaliser raw_log_normaliser(const float* x, unsigned vocab, unsigned kind, SharedStorage& s) {
   if (kind != 0) {
     double sum = 0.0;
     for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) sum += x[i];
-    return static_cast<float>(log(reduce_sum(sum, s)));
+    return {0.0f, static_cast<float>(log(reduce_sum(sum, s)))};
   }
   float m = -RF_INF;
   for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) m = fmaxf(m, x[i]);
   m = block_reduce<BLOCK>(m, MaxOp(), s.floats);
   double sum = 0.0;
-  for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) sum += expf(x[i] - m);
-  return m + static_cast<float>(log(reduce_sum(sum, s)));
+  for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) sum += m == RF_INF ? (x[i] == RF_INF ? 1.0 : 0.0) : expf(x[i] - m);
+  return {m, static_cast<float>(log(reduce_sum(sum, s)))};
+}
+
+// Raw log-probability of value v: log(v) − log Σ p for probabilities, (v − max) − log Σ for
+// logits; with +Infinity logits, −log(count) for them (0 − …: +0 for a single one) and -Infinity
+// for the rest.
+__device__ float raw_logprob(float v, unsigned kind, RawNormaliser n) {
+  if (kind != 0) return logf(v) - n.logSum;
+  if (n.max == RF_INF) return v == RF_INF ? 0.0f - n.logSum : -RF_INF;
+  return (v - n.max) - n.logSum;
 }
 
 // Processed log-probability of value v under the row's sampled distribution (rowStats of rf_sample).
@@ -1292,7 +1309,7 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_token_logprobs(const float* values, u
   const float* x = values + static_cast<size_t>(row) * vocab;
   const int* tok = tokens + static_cast<size_t>(row) * samples;
   float* o = out + static_cast<size_t>(row) * samples;
-  const float normaliser = mode == 0 ? raw_log_normaliser(x, vocab, kind, s) : 0.0f;
+  const RawNormaliser normaliser = mode == 0 ? raw_log_normaliser(x, vocab, kind, s) : RawNormaliser{0.0f, 0.0f};
   for (unsigned j = threadIdx.x; j < samples; j += BLOCK) {
     const int t = tok[j];
     if (t < 0) {
@@ -1300,7 +1317,7 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_token_logprobs(const float* values, u
       continue;
     }
     if (mode == 0) {
-      o[j] = (kind == 0 ? x[t] : logf(x[t])) - normaliser;
+      o[j] = raw_logprob(x[t], kind, normaliser);
     } else {
       const float* st = rowStats + static_cast<size_t>(row) * 6;
       // For greedy rows every draw is the argmax, so the sampled token is it.
@@ -1338,7 +1355,7 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_top_logprobs(const float* values, uns
   const int greedyToken = sampledTokens[static_cast<size_t>(row) * samples];
   const bool greedy = mode == 1 && static_cast<int>(st[0]) == kGreedy;
   const KeptUnder kept = {mode, st};
-  const float normaliser = mode == 0 ? raw_log_normaliser(x, vocab, kind, s) : 0.0f;
+  const RawNormaliser normaliser = mode == 0 ? raw_log_normaliser(x, vocab, kind, s) : RawNormaliser{0.0f, 0.0f};
   // Count the candidates; take min(n, count) of them.
   unsigned local = 0;
   if (!greedy)
@@ -1394,7 +1411,7 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_top_logprobs(const float* values, uns
     }
     const float v = topValue[a];
     ot[rank] = topIndex[a];
-    ol[rank] = mode == 0 ? (kind == 0 ? v : logf(v)) - normaliser : processed_logprob(v, true, st);
+    ol[rank] = mode == 0 ? raw_logprob(v, kind, normaliser) : processed_logprob(v, true, st);
   }
   for (unsigned j = m + threadIdx.x; j < n; j += BLOCK) {
     ot[j] = -1;

@@ -7,6 +7,7 @@ import {
   type SampleRequest,
   type SampleResult,
 } from '../request.js';
+import { RowStatus } from '../row-status.js';
 import type { Sampler } from '../sampler.js';
 import { RowSampler, topIndices } from './row-sampler.js';
 import { ThresholdSelector } from './threshold-select.js';
@@ -55,10 +56,11 @@ export class CpuSampler implements Sampler {
   sampleResolved(request: ResolvedRequest): SampleResult {
     const { batch, vocab, samples } = request;
     const result = allocateResult(request);
-    const { tokens, valid, logprobs, topLogprobs: top } = result;
+    const { tokens, valid, status, logprobs, topLogprobs: top } = result;
     const want = request.logprobs;
     for (let row = 0; row < batch; row++) {
-      const ok = this.#rows.sampleRow(request, row, tokens);
+      status[row] = this.#sampleRow(request, row, tokens);
+      const ok = status[row] === RowStatus.sampled;
       valid[row] = ok ? 1 : 0;
       if (!want) continue;
       const out = row * samples;
@@ -75,8 +77,7 @@ export class CpuSampler implements Sampler {
         if (top) this.#rows.processedTop(top.n, top.tokens, top.logprobs, row * top.n);
       } else {
         const raw = request.input.subarray(row * vocab, (row + 1) * vocab);
-        const normaliser = rawLogNormaliser(raw, request.kind);
-        const logOf = (t: number) => (request.kind === 'logits' ? raw[t]! : Math.log(raw[t]!)) - normaliser;
+        const logOf = rawLogprobs(raw, request.kind);
         for (let s = 0; s < samples; s++) logprobs![out + s] = logOf(tokens[out + s]!);
         if (top) {
           const bits = new Uint32Array(raw.buffer, raw.byteOffset, vocab);
@@ -91,6 +92,23 @@ export class CpuSampler implements Sampler {
     return result;
   }
 
+  /**
+   * Samples row `row` and returns its {@link RowStatus}. The row sampler finds invalid values in
+   * the pass that finds the row's maximum and throws for them; under `onInvalidRow: 'flag'` that
+   * error becomes the row's status (tokens -1), with no second scan of the row.
+   */
+  #sampleRow(request: ResolvedRequest, row: number, tokens: Int32Array): number {
+    try {
+      return this.#rows.sampleRow(request, row, tokens) ? RowStatus.sampled : RowStatus.nothingToSample;
+    } catch (error) {
+      const invalidValues =
+        error instanceof SamplerInputError && error.row === row && error.field === request.kind;
+      if (!invalidValues || request.onInvalidRow === 'throw') throw error;
+      tokens.fill(-1, row * request.samples, (row + 1) * request.samples);
+      return RowStatus.invalidValues;
+    }
+  }
+
   dispose(): void {
     this.#disposed = true;
   }
@@ -101,21 +119,29 @@ export class CpuSampler implements Sampler {
   }
 }
 
-/** log Σ exp(x) for logits (max-subtracted), log Σ p for probabilities. */
-function rawLogNormaliser(raw: Float32Array, kind: 'logits' | 'probs'): number {
+/**
+ * The raw log-probability of each token of a row (sums in double): log(p / Σp) for
+ * probabilities; for logits (x − max) − log Σ exp(x − max), the maximum subtracted before the
+ * log-sum is added so that huge finite logits (3e38) keep it; with +Infinity logits, their
+ * softmax limit: log(1 / their count) for them, -Infinity for the rest.
+ */
+function rawLogprobs(raw: Float32Array, kind: 'logits' | 'probs'): (token: number) => number {
   if (kind === 'probs') {
     let sum = 0;
     for (let i = 0; i < raw.length; i++) sum += raw[i]!;
-    return Math.log(sum);
+    const logSum = Math.log(sum);
+    return (token) => Math.log(raw[token]!) - logSum;
   }
   let max = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < raw.length; i++) if (raw[i]! > max) max = raw[i]!;
   if (max === Number.POSITIVE_INFINITY) {
     let count = 0;
     for (let i = 0; i < raw.length; i++) if (raw[i] === max) count++;
-    return Number.POSITIVE_INFINITY - Math.log(count);
+    const logShare = 0 - Math.log(count); // +0, not -0, for a single one
+    return (token) => (raw[token] === max ? logShare : Number.NEGATIVE_INFINITY);
   }
   let sum = 0;
   for (let i = 0; i < raw.length; i++) sum += Math.exp(raw[i]! - max);
-  return max + Math.log(sum);
+  const logSum = Math.log(sum);
+  return (token) => raw[token]! - max - logSum;
 }

@@ -334,7 +334,10 @@ export class RowSampler {
 
   #applyAdjustments(x: Float32Array, adjustments: RowAdjustments, row: number): void {
     const bias = adjustments.bias[row];
-    if (bias !== undefined) for (const [token, value] of bias) x[token] = x[token]! + value;
+    // A -Infinity bias bans the token whatever its logit (+Infinity + -Infinity would be NaN).
+    if (bias !== undefined)
+      for (const [token, value] of bias)
+        x[token] = value === Number.NEGATIVE_INFINITY ? value : x[token]! + value;
     const prompt = adjustments.promptTokens[row];
     const output = adjustments.outputTokens[row];
     const counts = this.#counts;

@@ -5,13 +5,7 @@ import type {
   SampleLaunch,
   SamplingKernels,
 } from '@rocmforge/sampling-kernels';
-import {
-  BackendUnavailableError,
-  KernelFailureError,
-  SamplerDisposedError,
-  SamplerError,
-  SamplerInputError,
-} from '../errors.js';
+import { BackendUnavailableError, SamplerDisposedError, SamplerError, SamplerInputError } from '../errors.js';
 import { type PinnedHostMemory, PinnedRanges, pinShared } from '../pinned.js';
 import {
   allocateResult,
@@ -20,6 +14,7 @@ import {
   type SampleRequest,
   type SampleResult,
 } from '../request.js';
+import { clearUnsampledRow, RowStatus, rowStatusError } from '../row-status.js';
 import type { Sampler } from '../sampler.js';
 import { type GpuModules, gpuModules } from './gpu-modules.js';
 import { DeviceWorkspace } from './workspace.js';
@@ -251,13 +246,6 @@ export class GpuSampler implements Sampler {
       resolved = resolveRequest(request as SampleRequest);
     }
     const { batch, vocab, samples } = resolved;
-    if (resolved.logprobs && resolved.logprobs.n > this.#modules.kernels.MAX_TOP_LOGPROBS) {
-      throw new SamplerInputError(
-        'logprobs',
-        `at most ${this.#modules.kernels.MAX_TOP_LOGPROBS} on the GPU`,
-        resolved.logprobs.n,
-      );
-    }
     if (this.#injectFailure) {
       this.#injectFailure = false;
       throw new this.#modules.runtime.HipError('cuLaunchKernel (injected)', 'INJECTED_FAILURE', 999);
@@ -487,25 +475,26 @@ export class GpuSampler implements Sampler {
     const { request, result, landing } = pending;
     const tokenBytes = result.tokens.byteLength;
     new Uint8Array(result.tokens.buffer).set(landing.subarray(0, tokenBytes));
-    // Read in place: nothing reuses the landing block before this call returns.
-    const validRaw = landing.subarray(tokenBytes, tokenBytes + request.batch);
+    // The kernel's status byte per row is a RowStatus code.
+    result.status.set(landing.subarray(tokenBytes, tokenBytes + request.batch));
+    return this.#applyRowStatus(result, request);
+  }
+
+  /**
+   * Decodes the row statuses: resets the split-row scratch after blocks that did not meet (the
+   * next launch needs it zeroed), raises the first bad row under `onInvalidRow: 'throw'`, else
+   * sets `valid` and clears what the kernels left in rows that were not sampled.
+   */
+  #applyRowStatus(result: SampleResult, request: ResolvedRequest<unknown>): SampleResult {
+    const { status, valid } = result;
+    if (status.includes(RowStatus.blocksDidNotMeet)) this.#workspace.drop('split');
+    if (request.onInvalidRow === 'throw') {
+      const error = rowStatusError(status, request.kind);
+      if (error) throw error;
+    }
     for (let row = 0; row < request.batch; row++) {
-      if (validRaw[row] === 3) {
-        this.#workspace.drop('split');
-        throw new KernelFailureError(
-          `the GPU blocks sampling row ${row} could not meet (device over-subscribed); the row was not sampled`,
-          row,
-        );
-      }
-      if (validRaw[row] === 2) {
-        throw new SamplerInputError(
-          request.kind,
-          request.kind === 'logits' ? 'no NaN' : 'finite values ≥ 0',
-          Number.NaN,
-          row,
-        );
-      }
-      result.valid[row] = validRaw[row] === 1 ? 1 : 0;
+      valid[row] = status[row] === RowStatus.sampled ? 1 : 0;
+      if (valid[row] === 0) clearUnsampledRow(result, row);
     }
     return result;
   }

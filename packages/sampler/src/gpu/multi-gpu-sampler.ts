@@ -7,6 +7,7 @@ import {
   type SampleRequest,
   type SampleResult,
 } from '../request.js';
+import { rowStatusError } from '../row-status.js';
 import type { Sampler } from '../sampler.js';
 import { gpuModules } from './gpu-modules.js';
 import { type DeviceInput, GpuSampler } from './gpu-sampler.js';
@@ -15,8 +16,9 @@ import { type DeviceInput, GpuSampler } from './gpu-sampler.js';
  * One host-side batch sharded by rows over several GPUs: each device samples a contiguous block
  * of rows on its own stream, all devices at once, and the results come back in row order.
  * Rows are split evenly (the devices of one host are alike; a row's cost does not depend on
- * its device). Every row keeps its own random stream (its global row index unless the request
- * names streams), so the tokens are those of a single-device run with the same seed.
+ * its device). Every row keeps its own random stream (its global row index with one seed for the
+ * batch, 0 with per-row seeds, unless the request names streams), so the tokens are those of a
+ * single-device run with the same seed. Bad rows are reported (or raised) with their row in the batch.
  *
  * @example
  * ```ts gpu
@@ -168,6 +170,8 @@ function rowsOf(resolved: ResolvedRequest, first: number, rows: number, vocab: n
     seed: wide(resolved.seedLo, resolved.seedHi, first, rows),
     stream: resolved.stream.subarray(first, end),
     step: wide(resolved.stepLo, resolved.stepHi, first, rows),
+    // Shards report bad rows; the merge raises them under 'throw', with their row in the batch.
+    onInvalidRow: 'flag',
   };
   if (resolved.logprobs) {
     request.logprobs = resolved.logprobs.n > 0 ? resolved.logprobs.n : true;
@@ -194,11 +198,16 @@ function merge(plan: Shard[], parts: SampleResult[], resolved: ResolvedRequest):
     const part = parts[i]!;
     result.tokens.set(part.tokens, first * samples);
     result.valid.set(part.valid, first);
+    result.status.set(part.status, first);
     if (part.logprobs) result.logprobs!.set(part.logprobs, first * samples);
     if (part.topLogprobs) {
       result.topLogprobs!.tokens.set(part.topLogprobs.tokens, first * n);
       result.topLogprobs!.logprobs.set(part.topLogprobs.logprobs, first * n);
     }
   });
+  if (resolved.onInvalidRow === 'throw') {
+    const error = rowStatusError(result.status, resolved.kind);
+    if (error) throw error;
+  }
   return result;
 }
