@@ -69,16 +69,63 @@ export interface BenchResult extends BenchCase {
   };
   /** The CPU backend's figures. */
   cpu?: {
-    /** Median CPU time per call (measured on up to `cpuRows` rows and scaled to the batch). */
+    /**
+     * Median CPU time (the process's user + system time, so other processes on the machine do
+     * not inflate it) of one call on the whole batch, after warm-up calls; measured on up to
+     * `cpuRows` rows and scaled to the batch.
+     */
     microseconds: number;
+    /** The same per row: `microseconds / batch`. */
+    microsecondsPerRow: number;
     /** Rows actually sampled for `microseconds`. */
     measuredRows: number;
+    /** Timed calls behind the median (after the untimed warm-up calls). */
+    repetitions: number;
   };
 }
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** Most timed calls of one case: enough for a stable median of calls of a few microseconds. */
+const MAX_TIMED_CALLS = 2000;
+/**
+ * Untimed calls before timing, when they fit in the time given: V8 needs tens of calls of a
+ * code path before its optimised code runs (measured: the first calls of a 1 × 32000 top-k are
+ * 100× slower than the 20th).
+ */
+const WARM_UP_CALLS = 20;
+
+/**
+ * CPU times (µs) of `call`. First untimed warm-up calls: at least 2, and {@link WARM_UP_CALLS}
+ * or a quarter of `milliseconds` whichever comes later, unless they already took all of
+ * `milliseconds`. Then timed calls until there are `repetitions` of them and they took
+ * `milliseconds` of wall time in all (at most {@link MAX_TIMED_CALLS}). Each call gets its own step.
+ */
+function timeCalls(call: (step: number) => void, repetitions: number, milliseconds: number): number[] {
+  let step = 0;
+  const start = performance.now();
+  for (;;) {
+    call(step++);
+    const elapsed = performance.now() - start;
+    if (step < 2) continue;
+    if (elapsed >= milliseconds) break;
+    if (step >= WARM_UP_CALLS && elapsed >= milliseconds / 4) break;
+  }
+  const times: number[] = [];
+  const timedStart = performance.now();
+  while (
+    times.length < repetitions ||
+    (performance.now() - timedStart < milliseconds && times.length < MAX_TIMED_CALLS)
+  ) {
+    const before = process.cpuUsage();
+    call(step++);
+    const { user, system } = process.cpuUsage(before);
+    times.push(user + system);
+  }
+  return times;
 }
 
 /** N(0, σ²) logits from a fixed seed (xorshift + Box–Muller): the benchmark's input, and the tests'. */
@@ -109,10 +156,17 @@ export interface BenchOptions {
   cpu?: boolean;
   /** GPU index (default 0). */
   device?: number;
-  /** Timed repetitions per case (median reported). */
+  /** Timed repetitions per case (median reported); the CPU times at least this many calls. */
   repetitions?: number;
   /** Rows the CPU measures per case at most (its time is scaled to the batch). */
   cpuRows?: number;
+  /**
+   * Milliseconds of timed CPU calls per case at least (default 200): short calls are repeated
+   * until they fill it, so that a median is not a handful of calls that one scheduler hiccup
+   * moves. Before them, untimed warm-up calls fill a quarter of it (at least 2 calls), so that
+   * the JIT has compiled the case's code path.
+   */
+  cpuMilliseconds?: number;
   /** Called before each case and once at the end. */
   onProgress?: (done: number, total: number, current: BenchCase) => void;
 }
@@ -131,6 +185,7 @@ export function runBenchmark(options: BenchOptions): {
 } {
   const repetitions = options.repetitions ?? 20;
   const cpuRows = options.cpuRows ?? 32;
+  const cpuMilliseconds = options.cpuMilliseconds ?? 200;
   let gpu: GpuSampler | undefined;
   let gpuError: string | undefined;
   if (options.gpu !== false) {
@@ -192,14 +247,18 @@ export function runBenchmark(options: BenchOptions): {
     if (cpu) {
       const rows = Math.min(c.batch, cpuRows);
       const part = logits.subarray(0, rows * c.vocab);
-      const times: number[] = [];
-      const reps = Math.max(3, Math.min(repetitions, Math.ceil(2e7 / (rows * c.vocab))));
-      for (let i = 0; i < reps; i++) {
-        const start = performance.now();
-        cpu.sample({ ...mode, logits: part, shape: [rows, c.vocab], seed: 1, step: i });
-        times.push((performance.now() - start) * 1000);
-      }
-      result.cpu = { microseconds: (median(times) * c.batch) / rows, measuredRows: rows };
+      const times = timeCalls(
+        (step) => cpu.sample({ ...mode, logits: part, shape: [rows, c.vocab], seed: 1, step }),
+        repetitions,
+        cpuMilliseconds,
+      );
+      const perRow = median(times) / rows;
+      result.cpu = {
+        microseconds: perRow * c.batch,
+        microsecondsPerRow: perRow,
+        measuredRows: rows,
+        repetitions: times.length,
+      };
     }
     results.push(result);
     done++;
