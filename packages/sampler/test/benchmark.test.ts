@@ -7,7 +7,10 @@ describe('defaultBenchGrid', () => {
     const modes = Object.keys(BENCH_MODES);
     expect(cases).toHaveLength(2 * 2 * modes.length);
     expect(new Set(cases.map((c) => `${c.batch}×${c.vocab}`))).toEqual(new Set(['1×32000', '8×32000']));
-    expect(defaultBenchGrid({ quick: true, modes: ['top-p'] }).map((c) => c.mode)).toEqual(['top-p', 'top-p']);
+    expect(defaultBenchGrid({ quick: true, modes: ['top-p'] }).map((c) => c.mode)).toEqual([
+      'top-p',
+      'top-p',
+    ]);
   });
 });
 
