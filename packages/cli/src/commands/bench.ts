@@ -8,7 +8,7 @@ import {
   runMultiGpuBenchmark,
 } from '@rocmforge/sampler';
 import { SingleBar } from 'cli-progress';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { devices, integer, oneOfEach, positiveNumbers } from '../arguments.js';
 import { benchChart } from '../chart.js';
 import { backendOption } from '../sampling-flags.js';
@@ -96,7 +96,7 @@ export function runBench(options: BenchCommandOptions): BenchReport {
 
 /** Prints a bench report as a table, with only the columns of the backends that ran, and what its units mean. */
 export function printBench(report: BenchReport): void {
-  console.log(report.device ? `GPU: ${report.device}` : (report.gpuError ?? 'GPU: none'));
+  console.log(report.device ? `GPU: ${report.device}` : (report.gpuError ?? 'GPU: not measured'));
   if (report.multiGpu) {
     printMultiGpu(report);
     return;
@@ -200,11 +200,10 @@ export function registerBench(program: Command): void {
     .description('benchmark the GPU and CPU samplers over batch × vocab × mode')
     .option('--quick', 'a small grid that runs in seconds')
     .addOption(backendOption())
-    .option(
-      '--sigmas <list>',
-      'σ of the synthetic N(0, σ²) logits, comma-separated',
-      positiveNumbers('--sigmas'),
-      [3],
+    .addOption(
+      new Option('--sigmas <list>', 'σ of the synthetic N(0, σ²) logits, comma-separated')
+        .argParser(positiveNumbers('--sigmas'))
+        .default([3], '3'),
     )
     .option(
       '--modes <list>',
