@@ -33,7 +33,7 @@ describe('printBench', () => {
     );
     expect(out).toMatch(/│ 50\.0 +│ 400 +│ 30\.0 +│ 200 +│ 8000 +│ 250\.0 +│ 160\.0× +│/);
     expect(out).toMatch(/GPU kernel: device time/);
-    expect(out).toMatch(/CPU: median CPU time after warm-up calls, measured on up to 4 rows/);
+    expect(out).toMatch(/CPU: CPU time after warm-up, median of the fastest of three rounds; measured on up to 4 rows/);
   });
 
   it('the CPU alone: no GPU column, and the one-line reason', () => {
@@ -45,6 +45,6 @@ describe('printBench', () => {
   it('the GPU alone: no CPU column', () => {
     const out = printed([{ ...cell, gpu }], { device: 'NVIDIA H100 (sm_90)' });
     expect(out).toMatch(/GPU kernel µs\/call/);
-    expect(out).not.toMatch(/CPU µs|speed-up|CPU: median|–/);
+    expect(out).not.toMatch(/CPU µs|speed-up|CPU: CPU time|–/);
   });
 });

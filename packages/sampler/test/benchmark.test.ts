@@ -65,6 +65,8 @@ describe('runBenchmark on the CPU', () => {
       repetitions: 7,
       cpuMilliseconds: 0,
     });
-    expect(results[0]!.cpu!.repetitions).toBe(7);
+    // Spread over rounds of equal counts: 7 or a little more.
+    expect(results[0]!.cpu!.repetitions).toBeGreaterThanOrEqual(7);
+    expect(results[0]!.cpu!.repetitions).toBeLessThan(7 + 3);
   });
 });

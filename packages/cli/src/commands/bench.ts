@@ -76,8 +76,10 @@ export function runBench(options: BenchCommandOptions): BenchReport {
     ...(options.device !== undefined ? { device: options.device } : {}),
     repetitions: options.repetitions ?? (options.quick ? 5 : 20),
     cpuRows: options.quick ? 4 : 16,
-    onProgress: (done, _total, c) =>
-      bar?.update(done, { case: `${c.batch}×${c.vocab} ${c.mode} σ=${c.sigma}` }),
+    onProgress: (done, total, c) => {
+      bar?.setTotal(total);
+      bar?.update(done, { case: `${c.batch}×${c.vocab} ${c.mode} σ=${c.sigma}` });
+    },
   });
   bar?.stop();
   const report: BenchReport = {
@@ -135,7 +137,7 @@ export function printBench(report: BenchReport): void {
   if (withCpu) {
     const rows = Math.max(...report.results.map((r) => r.cpu?.measuredRows ?? 0));
     notes.push(
-      `CPU: median CPU time after warm-up calls, measured on up to ${rows} rows and scaled to the batch.`,
+      `CPU: CPU time after warm-up, median of the fastest of three rounds; measured on up to ${rows} rows, scaled to the batch.`,
     );
   }
   console.log(notes.join('\n'));
