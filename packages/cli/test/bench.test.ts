@@ -33,7 +33,9 @@ describe('printBench', () => {
     );
     expect(out).toMatch(/│ 50\.0 +│ 400 +│ 30\.0 +│ 200 +│ 8000 +│ 250\.0 +│ 160\.0× +│/);
     expect(out).toMatch(/GPU kernel: device time/);
-    expect(out).toMatch(/CPU: CPU time after warm-up, median of the fastest of three rounds; measured on up to 4 rows/);
+    expect(out).toMatch(
+      /CPU: CPU time after warm-up, median of the fastest of three rounds; measured on up to 4 rows/,
+    );
   });
 
   it('the CPU alone: no GPU column, and the one-line reason', () => {
