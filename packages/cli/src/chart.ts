@@ -5,9 +5,6 @@ import type { BenchResult } from '@rocmforge/sampler';
  * mode and backend, for one vocabulary.
  */
 export function benchChart(results: BenchResult[], title: string): string {
-  const width = 860;
-  const height = 520;
-  const margin = { left: 80, right: 230, top: 50, bottom: 60 };
   const series = new Map<string, Array<[number, number]>>();
   for (const r of results) {
     const add = (name: string, us: number | undefined) => {
@@ -21,7 +18,13 @@ export function benchChart(results: BenchResult[], title: string): string {
   }
   const points = [...series.values()].flat();
   if (points.length === 0)
-    return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="80"><text x="10" y="40">no results</text></svg>\n`;
+    return '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="80"><text x="10" y="40">no results</text></svg>\n';
+  // The legend sits right of the plot, one line per series: the chart is as wide and as tall as
+  // it needs (at most CHAR_WIDTH per character at font-size 12).
+  const legendWidth = 45 + CHAR_WIDTH * Math.max(...[...series.keys()].map((name) => name.length));
+  const margin = { left: 100, right: legendWidth + 10, top: 50, bottom: 60 };
+  const width = 630 + margin.right;
+  const height = Math.max(520, margin.top + LEGEND_LINE * series.size + margin.bottom);
   const log = Math.log10;
   const xs = points.map(([b]) => log(b));
   const ys = points.map(([, t]) => log(t));
@@ -59,7 +62,11 @@ export function benchChart(results: BenchResult[], title: string): string {
     parts.push(`<text x="${margin.left - 8}" y="${y + 4}" text-anchor="end">${10 ** e} µs</text>`);
   }
   parts.push(
-    `<text x="${(margin.left + width - margin.right) / 2}" y="${height - 15}" text-anchor="middle">batch size</text>`,
+    `<text x="${(margin.left + width - margin.right) / 2}" y="${height - 15}" text-anchor="middle">batch size (rows per call)</text>`,
+  );
+  const middle = (margin.top + height - margin.bottom) / 2;
+  parts.push(
+    `<text x="18" y="${middle}" text-anchor="middle" transform="rotate(-90 18 ${middle})">time per call (µs, median)</text>`,
   );
   let i = 0;
   for (const [name, pts] of series) {
@@ -71,7 +78,7 @@ export function benchChart(results: BenchResult[], title: string): string {
     );
     for (const [b, t] of sorted)
       parts.push(`<circle cx="${px(b).toFixed(1)}" cy="${py(t).toFixed(1)}" r="3" fill="${colour}"/>`);
-    const ly = margin.top + 16 * i;
+    const ly = margin.top + LEGEND_LINE * i;
     parts.push(
       `<line x1="${width - margin.right + 10}" y1="${ly}" x2="${width - margin.right + 30}" y2="${ly}" stroke="${colour}" stroke-width="2"${dash}/>`,
     );
@@ -81,6 +88,11 @@ export function benchChart(results: BenchResult[], title: string): string {
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }
+
+/** Horizontal room one character of a legend takes at most, in px (sans-serif, 12 px). */
+const CHAR_WIDTH = 7.5;
+/** Vertical room of one legend line, in px. */
+const LEGEND_LINE = 16;
 
 function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

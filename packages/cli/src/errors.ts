@@ -19,14 +19,23 @@ export class CliError extends Error {
   }
 }
 
-/** A logits file that cannot be used: names the file and the problem. */
+/**
+ * A file that cannot be used: names the file and the problem. A runtime error (exit 1) when
+ * the file is at fault; a usage error (exit 2) when the command line is (a directory given as
+ * the file, a flag the file needs missing), and the message then says what to give.
+ */
 export class InputFileError extends CliError {
   /** The file named in the message. */
   readonly file: string;
-  constructor(file: string, problem: string) {
-    super(`${file}: ${problem}`, EXIT.runtime);
+  constructor(file: string, problem: string, exitCode: number = EXIT.runtime) {
+    super(`${file}: ${problem}`, exitCode);
     this.name = 'InputFileError';
     this.file = file;
+  }
+
+  /** A directory where a file is expected: a usage error. */
+  static directory(file: string): InputFileError {
+    return new InputFileError(file, 'is a directory; give a file', EXIT.usage);
   }
 
   /** The file could not be opened or read: the system's code (`ENOENT`, …) or message. */

@@ -1,5 +1,6 @@
 export { benchChart } from './chart.js';
 export { type BenchCommandOptions, type BenchReport, printBench, runBench } from './commands/bench.js';
+export type { ConvertReport } from './commands/convert-llama2c.js';
 export { type DevicesReport, devicesReport, printDevices } from './commands/devices.js';
 export { type GenerateOptions, type GenerateResult, generate } from './commands/generate.js';
 export { printSample, type SampleOptions, type SampleReport, sampleFile } from './commands/sample.js';

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { float16ToFloat32, parse as parseNpy } from 'npyjs';
-import { InputFileError } from './errors.js';
+import { EXIT, InputFileError } from './errors.js';
 
 /** A [batch, vocab] float32 matrix read from a file. */
 export interface LogitsMatrix {
@@ -17,13 +17,27 @@ function toMatrix(file: string, data: Float32Array, shape: readonly number[]): L
   throw new InputFileError(file, `expected a 1-D or 2-D array but found shape [${shape.join(', ')}]`);
 }
 
-/** A whole file's bytes; a missing, unreadable or non-regular file is an InputFileError. */
-export function readBytes(file: string): Buffer {
+/**
+ * Checks that `file` is a regular file: a missing or unreadable one is an InputFileError, a
+ * directory a usage error.
+ */
+export function checkRegularFile(file: string): void {
+  let stat: ReturnType<typeof statSync>;
   try {
-    if (!statSync(file).isFile()) throw new InputFileError(file, 'not a file');
+    stat = statSync(file);
+  } catch (error) {
+    throw InputFileError.unreadable(file, error);
+  }
+  if (stat.isDirectory()) throw InputFileError.directory(file);
+  if (!stat.isFile()) throw new InputFileError(file, 'not a regular file');
+}
+
+/** A whole file's bytes; see {@link checkRegularFile} for the errors. */
+export function readBytes(file: string): Buffer {
+  checkRegularFile(file);
+  try {
     return readFileSync(file);
   } catch (error) {
-    if (error instanceof InputFileError) throw error;
     throw InputFileError.unreadable(file, error);
   }
 }
@@ -79,9 +93,11 @@ export function readSafetensors(file: string, name: string | undefined): LogitsM
     throw new InputFileError(
       file,
       `holds ${names.length} tensors; choose one with --tensor (${names.join(', ')})`,
+      EXIT.usage,
     );
   const tensor = header[chosen];
-  if (!tensor) throw new InputFileError(file, `has no tensor '${chosen}' (it has ${names.join(', ')})`);
+  if (!tensor)
+    throw new InputFileError(file, `has no tensor '${chosen}' (it has ${names.join(', ')})`, EXIT.usage);
   const [start, end] = tensor.data_offsets;
   const base = 8 + headerLength;
   if (base + end > bytes.length)
@@ -134,5 +150,10 @@ export function readLogitsFile(
   if (ext === '.npy') return readNpy(file);
   if (ext === '.safetensors') return readSafetensors(file, options.tensor);
   if (options.shape) return readRaw(file, options.shape);
-  throw new InputFileError(file, 'unknown format: use .npy, .safetensors, or raw float32 with --shape B,V');
+  checkRegularFile(file);
+  throw new InputFileError(
+    file,
+    'not .npy or .safetensors: for raw float32 give its shape with --shape B,V',
+    EXIT.usage,
+  );
 }

@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSampler } from '@rocmforge/sampler';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { dump } from 'npyjs';
 import { describe, expect, it } from 'vitest';
+import { createProgram } from '../src/program.js';
 
 const bin = join(import.meta.dirname, '..', 'dist', 'bin.js');
 const dir = mkdtempSync(join(tmpdir(), 'rocmforge-cli-'));
@@ -56,18 +57,72 @@ const expected = createSampler({ backend: 'cpu' }).sample({
 });
 const expectedRows = [0, 1, 2].map((r) => [...expected.tokens.subarray(r * 2, r * 2 + 2)]);
 
-describe('rocmforge CLI', () => {
-  it.each([
-    '--help',
-    'devices --help',
-    'sample --help',
-    'bench --help',
-  ])('%s prints help and exits 0', (args) => {
-    const r = cli(...args.split(' '));
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/Usage: rocmforge/);
+// Every command the program registers, so that a new one is covered without a change here.
+const commands = createProgram().commands.map((c) => c.name());
+const version = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')).version;
+
+describe('rocmforge: help, version and usage errors of every command', () => {
+  it('registers every command', () => {
+    expect(commands).toEqual(['devices', 'sample', 'bench', 'generate', 'convert-llama2c']);
   });
 
+  // The program, then each command: [what the test name says, the command's arguments].
+  const each: Array<[string, string[]]> = [
+    ['rocmforge', []],
+    ...commands.map((c): [string, string[]] => [`rocmforge ${c}`, [c]]),
+  ];
+
+  it.each(each)('%s: --help and help print its help and exit 0', (name, command) => {
+    for (const args of [
+      [...command, '--help'],
+      ['help', ...command],
+    ]) {
+      const r = cli(...args);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^Usage: ${name} `));
+      expect(r.stderr).toBe('');
+    }
+  });
+
+  it.each(each)('%s --version prints the version and exits 0', (_name, command) => {
+    const r = cli(...command, '--version');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(version);
+  });
+
+  it.each(each)('%s --bogus is a usage error (exit 2)', (_name, command) => {
+    // Required arguments and options given, so that the unknown flag is the only fault.
+    const required: Record<string, string[]> = {
+      sample: [npy],
+      generate: ['--prompt', 'x'],
+      'convert-llama2c': ['a.bin', 'b.bin', 'c.gguf'],
+    };
+    const r = cli(...command, ...(required[command[0] ?? ''] ?? []), '--bogus');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown option '--bogus'/);
+    expect(r.stdout).toBe('');
+  });
+
+  it.each([
+    ['a missing argument', ['sample'], /missing required argument 'file'/],
+    ['a missing required option', ['generate'], /required option '--prompt <text>' not specified/],
+    ['an unknown command', ['bogus'], /unknown command 'bogus'/],
+    ['a bad choice', ['sample', npy, '--backend', 'tpu'], /Allowed choices are auto, cpu, gpu/],
+    ['an unknown bench mode', ['bench', '--modes', 'plain,top-q'], /--modes takes plain, .*; got 'top-q'/],
+    [
+      'a seed past 64 bits',
+      ['sample', npy, '--seed', String(2n ** 64n)],
+      /--seed must be an integer in \[0, 2\^64\)/,
+    ],
+  ])('%s is a usage error (exit 2)', (_name, args, message) => {
+    const r = cli(...args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout).toBe('');
+  });
+});
+
+describe('rocmforge CLI', () => {
   it('devices with no driver prints the reason, says the CPU will be used, and exits 0', () => {
     const r = cli('devices');
     expect(r.code).toBe(0);
@@ -109,6 +164,16 @@ describe('rocmforge CLI', () => {
     expect(r.stdout).toMatch(/row.*tokens.*logprobs.*top/s);
   });
 
+  it('sample on auto without a GPU says why in one short line; devices tells the whole story', () => {
+    const line = 'no GPU: no driver found; see rocmforge devices';
+    const table = cli('sample', npy, '--seed', '1');
+    expect(table.code).toBe(0);
+    expect(table.stdout.split('\n')[0]).toBe(`${npy} [3 × 40] on cpu (${line})`);
+    const json = cli('sample', npy, '--seed', '1', '--json');
+    expect(JSON.parse(json.stdout)).toMatchObject({ backend: 'cpu', fallbackReason: line });
+    expect(cli('devices').stdout).toMatch(/tried \/nonexistent\/libnothing\.so/);
+  });
+
   const bad: Array<[string, () => string[], RegExp, number]> = [
     ['a missing file', () => [join(dir, 'missing.npy')], /missing\.npy: cannot be read/, 1],
     [
@@ -141,9 +206,16 @@ describe('rocmforge CLI', () => {
       /logits\.bin: has 480 bytes but --shape 4,40 needs 640/,
       1,
     ],
-    ['a raw file without --shape', () => [raw], /unknown format/, 1],
-    ['an unknown tensor', () => [st, '--tensor', 'nope'], /has no tensor 'nope'/, 1],
-    ['several tensors and no --tensor', () => [st], /holds 2 tensors; choose one with --tensor/, 1],
+    [
+      'a raw file without --shape',
+      () => [raw],
+      /logits\.bin: not \.npy or \.safetensors: for raw float32 give its shape with --shape B,V/,
+      2,
+    ],
+    ['a directory', () => [dir], /: is a directory; give a file/, 2],
+    ['a directory named .npy', () => [mkdir('dir.npy')], /dir\.npy: is a directory; give a file/, 2],
+    ['an unknown tensor', () => [st, '--tensor', 'nope'], /has no tensor 'nope'/, 2],
+    ['several tensors and no --tensor', () => [st], /holds 2 tensors; choose one with --tensor/, 2],
     [
       'a truncated .safetensors',
       () => [write('cut.safetensors', readFileSync(st).subarray(0, 120))],
@@ -173,8 +245,6 @@ describe('rocmforge CLI', () => {
     const r = cli(
       'bench',
       '--quick',
-      '--backend',
-      'cpu',
       '--repetitions',
       '2',
       '--modes',
@@ -185,11 +255,18 @@ describe('rocmforge CLI', () => {
       svg,
     );
     expect(r.code).toBe(0);
+    // No GPU: one short line why, and no GPU columns; the units are in the headers.
+    expect(r.stdout.split('\n')[0]).toBe('no GPU: no driver found; see rocmforge devices');
+    expect(r.stdout).toMatch(/batch × vocab\s*│ mode\s*│ σ\s*│ CPU µs\/call\s*│ CPU µs\/row\s*│/);
+    expect(r.stdout).not.toMatch(/GPU kernel|GB\/s|speed-up|–/);
+    expect(r.stdout).toMatch(/µs\/call: one sample\(\) call on the whole batch; µs\/row: per call ÷ batch/);
     const report = JSON.parse(readFileSync(json, 'utf8'));
     expect(report.node).toBe(process.version);
+    expect(report.gpuError).toBe('no GPU: no driver found; see rocmforge devices');
     expect(report.results.length).toBe(4);
     for (const result of report.results) {
       expect(result.cpu.microseconds).toBeGreaterThan(0);
+      expect(result.cpu.microsecondsPerRow * result.batch).toBeCloseTo(result.cpu.microseconds, 6);
       expect(result.bytes).toBe(result.batch * result.vocab * 4);
     }
     const text = readFileSync(svg, 'utf8');
@@ -211,5 +288,11 @@ describe('rocmforge CLI', () => {
 function write(name: string, data: Buffer): string {
   const path = join(dir, name);
   writeFileSync(path, data);
+  return path;
+}
+
+function mkdir(name: string): string {
+  const path = join(dir, name);
+  mkdirSync(path, { recursive: true });
   return path;
 }

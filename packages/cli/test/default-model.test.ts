@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { modelPath, referenceLogits } from '@rocmforge/model-kjv';
@@ -109,7 +109,7 @@ describe('rocmforge generate with the bundled model (no --model)', () => {
 });
 
 describe('tooling/model/random-model.mjs (large-vocabulary timing model)', () => {
-  it('writes a checkpoint and tokenizer that convert and generate', () => {
+  it('writes a checkpoint and tokenizer that convert (--json) and generate', () => {
     const out = join(dir, 'random');
     const script = join(import.meta.dirname, '..', '..', '..', 'tooling', 'model', 'random-model.mjs');
     const made = spawnSync(
@@ -128,8 +128,10 @@ describe('tooling/model/random-model.mjs (large-vocabulary timing model)', () =>
       gguf,
       '--type',
       'f16',
+      '--json',
     );
     expect(converted.code, converted.stderr).toBe(0);
+    expect(JSON.parse(converted.stdout)).toEqual({ file: gguf, bytes: statSync(gguf).size, type: 'f16' });
     const result = generateJson('--model', gguf, '--prompt', 'w300 w400', '--max-tokens', '8', '--seed', '1');
     for (const t of result.tokens) expect(t >= 0 && t < 1000).toBe(true);
     expect(result.text).toMatch(/w\d+/);

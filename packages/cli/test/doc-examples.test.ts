@@ -2,6 +2,9 @@
 // (@example) is extracted and run here, so that no example can rot. A trailing `// value`
 // comment on a console.log line is the output the example promises; it is checked. Blocks
 // fenced as ```ts gpu need a GPU: they run only where one is usable (the GPU machine).
+// Every documented `pnpm -s rocmforge … --json` command is run exactly as written, and what it
+// prints must be JSON.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { probe } from '@rocmforge/hip-runtime';
@@ -49,12 +52,15 @@ function walk(dir: string, ext: string): string[] {
 }
 
 const packages = ['hip-runtime', 'sampling-kernels', 'sampler', 'model-kjv', 'cli'];
-const examples: Example[] = [
-  ...markdownExamples(join(root, 'README.md')),
+const markdownFiles = [
+  join(root, 'README.md'),
   ...readdirSync(join(root, 'docs'))
     .filter((f) => f.endsWith('.md'))
-    .flatMap((f) => markdownExamples(join(root, 'docs', f))),
-  ...packages.flatMap((p) => markdownExamples(join(root, 'packages', p, 'README.md'))),
+    .map((f) => join(root, 'docs', f)),
+  ...packages.map((p) => join(root, 'packages', p, 'README.md')),
+];
+const examples: Example[] = [
+  ...markdownFiles.flatMap(markdownExamples),
   ...packages.flatMap((p) => walk(join(root, 'packages', p, 'src'), '.ts').flatMap(docCommentExamples)),
 ];
 const gpuAvailable = probe().available;
@@ -87,5 +93,60 @@ describe('documentation examples', () => {
       spy.mockRestore();
     }
     if (promised.length > 0) expect(printed.slice(0, promised.length)).toEqual(promised);
+  });
+});
+
+interface ShellCommand {
+  where: string;
+  line: string;
+}
+
+/** The `rocmforge` command lines of the ```sh blocks (a trailing `# comment` removed). */
+function documentedCommands(file: string): ShellCommand[] {
+  const text = readFileSync(file, 'utf8');
+  const out: ShellCommand[] = [];
+  const fence = /```sh\n([\s\S]*?)```/g;
+  for (let m = fence.exec(text); m; m = fence.exec(text)) {
+    const first = text.slice(0, m.index).split('\n').length + 1;
+    m[1]!.split('\n').forEach((raw, i) => {
+      const line = raw.replace(/\s+#\s.*$/, '').trim();
+      if (/^pnpm (-s )?rocmforge /.test(line))
+        out.push({ where: `${relative(root, file)}:${first + i}`, line });
+    });
+  }
+  return out;
+}
+
+const commands = markdownFiles.flatMap(documentedCommands);
+// `--json` as a switch (not `bench --json FILE`): the command's standard output is its JSON.
+const jsonCommands = commands.filter((c) => /\s--json(\s+--|$)/.test(c.line));
+const needsGpu = (line: string) => /--gpu-sampler|--backend gpu|--devices|--compare-backends/.test(line);
+
+describe('documented rocmforge commands', () => {
+  it('are all written `pnpm -s rocmforge …`: pnpm’s banner would go to standard output first', () => {
+    expect(commands.filter((c) => !c.line.startsWith('pnpm -s '))).toEqual([]);
+  });
+
+  it('include --json commands that run without a GPU', () => {
+    expect(jsonCommands.filter((c) => !needsGpu(c.line)).length).toBeGreaterThanOrEqual(3);
+  });
+
+  it.each(jsonCommands.map((c) => [c.where, c] as const))('%s prints JSON as written', (_where, command) => {
+    if (needsGpu(command.line) && !gpuAvailable) return;
+    const r = spawnSync('sh', ['-c', command.line], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    expect(r.status, `${command.line}\n${r.stderr}`).toBe(0);
+    expect(() => JSON.parse(r.stdout), r.stdout.slice(0, 200)).not.toThrow();
+  });
+
+  it('packages/cli/examples/logits.npy is what the README says: 2 × 1000 N(0, 3²) logits', async () => {
+    const { syntheticLogits } = await import('@rocmforge/sampler');
+    const { readNpy } = await import('../src/input-file.js');
+    const matrix = readNpy(join(root, 'packages', 'cli', 'examples', 'logits.npy'));
+    expect(matrix.shape).toEqual([2, 1000]);
+    expect(matrix.data).toEqual(syntheticLogits(2000, 3, 1));
   });
 });

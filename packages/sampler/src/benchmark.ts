@@ -69,16 +69,77 @@ export interface BenchResult extends BenchCase {
   };
   /** The CPU backend's figures. */
   cpu?: {
-    /** Median CPU time per call (measured on up to `cpuRows` rows and scaled to the batch). */
+    /**
+     * CPU time (the process's user + system time: waiting for the processor is not counted) of
+     * one call on the whole batch: the median of the fastest of three rounds of timed calls,
+     * after warm-up calls; measured on up to `cpuRows` rows and scaled to the batch.
+     */
     microseconds: number;
+    /** The same per row: `microseconds / batch`. */
+    microsecondsPerRow: number;
     /** Rows actually sampled for `microseconds`. */
     measuredRows: number;
+    /** Timed calls in all rounds (after the untimed warm-up calls). */
+    repetitions: number;
   };
 }
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** Most timed calls of one case: enough for a stable median of calls of a few microseconds. */
+const MAX_TIMED_CALLS = 2000;
+/**
+ * Untimed calls before timing, when they fit in the time given: V8 needs tens of calls of a
+ * code path before its optimised code runs (measured: the first calls of a 1 × 32000 top-k are
+ * 100× slower than the 20th).
+ */
+const WARM_UP_CALLS = 20;
+
+/**
+ * Rounds of CPU timing over the whole grid. On a shared machine the processor can be slower
+ * for seconds at a time (other work on it or beside it: one case measured 1.8× slower in one
+ * run than in the next, in CPU time); a case's figure is the median of its fastest round, and
+ * its rounds are spread over the run.
+ */
+const CPU_ROUNDS = 3;
+
+/**
+ * CPU times (µs) of `call`. First untimed warm-up calls: at least 2, and `warmUpCalls` or a
+ * quarter of `milliseconds` whichever comes later, unless they already took all of
+ * `milliseconds`. Then timed calls until there are `repetitions` of them and they took
+ * `milliseconds` in all (at most {@link MAX_TIMED_CALLS}). Every budget is CPU time, not wall
+ * time: on a busy machine the process waits longer for the processor, and it must still make
+ * the same calls (a wall-time budget cut the warm-up short there, and the JIT was still
+ * compiling when timing began). `step` numbers the calls.
+ */
+function timeCalls(
+  call: (step: number) => void,
+  options: { warmUpCalls: number; repetitions: number; milliseconds: number },
+): number[] {
+  const budget = options.milliseconds * 1000;
+  let step = 0;
+  const start = process.cpuUsage();
+  for (;;) {
+    call(step++);
+    const { user, system } = process.cpuUsage(start);
+    const spent = user + system;
+    if (step < 2) continue;
+    if (spent >= budget) break;
+    if (step >= options.warmUpCalls && spent >= budget / 4) break;
+  }
+  const times: number[] = [];
+  let spent = 0;
+  while (times.length < options.repetitions || (spent < budget && times.length < MAX_TIMED_CALLS)) {
+    const before = process.cpuUsage();
+    call(step++);
+    const { user, system } = process.cpuUsage(before);
+    times.push(user + system);
+    spent += user + system;
+  }
+  return times;
 }
 
 /** N(0, σ²) logits from a fixed seed (xorshift + Box–Muller): the benchmark's input, and the tests'. */
@@ -109,11 +170,18 @@ export interface BenchOptions {
   cpu?: boolean;
   /** GPU index (default 0). */
   device?: number;
-  /** Timed repetitions per case (median reported). */
+  /** Timed repetitions per case (median reported); the CPU times at least this many calls, over its rounds. */
   repetitions?: number;
   /** Rows the CPU measures per case at most (its time is scaled to the batch). */
   cpuRows?: number;
-  /** Called before each case and once at the end. */
+  /**
+   * Milliseconds of CPU time the timed CPU calls of a case take at least, over its three rounds
+   * (default 200): short calls are repeated until they fill it, so that a median is not a
+   * handful of calls that one scheduler hiccup moves. Before the first round, untimed warm-up
+   * calls (20, and a quarter of the round's time) let the JIT compile the case's code path.
+   */
+  cpuMilliseconds?: number;
+  /** Called before each case (and each later CPU round of it) and once at the end. */
   onProgress?: (done: number, total: number, current: BenchCase) => void;
 }
 
@@ -131,6 +199,7 @@ export function runBenchmark(options: BenchOptions): {
 } {
   const repetitions = options.repetitions ?? 20;
   const cpuRows = options.cpuRows ?? 32;
+  const cpuMilliseconds = options.cpuMilliseconds ?? 200;
   let gpu: GpuSampler | undefined;
   let gpuError: string | undefined;
   if (options.gpu !== false) {
@@ -145,9 +214,25 @@ export function runBenchmark(options: BenchOptions): {
   const cpu = options.cpu === false ? undefined : new CpuSampler();
   const results: BenchResult[] = [];
   const inputs = new Map<string, Float32Array>();
+  // Per case: the CPU's input rows (a copy: the batch's logits are dropped when the shape
+  // changes) and the timed calls of each round.
+  const cpuCases: Array<{ rows: number; part: Float32Array; rounds: number[][] }> = [];
+  const timeCpu = (index: number, warmUpCalls: number) => {
+    const c = options.cases[index]!;
+    const { rows, part, rounds } = cpuCases[index]!;
+    const mode = BENCH_MODES[c.mode] ?? {};
+    rounds.push(
+      timeCalls((step) => cpu!.sample({ ...mode, logits: part, shape: [rows, c.vocab], seed: 1, step }), {
+        warmUpCalls,
+        repetitions: Math.ceil(repetitions / CPU_ROUNDS),
+        milliseconds: cpuMilliseconds / CPU_ROUNDS,
+      }),
+    );
+  };
+  const total = options.cases.length * (cpu ? CPU_ROUNDS : 1);
   let done = 0;
   for (const c of options.cases) {
-    options.onProgress?.(done, options.cases.length, c);
+    options.onProgress?.(done, total, c);
     const key = `${c.batch}x${c.vocab}x${c.sigma}`;
     let logits = inputs.get(key);
     if (!logits) {
@@ -191,20 +276,33 @@ export function runBenchmark(options: BenchOptions): {
     }
     if (cpu) {
       const rows = Math.min(c.batch, cpuRows);
-      const part = logits.subarray(0, rows * c.vocab);
-      const times: number[] = [];
-      const reps = Math.max(3, Math.min(repetitions, Math.ceil(2e7 / (rows * c.vocab))));
-      for (let i = 0; i < reps; i++) {
-        const start = performance.now();
-        cpu.sample({ ...mode, logits: part, shape: [rows, c.vocab], seed: 1, step: i });
-        times.push((performance.now() - start) * 1000);
-      }
-      result.cpu = { microseconds: (median(times) * c.batch) / rows, measuredRows: rows };
+      cpuCases.push({ rows, part: logits.slice(0, rows * c.vocab), rounds: [] });
+      timeCpu(results.length, WARM_UP_CALLS);
     }
     results.push(result);
     done++;
   }
-  options.onProgress?.(done, options.cases.length, options.cases[options.cases.length - 1]!);
+  if (cpu) {
+    for (let round = 1; round < CPU_ROUNDS; round++) {
+      for (let i = 0; i < options.cases.length; i++) {
+        options.onProgress?.(done, total, options.cases[i]!);
+        // The code is compiled by now: two calls bring the input back into the caches.
+        timeCpu(i, 2);
+        done++;
+      }
+    }
+    results.forEach((result, i) => {
+      const { rows, rounds } = cpuCases[i]!;
+      const perRow = Math.min(...rounds.map(median)) / rows;
+      result.cpu = {
+        microseconds: perRow * result.batch,
+        microsecondsPerRow: perRow,
+        measuredRows: rows,
+        repetitions: rounds.reduce((n, times) => n + times.length, 0),
+      };
+    });
+  }
+  options.onProgress?.(done, total, options.cases[options.cases.length - 1]!);
   const device = gpu ? `${gpu.device.info.name} (${gpu.device.info.architecture})` : undefined;
   gpu?.dispose();
   return { results, ...(device ? { device } : {}), ...(gpuError ? { gpuError } : {}) };

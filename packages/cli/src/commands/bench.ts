@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import {
+  BENCH_MODES,
   type BenchResult,
   defaultBenchGrid,
   type MultiGpuBenchResult,
@@ -7,8 +8,12 @@ import {
   runMultiGpuBenchmark,
 } from '@rocmforge/sampler';
 import { SingleBar } from 'cli-progress';
+import { type Command, Option } from 'commander';
+import { devices, integer, oneOfEach, positiveNumbers } from '../arguments.js';
 import { benchChart } from '../chart.js';
+import { backendOption } from '../sampling-flags.js';
 import { table as newTable } from '../table.js';
+import { noGpuLine } from './devices.js';
 
 /** `rocmforge bench` options, as parsed from the command line. */
 export interface BenchCommandOptions {
@@ -20,7 +25,7 @@ export interface BenchCommandOptions {
   sigmas: number[];
   /** Sampling modes to measure (`plain`, `top-k`, `top-p`, `min-p`, `top-k+top-p`); default all. */
   modes?: string[];
-  /** Timed repetitions per case (the median is reported). */
+  /** Timed repetitions per case (the median is reported); the CPU times at least this many calls. */
   repetitions?: number;
   /** GPU index for the grid. */
   device?: number;
@@ -40,7 +45,7 @@ export interface BenchReport {
   date: string;
   /** The GPU measured (or GPUs, for `--devices`); absent on the CPU alone. */
   device?: string;
-  /** Why no GPU was measured, when none was. */
+  /** Why no GPU was measured, when none was, in one line (`rocmforge devices` tells the whole story). */
   gpuError?: string;
   /** Node.js version. */
   node: string;
@@ -71,14 +76,16 @@ export function runBench(options: BenchCommandOptions): BenchReport {
     ...(options.device !== undefined ? { device: options.device } : {}),
     repetitions: options.repetitions ?? (options.quick ? 5 : 20),
     cpuRows: options.quick ? 4 : 16,
-    onProgress: (done, _total, c) =>
-      bar?.update(done, { case: `${c.batch}×${c.vocab} ${c.mode} σ=${c.sigma}` }),
+    onProgress: (done, total, c) => {
+      bar?.setTotal(total);
+      bar?.update(done, { case: `${c.batch}×${c.vocab} ${c.mode} σ=${c.sigma}` });
+    },
   });
   bar?.stop();
   const report: BenchReport = {
     date: new Date().toISOString(),
     ...(run.device ? { device: run.device } : {}),
-    ...(run.gpuError ? { gpuError: run.gpuError } : {}),
+    ...(run.gpuError ? { gpuError: noGpuLine(run.gpuError) } : {}),
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
     results: run.results,
@@ -89,40 +96,51 @@ export function runBench(options: BenchCommandOptions): BenchReport {
   return report;
 }
 
-/** Prints a bench report as a table. */
+/** Prints a bench report as a table, with only the columns of the backends that ran, and what its units mean. */
 export function printBench(report: BenchReport): void {
-  console.log(
-    report.device ? `GPU: ${report.device}` : `GPU: none${report.gpuError ? ` (${report.gpuError})` : ''}`,
-  );
+  console.log(report.device ? `GPU: ${report.device}` : (report.gpuError ?? 'GPU: not measured'));
   if (report.multiGpu) {
     printMultiGpu(report);
     return;
   }
-  const table = newTable([
-    'batch × vocab',
-    'mode',
-    'σ',
-    'GPU µs',
-    'GB/s',
-    'host µs',
-    'end-to-end µs',
-    'CPU µs',
-    'speed-up',
-  ]);
+  const withGpu = report.results.some((r) => r.gpu);
+  const withCpu = report.results.some((r) => r.cpu);
+  const head = ['batch × vocab', 'mode', 'σ'];
+  if (withGpu) head.push('GPU kernel µs/call', 'GB/s', 'host µs/call', 'end-to-end µs/call');
+  if (withCpu) head.push('CPU µs/call', 'CPU µs/row');
+  if (withGpu && withCpu) head.push('speed-up');
+  const table = newTable(head);
   for (const r of report.results) {
-    table.push([
-      `${r.batch} × ${r.vocab}`,
-      r.mode,
-      r.sigma,
-      r.gpu ? r.gpu.kernelMicroseconds.toFixed(1) : '–',
-      r.gpu ? r.gpu.gigabytesPerSecond.toFixed(0) : '–',
-      r.gpu ? r.gpu.hostOverheadMicroseconds.toFixed(1) : '–',
-      r.gpu ? r.gpu.endToEndMicroseconds.toFixed(0) : '–',
-      r.cpu ? r.cpu.microseconds.toFixed(0) : '–',
-      r.gpu && r.cpu ? `${(r.cpu.microseconds / r.gpu.kernelMicroseconds).toFixed(1)}×` : '–',
-    ]);
+    const line: Array<string | number> = [`${r.batch} × ${r.vocab}`, r.mode, r.sigma];
+    if (withGpu)
+      line.push(
+        r.gpu ? r.gpu.kernelMicroseconds.toFixed(1) : '–',
+        r.gpu ? r.gpu.gigabytesPerSecond.toFixed(0) : '–',
+        r.gpu ? r.gpu.hostOverheadMicroseconds.toFixed(1) : '–',
+        r.gpu ? r.gpu.endToEndMicroseconds.toFixed(0) : '–',
+      );
+    if (withCpu)
+      line.push(
+        r.cpu ? r.cpu.microseconds.toFixed(0) : '–',
+        r.cpu ? r.cpu.microsecondsPerRow.toFixed(1) : '–',
+      );
+    if (withGpu && withCpu)
+      line.push(r.gpu && r.cpu ? `${(r.cpu.microseconds / r.gpu.kernelMicroseconds).toFixed(1)}×` : '–');
+    table.push(line);
   }
   console.log(table.toString());
+  const notes = ['µs/call: one sample() call on the whole batch; µs/row: per call ÷ batch.'];
+  if (withGpu)
+    notes.push(
+      'GPU kernel: device time, input already on the GPU; host: the rest of the call; end-to-end: from host memory, copy included.',
+    );
+  if (withCpu) {
+    const rows = Math.max(...report.results.map((r) => r.cpu?.measuredRows ?? 0));
+    notes.push(
+      `CPU: CPU time after warm-up, median of the fastest of three rounds; measured on up to ${rows} rows, scaled to the batch.`,
+    );
+  }
+  console.log(notes.join('\n'));
 }
 
 function runDevicesBench(options: BenchCommandOptions, devices: 'all' | number[]): BenchReport {
@@ -172,4 +190,46 @@ function printMultiGpu(report: BenchReport): void {
     }
   }
   console.log(table.toString());
+}
+
+/** What `rocmforge bench` parses from its command line. */
+type BenchFlags = Omit<BenchCommandOptions, 'progress'>;
+
+/** Adds `rocmforge bench`. */
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description('benchmark the GPU and CPU samplers over batch × vocab × mode')
+    .option('--quick', 'a small grid that runs in seconds')
+    .addOption(backendOption())
+    .addOption(
+      new Option('--sigmas <list>', 'σ of the synthetic N(0, σ²) logits, comma-separated')
+        .argParser(positiveNumbers('--sigmas'))
+        .default([3], '3'),
+    )
+    .option(
+      '--modes <list>',
+      `modes, comma-separated: ${Object.keys(BENCH_MODES).join(',')}`,
+      oneOfEach('--modes', Object.keys(BENCH_MODES)),
+    )
+    .option(
+      '--repetitions <n>',
+      'timed repetitions per case (the CPU times at least this many calls)',
+      integer('--repetitions', 1),
+    )
+    .option('--device <n>', 'GPU index', integer('--device'))
+    .option(
+      '--devices <list>',
+      "several GPUs ('all' or indices): one GPU against all of them on 10000 × 32000 and 4096 × 151936 host batches",
+      devices,
+    )
+    .option('--json <file>', 'write every raw figure, the device and software versions to a JSON file')
+    .option('--chart <file.svg>', 'draw time per call against batch size (log scales) as SVG')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  rocmforge bench --quick\n  rocmforge bench --sigmas 3,1 --json bench.json --chart bench.svg\n  rocmforge bench --devices all',
+    )
+    .action((flags: BenchFlags) => {
+      printBench(runBench({ ...flags, progress: process.stderr.isTTY === true }));
+    });
 }

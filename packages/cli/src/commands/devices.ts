@@ -1,5 +1,6 @@
-import { listDevices, openDriver } from '@rocmforge/hip-runtime';
+import { deviceCount, listDevices, NoDeviceError, NoDriverError, openDriver } from '@rocmforge/hip-runtime';
 import { prebuiltFor, readManifest } from '@rocmforge/sampling-kernels';
+import type { Command } from 'commander';
 import pc from 'picocolors';
 import { table as newTable } from '../table.js';
 
@@ -100,4 +101,41 @@ export function printDevices(report: DevicesReport): void {
     ]);
   }
   console.log(table.toString());
+}
+
+/**
+ * Why no GPU is used, in one short line for `sample`, `bench` and their JSON, e.g.
+ * `no GPU: no driver found; see rocmforge devices`. The whole story (every library tried, and
+ * how each failed) is `rocmforge devices`'. `reason` is the sampler's, used when the driver and
+ * a device are there (the kernels or the device failed): its first clause.
+ */
+export function noGpuLine(reason: string): string {
+  return `no GPU: ${noGpuCause(reason)}; see rocmforge devices`;
+}
+
+function noGpuCause(reason: string): string {
+  try {
+    openDriver();
+    if (deviceCount() === 0) return 'no device found';
+  } catch (error) {
+    if (error instanceof NoDriverError)
+      return error.attempts.length > 0 ? 'no driver found' : 'the GPU addon is not built';
+    if (error instanceof NoDeviceError) return 'no device found';
+  }
+  const clause = reason.split(' (')[0]!;
+  return clause.length > 100 ? `${clause.slice(0, 99)}…` : clause;
+}
+
+/** Adds `rocmforge devices`. */
+export function registerDevices(program: Command): void {
+  program
+    .command('devices')
+    .description('list the GPUs the runtime sees, or why none is usable')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  rocmforge devices\n  rocmforge devices --json')
+    .action(async (flags: { json?: true }) => {
+      const report = await devicesReport();
+      if (flags.json) console.log(JSON.stringify(report, null, 2));
+      else printDevices(report);
+    });
 }

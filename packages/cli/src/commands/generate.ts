@@ -1,27 +1,32 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import { createSampler, type Sampler } from '@rocmforge/sampler';
+import { modelPath as bundledModel } from '@rocmforge/model-kjv';
+import { createSampler, type SampleRequest, type Sampler } from '@rocmforge/sampler';
+import type { Command } from 'commander';
+import { integer } from '../arguments.js';
 import { CliError, EXIT, InputFileError } from '../errors.js';
+import { checkRegularFile } from '../input-file.js';
+import {
+  addBackendFlags,
+  addSamplingFlags,
+  type BackendFlags,
+  backendOf,
+  checkSamplingParameters,
+  samplingRequest,
+} from '../sampling-flags.js';
 
-/** Options of {@link generate}; the CLI's `generate` flags. */
-export interface GenerateOptions {
+/**
+ * Options of {@link generate}; the CLI's `generate` flags. The sampling parameters are the
+ * sampler's (unset ones take the sampler's defaults; the CLI's defaults are temperature 0.8,
+ * top-k 40, top-p 0.95, seed 0).
+ */
+export interface GenerateOptions
+  extends Pick<SampleRequest, 'temperature' | 'topK' | 'topP' | 'minP' | 'seed' | 'repetitionPenalty'> {
   /** Path of the GGUF model (the CLI defaults it to the bundled `@rocmforge/model-kjv`). */
   model: string;
   /** Text the generation continues; it must fit in the model's context. */
   prompt: string;
   /** Tokens to generate at most (fewer when the model ends the sequence). */
   maxTokens: number;
-  /** Sampling temperature; 0 is greedy. */
-  temperature: number;
-  /** Keep the k most likely tokens (0 = off). */
-  topK: number;
-  /** Keep the smallest set of tokens whose probability reaches p (1 = off). */
-  topP: number;
-  /** Drop tokens below minP × the top probability (0 = off). */
-  minP: number;
-  /** Random seed: the same seed, model and options give the same text on either backend. */
-  seed: bigint;
-  /** Penalty on tokens of the prompt and the output so far (1 = off). */
-  repetitionPenalty: number;
   /** Sampler backend: `auto` (the GPU when usable), `cpu` or `gpu`. */
   backend: 'auto' | 'cpu' | 'gpu';
   /** Called once the model is loaded, before the first token. */
@@ -58,6 +63,7 @@ type ControlledEvaluateInputItem = import('node-llama-cpp').ControlledEvaluateIn
 
 /** A GGUF file of a version llama.cpp reads (2 or 3), before the engine sees it. */
 function checkGguf(path: string): void {
+  checkRegularFile(path);
   let header: Buffer;
   try {
     const fd = openSync(path, 'r');
@@ -91,6 +97,8 @@ async function loadEngine(): Promise<NodeLlamaCpp> {
  * the generated history), feed the token back.
  */
 export async function generate(options: GenerateOptions): Promise<GenerateResult> {
+  // Flags first: a bad value fails before seconds of model loading and before any output.
+  checkSamplingParameters(options);
   checkGguf(options.model);
   const { getLlama, LlamaLogLevel } = await loadEngine();
   const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error, maxThreads: 1 });
@@ -139,15 +147,10 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
       const logits = new Float32Array(vocabulary).fill(Number.NEGATIVE_INFINITY);
       for (const [token, value] of next) logits[token] = value;
       modelMs.push(performance.now() - t0);
-      const request = {
+      const request: SampleRequest = {
         logits,
-        temperature: options.temperature,
-        topK: options.topK,
-        topP: options.topP,
-        minP: options.minP,
-        seed: options.seed,
+        ...samplingRequest(options),
         step: prompt.length + step,
-        repetitionPenalty: options.repetitionPenalty,
         promptTokens: prompt as number[],
         outputTokens: generated as number[],
       };
@@ -192,4 +195,84 @@ function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** What `rocmforge generate` parses from its command line. */
+type GenerateFlags = Omit<GenerateOptions, 'model' | 'backend' | 'onReady' | 'onText'> &
+  BackendFlags & {
+    model?: string;
+    gguf?: string;
+    stats?: true;
+    compareBackends?: true;
+    json?: true;
+  };
+
+/** Adds `rocmforge generate`: streams the text, or prints JSON, statistics, a CPU/GPU comparison. */
+export function registerGenerate(program: Command): void {
+  const command = program
+    .command('generate')
+    .description('run a GGUF language model whose every next token is chosen by the rocmforge sampler')
+    .option('--model <file.gguf>', 'the model (GGUF); default: the bundled KJV model (@rocmforge/model-kjv)')
+    .option('--gguf <file.gguf>', 'same as --model')
+    .requiredOption('--prompt <text>', 'the prompt')
+    .option('--max-tokens <n>', 'tokens to generate at most', integer('--max-tokens', 1), 50);
+  addSamplingFlags(command, ['temperature', 'topK', 'topP', 'minP', 'seed', 'repetitionPenalty'], {
+    temperature: 0.8,
+    topK: 40,
+    topP: 0.95,
+    minP: 0,
+    seed: 0n,
+    repetitionPenalty: 1,
+  });
+  addBackendFlags(command);
+  command
+    .option('--stats', 'print tokens/s and the time per token in the model and in the sampler')
+    .option('--compare-backends', 'run the same generation with the CPU and the GPU sampler and compare')
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  rocmforge generate --prompt "And God said" --max-tokens 50 --seed 1\n  rocmforge generate --model stories260K.gguf --prompt "Once upon a time" --max-tokens 50 --seed 1\n  rocmforge generate --model m.gguf --prompt "Hello world" --temperature 0.7 --top-p 0.9 --top-k 50 --gpu-sampler --stats',
+    )
+    .action(async (flags: GenerateFlags) => {
+      const model = flags.model ?? flags.gguf ?? bundledModel;
+      const backends = flags.compareBackends ? (['cpu', 'gpu'] as const) : [backendOf(flags)];
+      const streaming = !flags.json && !flags.compareBackends;
+      const runs: GenerateResult[] = [];
+      for (const backend of backends) {
+        runs.push(
+          await generate({
+            ...flags,
+            model,
+            backend,
+            ...(streaming
+              ? {
+                  onReady: () => process.stdout.write(flags.prompt),
+                  onText: (text: string) => process.stdout.write(text),
+                }
+              : {}),
+          }),
+        );
+        if (streaming) process.stdout.write('\n');
+      }
+      if (flags.json) {
+        console.log(JSON.stringify(runs.length === 1 ? runs[0] : runs, null, 2));
+        return;
+      }
+      if (flags.compareBackends) printComparison(flags.prompt, runs[0]!, runs[1]!);
+      if (flags.stats) for (const r of runs) printStats(r);
+    });
+}
+
+function printComparison(prompt: string, cpu: GenerateResult, gpu: GenerateResult): void {
+  console.log(`${prompt}${cpu.text}`);
+  console.log(
+    `sampler per token (median): cpu ${cpu.samplerMsPerToken.toFixed(3)} ms, gpu ${gpu.samplerMsPerToken.toFixed(3)} ms (${(cpu.samplerMsPerToken / gpu.samplerMsPerToken).toFixed(1)}× )`,
+  );
+  console.log(`same text on both backends: ${cpu.text === gpu.text ? 'yes' : 'no'}`);
+}
+
+function printStats(r: GenerateResult): void {
+  console.log(
+    `${r.tokens.length} tokens (${r.stoppedAt}), ${r.tokensPerSecond.toFixed(1)} tokens/s; per token (median): model ${r.modelMsPerToken.toFixed(3)} ms, sampler ${r.samplerMsPerToken.toFixed(3)} ms (${r.backend})`,
+  );
 }

@@ -1,9 +1,23 @@
 import { createSampler, type SampleRequest } from '@rocmforge/sampler';
+import type { Command } from 'commander';
+import { shape } from '../arguments.js';
 import { readLogitsFile } from '../input-file.js';
+import {
+  addBackendFlags,
+  addSamplingFlags,
+  type BackendFlags,
+  backendOf,
+  samplingRequest,
+} from '../sampling-flags.js';
 import { table as newTable } from '../table.js';
+import { noGpuLine } from './devices.js';
 
-/** `rocmforge sample` options, as parsed from the command line. */
-export interface SampleOptions {
+/** `rocmforge sample` options: the file, how to read it, the backend, and the request's parameters. */
+export interface SampleOptions
+  extends Pick<
+    SampleRequest,
+    'temperature' | 'topK' | 'topP' | 'minP' | 'filterOrder' | 'seed' | 'step' | 'samples' | 'logprobs'
+  > {
   /** The logits file: `.npy`, `.safetensors` or raw float32. */
   file: string;
   /** Tensor name in a `.safetensors` file holding several. */
@@ -14,24 +28,6 @@ export interface SampleOptions {
   probs?: boolean;
   /** Sampler backend: `auto`, `cpu` or `gpu`. */
   backend: 'auto' | 'cpu' | 'gpu';
-  /** Temperature (0 = greedy). */
-  temperature?: number;
-  /** Top-k (0 = off). */
-  topK?: number;
-  /** Top-p (1 = off). */
-  topP?: number;
-  /** Min-p (0 = off). */
-  minP?: number;
-  /** How top-k and top-p combine (see `SampleRequest.filterOrder`). */
-  filterOrder?: 'topKFirst' | 'joint';
-  /** Random seed (64-bit). */
-  seed?: bigint;
-  /** Decode step (64-bit): part of each draw's random counter. */
-  step?: bigint;
-  /** Draws per row. */
-  samples?: number;
-  /** Also report the sampled token's log-probability and the top n. */
-  logprobs?: number;
 }
 
 /** What `rocmforge sample --json` prints: tokens (and log-probabilities) per row. */
@@ -42,7 +38,7 @@ export interface SampleReport {
   shape: [number, number];
   /** The backend that sampled it. */
   backend: string;
-  /** Why `auto` used the CPU, when it did. */
+  /** Why `auto` used the CPU, when it did, in one line (`rocmforge devices` tells the whole story). */
   fallbackReason?: string;
   /** One entry per row. */
   rows: Array<{
@@ -73,17 +69,9 @@ export function sampleFile(options: SampleOptions): SampleReport {
   const sampler = createSampler({ backend: options.backend, logger: null });
   try {
     const request: SampleRequest = {
-      [options.probs ? 'probs' : 'logits']: matrix.data,
+      ...(options.probs ? { probs: matrix.data } : { logits: matrix.data }),
       shape: matrix.shape,
-      ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
-      ...(options.topK !== undefined ? { topK: options.topK } : {}),
-      ...(options.topP !== undefined ? { topP: options.topP } : {}),
-      ...(options.minP !== undefined ? { minP: options.minP } : {}),
-      ...(options.filterOrder ? { filterOrder: options.filterOrder } : {}),
-      ...(options.seed !== undefined ? { seed: options.seed } : {}),
-      ...(options.step !== undefined ? { step: options.step } : {}),
-      ...(options.samples !== undefined ? { samples: options.samples } : {}),
-      ...(options.logprobs !== undefined ? { logprobs: options.logprobs } : {}),
+      ...samplingRequest(options),
     };
     const result = sampler.sample(request);
     const rows: SampleReport['rows'] = [];
@@ -105,7 +93,7 @@ export function sampleFile(options: SampleOptions): SampleReport {
       file: options.file,
       shape: matrix.shape,
       backend: sampler.backend,
-      ...(sampler.fallbackReason ? { fallbackReason: sampler.fallbackReason } : {}),
+      ...(sampler.fallbackReason ? { fallbackReason: noGpuLine(sampler.fallbackReason) } : {}),
       rows,
     };
   } finally {
@@ -131,4 +119,42 @@ export function printSample(report: SampleReport): void {
     `${report.file} [${report.shape.join(' × ')}] on ${report.backend}${report.fallbackReason ? ` (${report.fallbackReason})` : ''}`,
   );
   console.log(table.toString());
+}
+
+/** What `rocmforge sample` parses from its command line. */
+type SampleFlags = Omit<SampleOptions, 'file' | 'backend'> & BackendFlags & { json?: true };
+
+/** Adds `rocmforge sample`. */
+export function registerSample(program: Command): void {
+  const command = program
+    .command('sample')
+    .description('sample tokens from logits (or probabilities) in a .npy, .safetensors or raw float32 file')
+    .argument('<file>', 'the logits file')
+    .option('--tensor <name>', 'tensor name in a .safetensors file')
+    .option('--shape <B,V>', 'shape of a raw float32 file', shape)
+    .option('--probs', 'the file holds probabilities, not logits');
+  addBackendFlags(command);
+  addSamplingFlags(command, [
+    'temperature',
+    'topK',
+    'topP',
+    'minP',
+    'filterOrder',
+    'seed',
+    'step',
+    'samples',
+    'logprobs',
+  ]);
+  command
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  rocmforge sample logits.npy --top-k 50 --top-p 0.9 --seed 1\n  rocmforge sample batch.safetensors --tensor logits --temperature 0.7 --json\n  rocmforge sample logits.bin --shape 4,32000 --gpu-sampler --logprobs 5',
+    )
+    .action((file: string, flags: SampleFlags) => {
+      const report = sampleFile({ ...flags, file, backend: backendOf(flags) });
+      if (flags.json)
+        console.log(JSON.stringify(report, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2));
+      else printSample(report);
+    });
 }
