@@ -158,6 +158,22 @@ describe('rocmforge CLI', () => {
     expect(report.rows.map((row: { tokens: number[] }) => row.tokens)).toEqual(expectedRows);
   });
 
+  it('sample reports a row it could not sample by its status and samples the others', () => {
+    const bad = Float32Array.from({ length: 3 * 40 }, (_, i) => (i % 40) / 10);
+    bad[45] = Number.NaN;
+    bad.fill(Number.NEGATIVE_INFINITY, 80, 120);
+    const file = write('bad-rows.npy', Buffer.from(dump(bad, [3, 40])));
+    const r = cli('sample', file, '--seed', '3', '--backend', 'cpu', '--json');
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.stdout).rows as Array<{ valid: boolean; status: string; tokens: number[] }>;
+    expect(rows.map((row) => row.status)).toEqual(['sampled', 'invalid values', 'nothing to sample']);
+    expect(rows.map((row) => row.valid)).toEqual([true, false, false]);
+    expect(rows[1]!.tokens).toEqual([-1]);
+    const table = cli('sample', file, '--seed', '3', '--backend', 'cpu');
+    expect(table.stdout).toMatch(/invalid values/);
+    expect(table.stdout).toMatch(/nothing to sample/);
+  });
+
   it('sample prints a table with log-probabilities', () => {
     const r = cli('sample', npy, '--seed', '1', '--logprobs', '2', '--backend', 'cpu');
     expect(r.code).toBe(0);

@@ -153,6 +153,8 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
         step: prompt.length + step,
         promptTokens: prompt as number[],
         outputTokens: generated as number[],
+        // One row, the model's own: broken logits are an error here, not a flagged row.
+        onInvalidRow: 'throw',
       };
       // One untimed call first: the sampler's first call compiles code and allocates its
       // buffers, which is not per-token cost. Sampling is a pure function of the request.

@@ -1,4 +1,4 @@
-import { createSampler, type SampleRequest } from '@rocmforge/sampler';
+import { createSampler, RowStatus, type SampleRequest } from '@rocmforge/sampler';
 import type { Command } from 'commander';
 import { shape } from '../arguments.js';
 import { readLogitsFile } from '../input-file.js';
@@ -44,8 +44,10 @@ export interface SampleReport {
   rows: Array<{
     /** Row index. */
     row: number;
-    /** Whether the row had a valid distribution (else its tokens are -1). */
+    /** Whether the row was sampled (else its tokens are -1 and `status` says why). */
     valid: boolean;
+    /** What happened to the row: `sampled`, `nothing to sample` (all -Infinity / all zero), `invalid values` (NaN logits; negative, NaN or infinite probabilities), `blocks did not meet` (GPU; sample again). */
+    status: string;
     /** The drawn token ids. */
     tokens: number[];
     /** Log-probability of each drawn token. */
@@ -77,7 +79,12 @@ export function sampleFile(options: SampleOptions): SampleReport {
     const rows: SampleReport['rows'] = [];
     for (let r = 0; r < result.batch; r++) {
       const tokens = [...result.tokens.subarray(r * result.samples, (r + 1) * result.samples)];
-      const row: SampleReport['rows'][number] = { row: r, valid: result.valid[r] === 1, tokens };
+      const row: SampleReport['rows'][number] = {
+        row: r,
+        valid: result.valid[r] === 1,
+        status: statusText(result.status[r] ?? RowStatus.nothingToSample),
+        tokens,
+      };
       if (result.logprobs)
         row.logprobs = [...result.logprobs.subarray(r * result.samples, (r + 1) * result.samples)];
       if (result.topLogprobs) {
@@ -110,7 +117,7 @@ export function printSample(report: SampleReport): void {
   if (withTop) head.push('top');
   const table = newTable(head);
   for (const r of report.rows) {
-    const line: string[] = [String(r.row), r.valid ? r.tokens.join(' ') : 'nothing to sample'];
+    const line: string[] = [String(r.row), r.valid ? r.tokens.join(' ') : r.status];
     if (withLogprobs) line.push(r.logprobs?.map((v) => v.toFixed(4)).join(' ') ?? '');
     if (withTop) line.push(r.top?.map((t) => `${t.token}:${t.logprob.toFixed(3)}`).join(' ') ?? '');
     table.push(line);
@@ -157,4 +164,18 @@ export function registerSample(program: Command): void {
         console.log(JSON.stringify(report, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2));
       else printSample(report);
     });
+}
+
+/** A row's status in words, as `sample` prints it. */
+function statusText(code: number): string {
+  switch (code) {
+    case RowStatus.sampled:
+      return 'sampled';
+    case RowStatus.invalidValues:
+      return 'invalid values';
+    case RowStatus.blocksDidNotMeet:
+      return 'blocks did not meet';
+    default:
+      return 'nothing to sample';
+  }
 }
