@@ -1,6 +1,7 @@
 // rocmforge's sampling kernels. One block per row; the block loops over the row, so the
 // vocabulary size is bounded by nothing but memory (no shared-memory ceiling). Each kernel
 // follows docs/GPU_SAMPLER.md "Semantics" and reproduces packages/sampler/src/cpu/*.
+#include "abi.h"
 #include "block.h"
 #include "philox.h"
 #include "row_split.h"
@@ -879,32 +880,29 @@ __device__ __forceinline__ void sample_rows(
 }
 
 // One row per block of BLOCK threads, or a row split over several such blocks (small batches).
-RF_KERNEL void __launch_bounds__(BLOCK) rf_sample(
-    const float* input, unsigned vocab, unsigned kind, const float* temperature, const int* topK, const float* topP,
-    const float* minP, const unsigned* seedLo, const unsigned* seedHi, const unsigned* stepLo, const unsigned* stepHi,
-    const unsigned* streamId, unsigned filterOrder, unsigned samples, int* tokens, unsigned char* valid,
-    float* rowStats, unsigned parts, void* scratch) {
-  sample_rows<BLOCK>(input, vocab, kind, temperature, topK, topP, minP, seedLo, seedHi, stepLo, stepHi, streamId,
-                     filterOrder, samples, tokens, valid, rowStats, parts, scratch);
+RF_KERNEL void __launch_bounds__(BLOCK) rf_sample(const RfSampleParams p) {
+  sample_rows<BLOCK>(p.input, p.vocab, p.kind, p.temperature, p.topK, p.topP, p.minP, p.seedLo, p.seedHi, p.stepLo,
+                     p.stepHi, p.stream, p.filterOrder, p.samples, p.tokens, p.valid, p.rowStats, p.parts, p.scratch);
 }
 
 // The same with blocks of RF_NARROW_BLOCK threads, for batches of several rows per
 // multiprocessor: a row's serial phases (reductions, radix rounds) then overlap other rows'
 // loads on the same multiprocessor instead of leaving it idle (docs/PERFORMANCE.md, v3).
 RF_KERNEL void RF_LAUNCH_BOUNDS_MIN_BLOCKS(RF_NARROW_BLOCK, RF_NARROW_MIN_BLOCKS) rf_sample_narrow(
-    const float* input, unsigned vocab, unsigned kind, const float* temperature, const int* topK, const float* topP,
-    const float* minP, const unsigned* seedLo, const unsigned* seedHi, const unsigned* stepLo, const unsigned* stepHi,
-    const unsigned* streamId, unsigned filterOrder, unsigned samples, int* tokens, unsigned char* valid,
-    float* rowStats, unsigned parts, void* scratch) {
-  sample_rows<RF_NARROW_BLOCK>(input, vocab, kind, temperature, topK, topP, minP, seedLo, seedHi, stepLo, stepHi,
-                               streamId, filterOrder, samples, tokens, valid, rowStats, parts, scratch);
+    const RfSampleParams p) {
+  sample_rows<RF_NARROW_BLOCK>(p.input, p.vocab, p.kind, p.temperature, p.topK, p.topP, p.minP, p.seedLo, p.seedHi,
+                               p.stepLo, p.stepHi, p.stream, p.filterOrder, p.samples, p.tokens, p.valid, p.rowStats,
+                               p.parts, p.scratch);
 }
 
 // ---------------------------------------------------------------------------------------
 // rf_softmax: probs = softmax(logits / T) per row (max-subtracted; T = 0 gives the one-hot
 // argmax). Sums in double.
-RF_KERNEL void __launch_bounds__(BLOCK) rf_softmax(const float* logits, float* probs, unsigned vocab,
-                                                   const float* temperature) {
+RF_KERNEL void __launch_bounds__(BLOCK) rf_softmax(const RfSoftmaxParams params) {
+  const float* logits = params.logits;
+  float* probs = params.probs;
+  const unsigned vocab = params.vocab;
+  const float* temperature = params.temperature;
   __shared__ SharedStorage s;
   const size_t offset = static_cast<size_t>(blockIdx.x) * vocab;
   const float* x = logits + offset;
@@ -944,7 +942,10 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_softmax(const float* logits, float* p
 }
 
 // rf_prefix_sum: inclusive scan of each row (double running total, float output).
-RF_KERNEL void __launch_bounds__(BLOCK) rf_prefix_sum(const float* input, float* output, unsigned vocab) {
+RF_KERNEL void __launch_bounds__(BLOCK) rf_prefix_sum(const RfPrefixSumParams params) {
+  const float* input = params.input;
+  float* output = params.output;
+  const unsigned vocab = params.vocab;
   __shared__ SharedStorage s;
   const size_t offset = static_cast<size_t>(blockIdx.x) * vocab;
   double running = 0.0;
@@ -960,8 +961,11 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_prefix_sum(const float* input, float*
 
 // rf_philox: the four Philox words for draws draw0 … draw0+count-1 of each row's
 // (seed, step, stream); one thread per draw. For checking the generator bit for bit.
-RF_KERNEL void rf_philox(unsigned* out, const unsigned* seedLo, const unsigned* seedHi, const unsigned* stepLo,
-                         const unsigned* stepHi, const unsigned* streamId, unsigned draw0, unsigned count) {
+RF_KERNEL void rf_philox(const RfPhiloxParams params) {
+  unsigned* out = params.out;
+  const unsigned *seedLo = params.seedLo, *seedHi = params.seedHi, *streamId = params.stream;
+  const unsigned *stepLo = params.stepLo, *stepHi = params.stepHi;
+  const unsigned draw0 = params.draw0, count = params.count;
   const unsigned row = blockIdx.y;
   for (unsigned d = blockIdx.x * blockDim.x + threadIdx.x; d < count; d += gridDim.x * blockDim.x) {
     const Philox4 r = rf_philox4x32_10(draw0 + d, streamId[row], stepLo[row], stepHi[row], seedLo[row], seedHi[row]);
@@ -971,8 +975,11 @@ RF_KERNEL void rf_philox(unsigned* out, const unsigned* seedLo, const unsigned* 
 }
 
 // rf_uniform: the 53-bit uniforms the sampler draws, as doubles.
-RF_KERNEL void rf_uniform(double* out, const unsigned* seedLo, const unsigned* seedHi, const unsigned* stepLo,
-                          const unsigned* stepHi, const unsigned* streamId, unsigned count) {
+RF_KERNEL void rf_uniform(const RfUniformParams params) {
+  double* out = params.out;
+  const unsigned *seedLo = params.seedLo, *seedHi = params.seedHi, *streamId = params.stream;
+  const unsigned *stepLo = params.stepLo, *stepHi = params.stepHi;
+  const unsigned count = params.count;
   const unsigned row = blockIdx.y;
   for (unsigned d = blockIdx.x * blockDim.x + threadIdx.x; d < count; d += gridDim.x * blockDim.x) {
     out[static_cast<size_t>(row) * count + d] =
@@ -983,10 +990,15 @@ RF_KERNEL void rf_uniform(double* out, const unsigned* seedLo, const unsigned* s
 // rf_adjust_logits: logit bias, then the repetition penalty, then frequency and presence
 // penalties (vLLM's definitions), in place, from per-row entries (token, bias, seen in the
 // prompt, count in the output) listed at entries[offsets[row] … offsets[row + 1]).
-RF_KERNEL void rf_adjust_logits(float* logits, unsigned vocab, const unsigned* offsets, const int* entryToken,
-                                const float* entryBias, const unsigned* entryPromptSeen,
-                                const unsigned* entryOutputCount, const float* repetition, const float* frequency,
-                                const float* presence) {
+RF_KERNEL void rf_adjust_logits(const RfAdjustLogitsParams params) {
+  float* logits = params.logits;
+  const unsigned vocab = params.vocab;
+  const unsigned* offsets = params.offsets;
+  const int* entryToken = params.entryToken;
+  const float* entryBias = params.entryBias;
+  const unsigned* entryPromptSeen = params.entryPromptSeen;
+  const unsigned* entryOutputCount = params.entryOutputCount;
+  const float *repetition = params.repetition, *frequency = params.frequency, *presence = params.presence;
   const unsigned row = blockIdx.x;
   float* x = logits + static_cast<size_t>(row) * vocab;
   const float r = repetition[row], f = frequency[row], pr = presence[row];
@@ -1041,9 +1053,15 @@ struct KeptUnder {
 
 // rf_token_logprobs: log-probability of each sampled token, raw (mode 0) or processed (mode 1).
 // `values` are the raw inputs for mode 0 and the adjusted logits for mode 1.
-RF_KERNEL void __launch_bounds__(BLOCK) rf_token_logprobs(const float* values, unsigned vocab, unsigned kind,
-                                                          const int* tokens, unsigned samples, const float* rowStats,
-                                                          unsigned mode, float* out) {
+RF_KERNEL void __launch_bounds__(BLOCK) rf_token_logprobs(const RfTokenLogprobsParams params) {
+  const float* values = params.values;
+  const unsigned vocab = params.vocab;
+  const unsigned kind = params.kind;
+  const int* tokens = params.tokens;
+  const unsigned samples = params.samples;
+  const float* rowStats = params.rowStats;
+  const unsigned mode = params.mode;
+  float* out = params.out;
   __shared__ SharedStorage s;
   const unsigned row = blockIdx.x;
   const float* x = values + static_cast<size_t>(row) * vocab;
@@ -1069,12 +1087,19 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_token_logprobs(const float* values, u
 // rf_top_logprobs: the n most probable tokens per row (most probable first, lowest index on
 // ties) with raw (mode 0) or processed (mode 1) log-probabilities; n ≤ 1024. Processed mode
 // considers only the kept set; slots past it are -1 / -Infinity.
-constexpr int TOP_CAPACITY = 1024;
-RF_KERNEL void __launch_bounds__(BLOCK) rf_top_logprobs(const float* values, unsigned vocab, unsigned kind,
-                                                        unsigned n, const float* rowStats, const int* sampledTokens,
-                                                        unsigned samples, unsigned mode, int* outTokens,
-                                                        float* outLogprobs,
-                                                        const unsigned char* valid) {
+constexpr int TOP_CAPACITY = RF_MAX_TOP_LOGPROBS;
+RF_KERNEL void __launch_bounds__(BLOCK) rf_top_logprobs(const RfTopLogprobsParams params) {
+  const float* values = params.values;
+  const unsigned vocab = params.vocab;
+  const unsigned kind = params.kind;
+  const unsigned n = params.n;
+  const float* rowStats = params.rowStats;
+  const int* sampledTokens = params.tokens;
+  const unsigned samples = params.samples;
+  const unsigned mode = params.mode;
+  int* outTokens = params.outTokens;
+  float* outLogprobs = params.outLogprobs;
+  const unsigned char* valid = params.valid;
   __shared__ SharedStorage s;
   __shared__ float topValue[TOP_CAPACITY];
   __shared__ int topIndex[TOP_CAPACITY];

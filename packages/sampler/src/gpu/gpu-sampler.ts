@@ -1,9 +1,10 @@
 import type { Device, DeviceBuffer, Stream } from '@rocmforge/hip-runtime';
 import type {
   DeviceRegion,
-  RowParameterBuffers,
+  RowAdjustmentEntries,
   SampleLaunch,
   SamplingKernels,
+  TokenAdjustment,
 } from '@rocmforge/sampling-kernels';
 import {
   BackendUnavailableError,
@@ -43,18 +44,6 @@ const STAGING_BYTES = 64 * 2 ** 20;
  * pageable memory (about 35 µs for one row of 4096 logits on an H100 machine).
  */
 const PINNED_INPUT_BYTES = 16 * 2 ** 20;
-
-const ROW_PARAMETERS = [
-  'temperature',
-  'topK',
-  'topP',
-  'minP',
-  'seedLo',
-  'seedHi',
-  'stepLo',
-  'stepHi',
-  'stream',
-] as const;
 
 /**
  * The GPU backend: the same requests and results as the CPU backend, computed by
@@ -268,7 +257,8 @@ export class GpuSampler implements Sampler {
     const rowBytes = vocab * 4;
 
     // 1. Per-row parameters: one host block, one copy.
-    const paramBytes = ROW_PARAMETERS.length * batch * 4;
+    const kernels = this.#modules.kernels;
+    const paramBytes = kernels.rowParameterBytes(batch);
     const outputBytes = batch * samples * 4 + batch;
     const inputBytes = batch * rowBytes;
     // Through the sampler's own pinned block when small and not page-locked already.
@@ -279,18 +269,13 @@ export class GpuSampler implements Sampler {
     const inputAt = Math.ceil((paramBytes + outputBytes) / 64) * 64;
     const host = this.#pinnedHost(pinnedInput ? inputAt + inputBytes : paramBytes + outputBytes);
     const paramBuffer = ws.get('params', paramBytes);
-    ROW_PARAMETERS.forEach((name, i) => {
-      const source = resolved[name] as Float32Array | Int32Array | Uint32Array;
-      new (source.constructor as Float32ArrayConstructor)(host, i * batch * 4, batch).set(
-        source as unknown as ArrayLike<number>,
-      );
-    });
+    kernels.writeRowParameters(host, batch, resolved);
     paramBuffer.writeAsync(new Uint8Array(host, 0, paramBytes), stream);
 
     // 2. Outputs for the whole batch.
     // Tokens and validity flags side by side, so that one copy brings both back.
     const outputs = ws.get('outputs', outputBytes);
-    const rowStats = resolved.logprobs ? ws.get('rowStats', batch * 6 * 4) : undefined;
+    const rowStats = resolved.logprobs ? ws.get('rowStats', batch * kernels.ROW_STATS * 4) : undefined;
     const logprobs = resolved.logprobs ? ws.get('logprobs', batch * samples * 4) : undefined;
     const n = resolved.logprobs?.n ?? 0;
     const topTokens = n > 0 ? ws.get('topTokens', batch * n * 4) : undefined;
@@ -329,20 +314,18 @@ export class GpuSampler implements Sampler {
         values = this.#region(adjusted, 0, bytes);
         this.#enqueueAdjustments(resolved, first, rows, values, stream);
       }
-      const params = {} as Record<(typeof ROW_PARAMETERS)[number], DeviceRegion>;
-      ROW_PARAMETERS.forEach((name, i) => {
-        params[name] = this.#region(paramBuffer, (i * batch + first) * 4, rows * 4);
-      });
+      const params = kernels.rowParameterRegions(paramBuffer, batch, first, rows);
       const tokenRegion = this.#region(outputs, first * samples * 4, rows * samples * 4);
       const validRegion = this.#region(outputs, batch * samples * 4 + first, rows);
-      const statsRegion = rowStats ? this.#region(rowStats, first * 6 * 4, rows * 6 * 4) : undefined;
+      const stats = kernels.ROW_STATS * 4;
+      const statsRegion = rowStats ? this.#region(rowStats, first * stats, rows * stats) : undefined;
       const splitBytes = this.kernels.sampleScratchBytes(rows, vocab);
       const launch: SampleLaunch = {
         input: values,
         batch: rows,
         vocab,
         kind: resolved.kind,
-        params: params as unknown as RowParameterBuffers,
+        params,
         filterOrder: resolved.filterOrder,
         samples,
         tokens: tokenRegion,
@@ -412,75 +395,33 @@ export class GpuSampler implements Sampler {
     stream: Stream,
   ): void {
     const adjustments = resolved.adjustments!;
-    const { vocab } = resolved;
-    // Per row, one entry per distinct token touched: (token, bias, seen in prompt, output count).
-    const offsets = new Uint32Array(batch + 1);
-    const rows: Map<number, [number, number, number]>[] = [];
-    let total = 0;
-    for (let local = 0; local < batch; local++) {
-      const row = firstRow + local;
-      const entries = new Map<number, [number, number, number]>();
+    // Per row, one entry per distinct token touched: bias, seen in the prompt, output count.
+    const rows: RowAdjustmentEntries[] = [];
+    for (let row = firstRow; row < firstRow + batch; row++) {
+      const tokens = new Map<number, TokenAdjustment>();
       const entry = (t: number) => {
-        let e = entries.get(t);
+        let e = tokens.get(t);
         if (!e) {
-          e = [0, 0, 0];
-          entries.set(t, e);
+          e = { bias: 0, promptSeen: false, outputCount: 0 };
+          tokens.set(t, e);
         }
         return e;
       };
-      for (const [token, value] of adjustments.bias[row] ?? []) entry(token)[0] += value;
+      for (const [token, value] of adjustments.bias[row] ?? []) entry(token).bias += value;
       const prompt = adjustments.promptTokens[row];
-      if (prompt) for (let j = 0; j < prompt.length; j++) entry(prompt[j]!)[1] = 1;
+      if (prompt) for (let j = 0; j < prompt.length; j++) entry(prompt[j]!).promptSeen = true;
       const output = adjustments.outputTokens[row];
-      if (output) for (let j = 0; j < output.length; j++) entry(output[j]!)[2]++;
-      rows.push(entries);
-      offsets[local] = total;
-      total += entries.size;
+      if (output) for (let j = 0; j < output.length; j++) entry(output[j]!).outputCount++;
+      rows.push({
+        tokens,
+        repetition: adjustments.repetitionPenalty[row]!,
+        frequency: adjustments.frequencyPenalty[row]!,
+        presence: adjustments.presencePenalty[row]!,
+      });
     }
-    offsets[batch] = total;
-    const count = Math.max(total, 1);
-    const block = new ArrayBuffer((batch + 1) * 4 + count * 16 + 3 * batch * 4);
-    new Uint32Array(block, 0, batch + 1).set(offsets);
-    const entriesAt = (batch + 1) * 4;
-    const token = new Int32Array(block, entriesAt, count);
-    const bias = new Float32Array(block, entriesAt + count * 4, count);
-    const seen = new Uint32Array(block, entriesAt + count * 8, count);
-    const outputCount = new Uint32Array(block, entriesAt + count * 12, count);
-    const at = entriesAt + count * 16;
-    const end = firstRow + batch;
-    new Float32Array(block, at, batch).set(adjustments.repetitionPenalty.subarray(firstRow, end));
-    new Float32Array(block, at + batch * 4, batch).set(adjustments.frequencyPenalty.subarray(firstRow, end));
-    new Float32Array(block, at + 2 * batch * 4, batch).set(
-      adjustments.presencePenalty.subarray(firstRow, end),
-    );
-    let e = 0;
-    for (const entries of rows) {
-      for (const [t, [b, s, c]] of entries) {
-        token[e] = t;
-        bias[e] = b;
-        seen[e] = s;
-        outputCount[e] = c;
-        e++;
-      }
-    }
-    const buffer = this.#workspace.get('adjustments', block.byteLength);
-    buffer.writeAsync(new Uint8Array(block), stream);
-    const region = (offset: number, bytes: number) => this.#region(buffer, offset, bytes);
-    const penaltiesAt = at;
-    this.kernels.adjustLogits({
-      logits,
-      batch,
-      vocab,
-      offsets: region(0, (batch + 1) * 4),
-      entryToken: region(entriesAt, count * 4),
-      entryBias: region(entriesAt + count * 4, count * 4),
-      entryPromptSeen: region(entriesAt + count * 8, count * 4),
-      entryOutputCount: region(entriesAt + count * 12, count * 4),
-      repetition: region(penaltiesAt, batch * 4),
-      frequency: region(penaltiesAt + batch * 4, batch * 4),
-      presence: region(penaltiesAt + 2 * batch * 4, batch * 4),
-      stream,
-    });
+    const table = new this.#modules.kernels.AdjustmentTable(rows);
+    const buffer = this.#workspace.get('adjustments', table.bytes.byteLength);
+    this.kernels.adjustLogits({ logits, vocab: resolved.vocab, table, buffer, stream });
   }
 
   #finish(pending: Pending): SampleResult {
@@ -489,15 +430,16 @@ export class GpuSampler implements Sampler {
     new Uint8Array(result.tokens.buffer).set(landing.subarray(0, tokenBytes));
     // Read in place: nothing reuses the landing block before this call returns.
     const validRaw = landing.subarray(tokenBytes, tokenBytes + request.batch);
+    const status = this.#modules.kernels.ROW_STATUS;
     for (let row = 0; row < request.batch; row++) {
-      if (validRaw[row] === 3) {
+      if (validRaw[row] === status.blocksCouldNotMeet) {
         this.#workspace.drop('split');
         throw new KernelFailureError(
           `the GPU blocks sampling row ${row} could not meet (device over-subscribed); the row was not sampled`,
           row,
         );
       }
-      if (validRaw[row] === 2) {
+      if (validRaw[row] === status.invalidValues) {
         throw new SamplerInputError(
           request.kind,
           request.kind === 'logits' ? 'no NaN' : 'finite values ≥ 0',
@@ -505,7 +447,7 @@ export class GpuSampler implements Sampler {
           row,
         );
       }
-      result.valid[row] = validRaw[row] === 1 ? 1 : 0;
+      result.valid[row] = validRaw[row] === status.sampled ? 1 : 0;
     }
     return result;
   }
