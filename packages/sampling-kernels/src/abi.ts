@@ -3,13 +3,28 @@
 // and fails on any difference, so that this file and the header cannot drift apart.
 
 /** What the input rows hold (`RfInputKind`). */
-export const INPUT_KIND = { logits: 0, probs: 1 } as const;
+export const INPUT_KIND = {
+  /** Logits (`RF_INPUT_KIND_LOGITS`). */
+  logits: 0,
+  /** Probabilities, non-negative, not necessarily normalised (`RF_INPUT_KIND_PROBS`). */
+  probs: 1,
+} as const;
 
 /** How top-k and top-p combine (`RfFilterOrder`): top-p over the renormalised top-k set, or both over the row. */
-export const FILTER_ORDER = { topKFirst: 0, joint: 1 } as const;
+export const FILTER_ORDER = {
+  /** Top-p measured on the renormalised top-k distribution (`RF_FILTER_ORDER_TOP_K_FIRST`). */
+  topKFirst: 0,
+  /** Top-k and top-p both on the full distribution (`RF_FILTER_ORDER_JOINT`). */
+  joint: 1,
+} as const;
 
 /** Which distribution log-probabilities describe (`RfLogprobsMode`): the input's, or the one sampled from. */
-export const LOGPROBS_MODE = { raw: 0, processed: 1 } as const;
+export const LOGPROBS_MODE = {
+  /** The input's own log-softmax (`RF_LOGPROBS_MODE_RAW`). */
+  raw: 0,
+  /** The distribution sampled from: temperature and filters applied (`RF_LOGPROBS_MODE_PROCESSED`). */
+  processed: 1,
+} as const;
 
 /**
  * What `rf_sample` did with a row (`RfRowStatus`), one byte per row in its `valid` output:
@@ -18,9 +33,13 @@ export const LOGPROBS_MODE = { raw: 0, processed: 1 } as const;
  * once (not sampled; the split scratch must be zeroed again).
  */
 export const ROW_STATUS = {
+  /** Every logit -Infinity, or every probability 0 (`RF_ROW_STATUS_NOTHING_TO_SAMPLE`). */
   nothingToSample: 0,
+  /** The row's tokens were drawn (`RF_ROW_STATUS_SAMPLED`). */
   sampled: 1,
+  /** NaN; negative, NaN or infinite probabilities (`RF_ROW_STATUS_INVALID_VALUES`). */
   invalidValues: 2,
+  /** A split row's blocks were not all resident: not sampled (`RF_ROW_STATUS_BLOCKS_COULD_NOT_MEET`). */
   blocksCouldNotMeet: 3,
 } as const;
 
@@ -30,11 +49,17 @@ export const ROW_STATUS = {
  * kept total, the value threshold (top-k, top-p) and the weight threshold (min-p).
  */
 export const ROW_STAT = {
+  /** The row's weight mode (`RF_ROW_STAT_WEIGHT_MODE`; WeightMode in kernels/sampling.hip). */
   weightMode: 0,
+  /** The row's largest value (`RF_ROW_STAT_MAX`). */
   max: 1,
+  /** 1 / T, 0 for greedy rows (`RF_ROW_STAT_INVERSE_TEMPERATURE`). */
   inverseTemperature: 2,
+  /** Total weight of the kept tokens (`RF_ROW_STAT_KEPT_TOTAL`). */
   keptTotal: 3,
+  /** Values below it were filtered out by top-k or top-p (`RF_ROW_STAT_THRESHOLD`). */
   threshold: 4,
+  /** Weights below it were filtered out by min-p (`RF_ROW_STAT_MIN_WEIGHT`). */
   minWeight: 5,
 } as const;
 
@@ -56,6 +81,9 @@ export const SPLIT_SCRATCH_BYTES = 104_464;
 /** Largest n for top-n log-probabilities (`RF_MAX_TOP_LOGPROBS`). */
 export const MAX_TOP_LOGPROBS = 1024;
 
+/** The name of an enum of kernels/abi.h. */
+export type AbiEnumName = 'RfInputKind' | 'RfFilterOrder' | 'RfLogprobsMode' | 'RfRowStatus' | 'RfRowStat';
+
 /** Every enum of kernels/abi.h, by its C name. */
 export const ABI_ENUMS = {
   RfInputKind: INPUT_KIND,
@@ -63,7 +91,7 @@ export const ABI_ENUMS = {
   RfLogprobsMode: LOGPROBS_MODE,
   RfRowStatus: ROW_STATUS,
   RfRowStat: ROW_STAT,
-} as const;
+} as const satisfies Record<AbiEnumName, Readonly<Record<string, number>>>;
 
 /** Every constant of kernels/abi.h, by its C name. */
 export const ABI_CONSTANTS = {
@@ -72,9 +100,6 @@ export const ABI_CONSTANTS = {
   RF_SPLIT_SCRATCH_BYTES: SPLIT_SCRATCH_BYTES,
   RF_MAX_TOP_LOGPROBS: MAX_TOP_LOGPROBS,
 } as const;
-
-/** The name of an enum of kernels/abi.h. */
-export type AbiEnumName = keyof typeof ABI_ENUMS;
 
 /** The C type of a parameter-struct field, spelled as in kernels/abi.h. */
 export type FieldType = 'unsigned' | 'int' | 'float' | `${string}*` | AbiEnumName;
@@ -216,6 +241,18 @@ export const ABI_STRUCTS = {
   RfTopLogprobsParams: TOP_LOGPROBS_PARAMS,
 } as const;
 
+/** The name of one of the kernels. */
+export type KernelName =
+  | 'rf_sample'
+  | 'rf_sample_narrow'
+  | 'rf_softmax'
+  | 'rf_prefix_sum'
+  | 'rf_philox'
+  | 'rf_uniform'
+  | 'rf_adjust_logits'
+  | 'rf_token_logprobs'
+  | 'rf_top_logprobs';
+
 /** Each kernel's parameter struct: the kernel takes it by value as its only parameter. */
 export const KERNEL_PARAMS = {
   rf_sample: SAMPLE_PARAMS,
@@ -227,12 +264,9 @@ export const KERNEL_PARAMS = {
   rf_adjust_logits: ADJUST_LOGITS_PARAMS,
   rf_token_logprobs: TOKEN_LOGPROBS_PARAMS,
   rf_top_logprobs: TOP_LOGPROBS_PARAMS,
-} as const;
+} as const satisfies Record<KernelName, ParamStruct>;
 
-/** The name of one of the kernels. */
-export type KernelName = keyof typeof KERNEL_PARAMS;
-
-/** The per-row parameters of `rf_sample`: fields of {@link SAMPLE_PARAMS}, one device array of `batch` elements each. */
+/** The per-row parameters of `rf_sample`: fields of `RfSampleParams`, one device array of `batch` elements each. */
 export const ROW_PARAMETERS = [
   'temperature',
   'topK',

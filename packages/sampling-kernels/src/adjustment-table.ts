@@ -1,4 +1,3 @@
-import type { ADJUST_LOGITS_PARAMS } from './abi.js';
 import { type DeviceRegion, subRegion } from './device-region.js';
 
 /** How one token of a row is adjusted. */
@@ -23,8 +22,16 @@ export interface RowAdjustmentEntries {
   presence: number;
 }
 
-/** The array fields of `RfAdjustLogitsParams`. */
-type TableField = Exclude<keyof typeof ADJUST_LOGITS_PARAMS.fields, 'logits' | 'vocab'>;
+/** The array fields of `RfAdjustLogitsParams`: what an {@link AdjustmentTable} holds. */
+export type AdjustmentTableField =
+  | 'offsets'
+  | 'entryToken'
+  | 'entryBias'
+  | 'entryPromptSeen'
+  | 'entryOutputCount'
+  | 'repetition'
+  | 'frequency'
+  | 'presence';
 
 /**
  * The entries of `rf_adjust_logits` for a batch, laid out in one host block that one copy takes
@@ -47,7 +54,7 @@ export class AdjustmentTable {
   readonly rows: number;
   /** Entries of all rows. */
   readonly entries: number;
-  readonly #at: Record<TableField, [offset: number, bytes: number]>;
+  readonly #at: Record<AdjustmentTableField, [offset: number, bytes: number]>;
 
   constructor(rows: readonly RowAdjustmentEntries[]) {
     const batch = rows.length;
@@ -71,7 +78,7 @@ export class AdjustmentTable {
     };
     const block = new ArrayBuffer(penalties + 3 * batch * 4);
     this.bytes = new Uint8Array(block);
-    const view = <T>(field: TableField, Type: new (b: ArrayBuffer, at: number, n: number) => T) =>
+    const view = <T>(field: AdjustmentTableField, Type: new (b: ArrayBuffer, at: number, n: number) => T) =>
       new Type(block, this.#at[field][0], this.#at[field][1] / 4);
     const offsets = view('offsets', Uint32Array);
     const token = view('entryToken', Int32Array);
@@ -99,9 +106,12 @@ export class AdjustmentTable {
   }
 
   /** The table's arrays in `buffer`, a device copy of {@link bytes}, by their `RfAdjustLogitsParams` field names. */
-  regions(buffer: DeviceRegion): Record<TableField, DeviceRegion> {
-    const regions = {} as Record<TableField, DeviceRegion>;
-    for (const [field, [offset, bytes]] of Object.entries(this.#at) as [TableField, [number, number]][]) {
+  regions(buffer: DeviceRegion): Record<AdjustmentTableField, DeviceRegion> {
+    const regions = {} as Record<AdjustmentTableField, DeviceRegion>;
+    for (const [field, [offset, bytes]] of Object.entries(this.#at) as [
+      AdjustmentTableField,
+      [number, number],
+    ][]) {
       regions[field] = subRegion(buffer, offset, bytes);
     }
     return regions;

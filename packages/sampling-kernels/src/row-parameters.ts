@@ -1,4 +1,4 @@
-import { ROW_PARAMETERS, type RowParameterName, type SAMPLE_PARAMS } from './abi.js';
+import { ROW_PARAMETERS, type RowParameterName } from './abi.js';
 import { type DeviceRegion, subRegion } from './device-region.js';
 
 /** Per-row sampling parameters, each a device array of `batch` elements (see {@link ROW_PARAMETERS}). */
@@ -23,14 +23,28 @@ export interface RowParameterBuffers extends Record<RowParameterName, DeviceRegi
   stream: DeviceRegion;
 }
 
-/** The host arrays of the per-row parameters, of the element types of {@link SAMPLE_PARAMS}. */
-export type RowParameterArrays = {
-  [K in RowParameterName]: (typeof SAMPLE_PARAMS.fields)[K] extends 'const float*'
-    ? Float32Array
-    : (typeof SAMPLE_PARAMS.fields)[K] extends 'const int*'
-      ? Int32Array
-      : Uint32Array;
-};
+/** The host arrays of the per-row parameters, `batch` elements each, of the element types of `RfSampleParams`. */
+export interface RowParameterArrays
+  extends Record<RowParameterName, Float32Array | Int32Array | Uint32Array> {
+  /** f32 */
+  temperature: Float32Array;
+  /** i32 */
+  topK: Int32Array;
+  /** f32 */
+  topP: Float32Array;
+  /** f32 */
+  minP: Float32Array;
+  /** u32 */
+  seedLo: Uint32Array;
+  /** u32 */
+  seedHi: Uint32Array;
+  /** u32 */
+  stepLo: Uint32Array;
+  /** u32 */
+  stepHi: Uint32Array;
+  /** u32 */
+  stream: Uint32Array;
+}
 
 /** Every per-row parameter is a 4-byte element. */
 const ELEMENT_BYTES = 4;

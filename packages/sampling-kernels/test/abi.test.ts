@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KernelArgPacker } from '@rocmforge/hip-runtime';
 import { describe, expect, it } from 'vitest';
-import { ABI_CONSTANTS, ABI_ENUMS, ABI_STRUCTS, packageRoot, structLayout } from '../src/index.js';
+import { ABI_CONSTANTS, ABI_ENUMS, ABI_STRUCTS } from '../src/abi.js';
+import { packageRoot } from '../src/index.js';
+import { structLayout } from '../src/param-struct.js';
 
 // kernels/abi.h read as the kernels' compiler reads it: enums, constants and parameter structs.
 const headerPath = join(packageRoot(), 'kernels', 'abi.h');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ADJUST_LOGITS_PARAMS, AdjustmentTable } from '../src/index.js';
+import { ADJUST_LOGITS_PARAMS } from '../src/abi.js';
+import { AdjustmentTable } from '../src/index.js';
 
 describe('AdjustmentTable', () => {
   it('lays out offsets, entries and penalties in one block, regions named by the struct fields', () => {

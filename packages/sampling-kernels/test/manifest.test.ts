@@ -1,14 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  KERNEL_PARAMS,
-  KERNEL_SIGNATURES,
-  kernelSources,
-  packageRoot,
-  prebuiltFor,
-  readManifest,
-} from '../src/index.js';
+import { KERNEL_PARAMS } from '../src/abi.js';
+import { KERNEL_SIGNATURES, kernelSources, packageRoot, prebuiltFor, readManifest } from '../src/index.js';
 
 const source = readFileSync(join(packageRoot(), 'kernels', 'sampling.hip'), 'utf8');
 

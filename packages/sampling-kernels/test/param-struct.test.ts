@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  KernelArgumentError,
-  SAMPLE_PARAMS,
-  type StructValues,
-  structArgs,
-  structLayout,
-  TOP_LOGPROBS_PARAMS,
-} from '../src/index.js';
+import { SAMPLE_PARAMS, TOP_LOGPROBS_PARAMS } from '../src/abi.js';
+import { KernelArgumentError } from '../src/index.js';
+import { type StructValues, structArgs, structLayout } from '../src/param-struct.js';
 
 const region = (address: bigint) => ({ address, byteLength: 64 });
 

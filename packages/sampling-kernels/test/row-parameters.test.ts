@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { SAMPLE_PARAMS } from '../src/abi.js';
 import {
   ROW_PARAMETERS,
   type RowParameterArrays,
   rowParameterBytes,
   rowParameterRegions,
-  SAMPLE_PARAMS,
   writeRowParameters,
 } from '../src/index.js';
 
@@ -22,9 +22,14 @@ describe('the per-row parameter block', () => {
     stream: Uint32Array.of(10, 11, 12),
   };
 
-  it('names every per-row pointer of RfSampleParams, each a 4-byte element type', () => {
+  it('names every per-row pointer of RfSampleParams, with its element type', () => {
+    const element = {
+      'const float*': Float32Array,
+      'const int*': Int32Array,
+      'const unsigned*': Uint32Array,
+    };
     for (const name of ROW_PARAMETERS)
-      expect(SAMPLE_PARAMS.fields[name]).toMatch(/^const (float|int|unsigned)\*$/);
+      expect(arrays[name].constructor, name).toBe(element[SAMPLE_PARAMS.fields[name]]);
     expect(rowParameterBytes(batch)).toBe(ROW_PARAMETERS.length * batch * 4);
   });
 
