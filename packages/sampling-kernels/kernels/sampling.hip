@@ -357,11 +357,9 @@ __device__ __forceinline__ double fixed_scale(unsigned vocab) {
 // maximum, three per radix select, and one for the kept total. A draw then re-reads one warp's
 // segment of the row.
 //
-// valid (per row): 1 sampled; 0 nothing to sample (all -Infinity / all zero); 2 invalid values
-// (NaN; negative, NaN or infinite probabilities); 3 the row's blocks failed to meet (an
-// over-subscribed device): the scratch must be zeroed again.
-// rowStats (6 floats per row, may be null): weight mode, max, 1/T, kept total, threshold,
-// min weight — what the log-probability kernels need to describe the sampled distribution.
+// valid (per row): an RfRowStatus (abi.h); blocks that could not meet leave the scratch to be
+// zeroed again. rowStats (RF_ROW_STATS floats per row, may be null, indexed by RfRowStat):
+// what the log-probability kernels need to describe the sampled distribution.
 
 // The first pass: maximum and lowest argmax, invalid values, and (when `online`) the running
 // sum of weights — exp((x − m)/T) against the running maximum m for logits, p for probabilities.
@@ -374,14 +372,14 @@ struct FirstPass {
   int bad;
   float sum;  // per thread (a few hundred terms at most); warps and blocks combine in double
   __device__ __forceinline__ void operator()(float v, unsigned i) {
-    const bool ok = kind == 0 ? !isnan(v) : (v >= 0.0f && v < RF_INF);
+    const bool ok = kind == RF_INPUT_KIND_LOGITS ? !isnan(v) : (v >= 0.0f && v < RF_INF);
     if (!ok) {
       bad = 1;
       return;
     }
     const bool larger = arg < 0 || v > max;
     if (online) {
-      if (kind != 0) {
+      if (kind != RF_INPUT_KIND_LOGITS) {
         sum += v;
       } else if (v != -RF_INF) {
         if (larger) {
@@ -692,7 +690,7 @@ __device__ __forceinline__ void sample_rows(
   const float mp = minP[row];
   const bool topKOn = k > 0 && static_cast<unsigned>(k) < vocab;
   // Plain sampling needs only the maximum and the total: one pass.
-  const bool online = t != 0.0f && !topKOn && !(p < 1.0f) && !(mp > 0.0f) && (kind == 0 || t == 1.0f);
+  const bool online = t != 0.0f && !topKOn && !(p < 1.0f) && !(mp > 0.0f) && (kind == RF_INPUT_KIND_LOGITS || t == 1.0f);
 
   // 1. Maximum, lowest argmax, invalid values, and the online sum.
   FirstPass first = {kind, online, inverseTemperature, -RF_INF, -1, 0, 0.0f};
@@ -709,7 +707,7 @@ __device__ __forceinline__ void sample_rows(
     best.index = rf_shfl(best.index, 0);
     const int bad = warp_reduce(first.bad, MaxOp());
     double sum = 0.0;
-    if (online) sum = warp_reduce(rescaled(static_cast<double>(first.sum), first.max, best.value, inverseTemperature, kind == 0), SumOp());
+    if (online) sum = warp_reduce(rescaled(static_cast<double>(first.sum), first.max, best.value, inverseTemperature, kind == RF_INPUT_KIND_LOGITS), SumOp());
     if (lane == 0) {
       sh.warpMax[warp] = best.value;
       sh.warpArg[warp] = best.index;
@@ -727,7 +725,7 @@ __device__ __forceinline__ void sample_rows(
       best = ArgMaxOp()(best, v);
       bad |= sh.warpBad[w];
     }
-    for (int w = 0; w < kWarps; w++) sum += rescaled(sh.warpSum[w], sh.warpMax[w], best.value, inverseTemperature, kind == 0);
+    for (int w = 0; w < kWarps; w++) sum += rescaled(sh.warpSum[w], sh.warpMax[w], best.value, inverseTemperature, kind == RF_INPUT_KIND_LOGITS);
     sh.rowMax = best.value;
     sh.rowArg = best.index;
     sh.rowBad = bad;
@@ -767,10 +765,10 @@ __device__ __forceinline__ void sample_rows(
   }
   __syncthreads();
   const float max = sh.rowMax;
-  const bool nothing = kind == 0 ? max == -RF_INF : max == 0.0f;
-  unsigned char status = 1;
+  const bool nothing = kind == RF_INPUT_KIND_LOGITS ? max == -RF_INF : max == 0.0f;
+  unsigned char status = RF_ROW_STATUS_SAMPLED;
   if (sh.rowBad || sh.rowArg < 0 || nothing) {
-    status = sh.rowBad ? 2 : 0;
+    status = sh.rowBad ? RF_ROW_STATUS_INVALID_VALUES : RF_ROW_STATUS_NOTHING_TO_SAMPLE;
     if (rp.part == 0)
       for (unsigned j = threadIdx.x; j < samples; j += B) out[j] = -1;
   } else {
@@ -778,16 +776,17 @@ __device__ __forceinline__ void sample_rows(
     weigh.max = max;
     weigh.inverseTemperature = inverseTemperature;
     weigh.mode = t == 0.0f ? kGreedy
-                 : (kind == 0 && max == RF_INF) ? kInfinite
-                 : kind == 0 ? kLogits
+                 : (kind == RF_INPUT_KIND_LOGITS && max == RF_INF) ? kInfinite
+                 : kind == RF_INPUT_KIND_LOGITS ? kLogits
                  : t == 1.0f ? kPlainProbs : kProbs;
     if (weigh.mode == kGreedy) {
       // 2. Temperature 0: greedy.
       if (rp.part == 0) {
         for (unsigned j = threadIdx.x; j < samples; j += B) out[j] = sh.rowArg;
         if (rowStats != nullptr && threadIdx.x == 0) {
-          float* st = rowStats + static_cast<size_t>(row) * 6;
-          st[0] = kGreedy; st[1] = max; st[2] = 0.0f; st[3] = 1.0f; st[4] = max; st[5] = 0.0f;
+          float* st = rowStats + static_cast<size_t>(row) * RF_ROW_STATS;
+          st[RF_ROW_STAT_WEIGHT_MODE] = kGreedy; st[RF_ROW_STAT_MAX] = max; st[RF_ROW_STAT_INVERSE_TEMPERATURE] = 0.0f;
+          st[RF_ROW_STAT_KEPT_TOTAL] = 1.0f; st[RF_ROW_STAT_THRESHOLD] = max; st[RF_ROW_STAT_MIN_WEIGHT] = 0.0f;
         }
       }
     } else {
@@ -797,7 +796,7 @@ __device__ __forceinline__ void sample_rows(
       bool keptInBuffer = false;
       if (online && finite) {
         // Plain: the sums of the first pass are the kept weights.
-        combine_sums(sh, rp, true, kind == 0, max, inverseTemperature, partMax);
+        combine_sums(sh, rp, true, kind == RF_INPUT_KIND_LOGITS, max, inverseTemperature, partMax);
       } else {
         // 3. Thresholds, each on the value x: top-k (counts), then top-p (fixed-point masses).
         // A row in one block gathers a select's candidates into `cand`; when they fit,
@@ -825,7 +824,7 @@ __device__ __forceinline__ void sample_rows(
           buffered = gatherTo != nullptr && cand.count <= CANDIDATE_CAPACITY;
         }
         if (finite && p < 1.0f) {
-          const bool overAll = k > 0 && filterOrder == 1;
+          const bool overAll = k > 0 && filterOrder == RF_FILTER_ORDER_JOINT;
           const float base = overAll ? -RF_INF : kThreshold;
           const FixedWeight fixedWeight = {weigh, fixed_scale(vocab)};
           // Top-p over the top-k set reads only the buffer (±0 aside: -0 ≥ +0 but keys below it).
@@ -857,9 +856,10 @@ __device__ __forceinline__ void sample_rows(
         }
       }
       if (rowStats != nullptr && rp.part == 0 && threadIdx.x == 0) {
-        float* st = rowStats + static_cast<size_t>(row) * 6;
-        st[0] = static_cast<float>(weigh.mode); st[1] = max; st[2] = weigh.inverseTemperature;
-        st[3] = static_cast<float>(sh.total); st[4] = threshold; st[5] = minWeight;
+        float* st = rowStats + static_cast<size_t>(row) * RF_ROW_STATS;
+        st[RF_ROW_STAT_WEIGHT_MODE] = static_cast<float>(weigh.mode); st[RF_ROW_STAT_MAX] = max;
+        st[RF_ROW_STAT_INVERSE_TEMPERATURE] = weigh.inverseTemperature; st[RF_ROW_STAT_KEPT_TOTAL] = static_cast<float>(sh.total);
+        st[RF_ROW_STAT_THRESHOLD] = threshold; st[RF_ROW_STAT_MIN_WEIGHT] = minWeight;
       }
       // 5. Draws: u · total located in index order, re-reading one segment per draw.
       if (keptInBuffer) {
@@ -875,7 +875,7 @@ __device__ __forceinline__ void sample_rows(
   rp.finish(sh.timedOut);
   if (rp.part == 0 && threadIdx.x == 0) {
     const bool poisoned = rp.parts > 1 && *reinterpret_cast<volatile unsigned*>(&rp.scratch->poisoned) != 0;
-    valid[row] = (sh.timedOut || poisoned) ? 3 : status;
+    valid[row] = (sh.timedOut || poisoned) ? RF_ROW_STATUS_BLOCKS_COULD_NOT_MEET : status;
   }
 }
 
@@ -1015,7 +1015,7 @@ RF_KERNEL void rf_adjust_logits(const RfAdjustLogitsParams params) {
 
 // Log-normaliser of a raw row: log Σ exp(x - max) + max for logits, log Σ p for probabilities.
 __device__ float raw_log_normaliser(const float* x, unsigned vocab, unsigned kind, SharedStorage& s) {
-  if (kind != 0) {
+  if (kind != RF_INPUT_KIND_LOGITS) {
     double sum = 0.0;
     for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) sum += x[i];
     return static_cast<float>(log(reduce_sum(sum, s)));
@@ -1030,17 +1030,18 @@ __device__ float raw_log_normaliser(const float* x, unsigned vocab, unsigned kin
 
 // Processed log-probability of value v under the row's sampled distribution (rowStats of rf_sample).
 __device__ float processed_logprob(float v, bool isArgmax, const float* st) {
-  const int mode = static_cast<int>(st[0]);
+  const int mode = static_cast<int>(st[RF_ROW_STAT_WEIGHT_MODE]);
   if (mode == kGreedy) return isArgmax ? 0.0f : -RF_INF;
   Weigher weigh;
   weigh.mode = mode;
-  weigh.max = st[1];
-  weigh.inverseTemperature = st[2];
-  if (v < st[4]) return -RF_INF;
+  weigh.max = st[RF_ROW_STAT_MAX];
+  weigh.inverseTemperature = st[RF_ROW_STAT_INVERSE_TEMPERATURE];
+  if (v < st[RF_ROW_STAT_THRESHOLD]) return -RF_INF;
   const float w = weigh(v);
-  if (w < st[5] || w <= 0.0f) return -RF_INF;
-  const float logW = mode == kLogits ? (v - st[1]) * st[2] : logf(w);
-  return logW - logf(st[3]);
+  if (w < st[RF_ROW_STAT_MIN_WEIGHT] || w <= 0.0f) return -RF_INF;
+  const float logW =
+      mode == kLogits ? (v - st[RF_ROW_STAT_MAX]) * st[RF_ROW_STAT_INVERSE_TEMPERATURE] : logf(w);
+  return logW - logf(st[RF_ROW_STAT_KEPT_TOTAL]);
 }
 
 // Whether a value is a candidate for the top-n: any value for raw log-probabilities, a kept
@@ -1048,10 +1049,10 @@ __device__ float processed_logprob(float v, bool isArgmax, const float* st) {
 struct KeptUnder {
   unsigned mode;
   const float* st;
-  __device__ bool operator()(float v) const { return mode == 0 || processed_logprob(v, false, st) > -RF_INF; }
+  __device__ bool operator()(float v) const { return mode == RF_LOGPROBS_MODE_RAW || processed_logprob(v, false, st) > -RF_INF; }
 };
 
-// rf_token_logprobs: log-probability of each sampled token, raw (mode 0) or processed (mode 1).
+// rf_token_logprobs: log-probability of each sampled token, raw or processed (RfLogprobsMode).
 // `values` are the raw inputs for mode 0 and the adjusted logits for mode 1.
 RF_KERNEL void __launch_bounds__(BLOCK) rf_token_logprobs(const RfTokenLogprobsParams params) {
   const float* values = params.values;
@@ -1067,17 +1068,17 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_token_logprobs(const RfTokenLogprobsP
   const float* x = values + static_cast<size_t>(row) * vocab;
   const int* tok = tokens + static_cast<size_t>(row) * samples;
   float* o = out + static_cast<size_t>(row) * samples;
-  const float normaliser = mode == 0 ? raw_log_normaliser(x, vocab, kind, s) : 0.0f;
+  const float normaliser = mode == RF_LOGPROBS_MODE_RAW ? raw_log_normaliser(x, vocab, kind, s) : 0.0f;
   for (unsigned j = threadIdx.x; j < samples; j += BLOCK) {
     const int t = tok[j];
     if (t < 0) {
       o[j] = __int_as_float(0x7fc00000);  // NaN for invalid rows
       continue;
     }
-    if (mode == 0) {
-      o[j] = (kind == 0 ? x[t] : logf(x[t])) - normaliser;
+    if (mode == RF_LOGPROBS_MODE_RAW) {
+      o[j] = (kind == RF_INPUT_KIND_LOGITS ? x[t] : logf(x[t])) - normaliser;
     } else {
-      const float* st = rowStats + static_cast<size_t>(row) * 6;
+      const float* st = rowStats + static_cast<size_t>(row) * RF_ROW_STATS;
       // For greedy rows every draw is the argmax, so the sampled token is it.
       o[j] = processed_logprob(x[t], true, st);
     }
@@ -1085,7 +1086,7 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_token_logprobs(const RfTokenLogprobsP
 }
 
 // rf_top_logprobs: the n most probable tokens per row (most probable first, lowest index on
-// ties) with raw (mode 0) or processed (mode 1) log-probabilities; n ≤ 1024. Processed mode
+// ties) with raw or processed log-probabilities; n ≤ RF_MAX_TOP_LOGPROBS. Processed mode
 // considers only the kept set; slots past it are -1 / -Infinity.
 constexpr int TOP_CAPACITY = RF_MAX_TOP_LOGPROBS;
 RF_KERNEL void __launch_bounds__(BLOCK) rf_top_logprobs(const RfTopLogprobsParams params) {
@@ -1108,19 +1109,19 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_top_logprobs(const RfTopLogprobsParam
   const float* x = values + static_cast<size_t>(row) * vocab;
   int* ot = outTokens + static_cast<size_t>(row) * n;
   float* ol = outLogprobs + static_cast<size_t>(row) * n;
-  if (valid[row] == 0) {
+  if (valid[row] == RF_ROW_STATUS_NOTHING_TO_SAMPLE) {
     for (unsigned j = threadIdx.x; j < n; j += BLOCK) {
       ot[j] = -1;
       ol[j] = __int_as_float(0x7fc00000);
     }
     return;
   }
-  const float* st = rowStats + static_cast<size_t>(row) * 6;
+  const float* st = rowStats + static_cast<size_t>(row) * RF_ROW_STATS;
   // Greedy rows drew the argmax every time: their first sampled token is it.
   const int greedyToken = sampledTokens[static_cast<size_t>(row) * samples];
-  const bool greedy = mode == 1 && static_cast<int>(st[0]) == kGreedy;
+  const bool greedy = mode == RF_LOGPROBS_MODE_PROCESSED && static_cast<int>(st[RF_ROW_STAT_WEIGHT_MODE]) == kGreedy;
   const KeptUnder kept = {mode, st};
-  const float normaliser = mode == 0 ? raw_log_normaliser(x, vocab, kind, s) : 0.0f;
+  const float normaliser = mode == RF_LOGPROBS_MODE_RAW ? raw_log_normaliser(x, vocab, kind, s) : 0.0f;
   // Count the candidates; take min(n, count) of them.
   unsigned local = 0;
   if (!greedy)
@@ -1176,7 +1177,8 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_top_logprobs(const RfTopLogprobsParam
     }
     const float v = topValue[a];
     ot[rank] = topIndex[a];
-    ol[rank] = mode == 0 ? (kind == 0 ? v : logf(v)) - normaliser : processed_logprob(v, true, st);
+    ol[rank] = mode == RF_LOGPROBS_MODE_RAW ? (kind == RF_INPUT_KIND_LOGITS ? v : logf(v)) - normaliser
+                                            : processed_logprob(v, true, st);
   }
   for (unsigned j = m + threadIdx.x; j < n; j += BLOCK) {
     ot[j] = -1;
