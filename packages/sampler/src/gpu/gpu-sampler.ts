@@ -13,8 +13,6 @@ import { enqueueCall, finishCall, type PendingCall } from './sample-call.js';
 import { Staging } from './staging.js';
 import { DeviceWorkspace } from './workspace.js';
 
-export type { DeviceInput } from '../input.js';
-
 /**
  * The GPU backend: the same requests and results as the CPU backend, computed by
  * @rocmforge/sampling-kernels in one launch per batch (per chunk of rows for large host
