@@ -880,7 +880,7 @@ __device__ __forceinline__ void sample_rows(
 }
 
 // One row per block of BLOCK threads, or a row split over several such blocks (small batches).
-RF_KERNEL void __launch_bounds__(BLOCK) rf_sample(const RfSampleParams p) {
+RF_KERNEL void __launch_bounds__(BLOCK) rf_sample(RF_PARAMS RfSampleParams p) {
   sample_rows<BLOCK>(p.input, p.vocab, p.kind, p.temperature, p.topK, p.topP, p.minP, p.seedLo, p.seedHi, p.stepLo,
                      p.stepHi, p.stream, p.filterOrder, p.samples, p.tokens, p.valid, p.rowStats, p.parts, p.scratch);
 }
@@ -889,7 +889,7 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_sample(const RfSampleParams p) {
 // multiprocessor: a row's serial phases (reductions, radix rounds) then overlap other rows'
 // loads on the same multiprocessor instead of leaving it idle (docs/PERFORMANCE.md, v3).
 RF_KERNEL void RF_LAUNCH_BOUNDS_MIN_BLOCKS(RF_NARROW_BLOCK, RF_NARROW_MIN_BLOCKS) rf_sample_narrow(
-    const RfSampleParams p) {
+    RF_PARAMS RfSampleParams p) {
   sample_rows<RF_NARROW_BLOCK>(p.input, p.vocab, p.kind, p.temperature, p.topK, p.topP, p.minP, p.seedLo, p.seedHi,
                                p.stepLo, p.stepHi, p.stream, p.filterOrder, p.samples, p.tokens, p.valid, p.rowStats,
                                p.parts, p.scratch);
@@ -898,7 +898,7 @@ RF_KERNEL void RF_LAUNCH_BOUNDS_MIN_BLOCKS(RF_NARROW_BLOCK, RF_NARROW_MIN_BLOCKS
 // ---------------------------------------------------------------------------------------
 // rf_softmax: probs = softmax(logits / T) per row (max-subtracted; T = 0 gives the one-hot
 // argmax). Sums in double.
-RF_KERNEL void __launch_bounds__(BLOCK) rf_softmax(const RfSoftmaxParams params) {
+RF_KERNEL void __launch_bounds__(BLOCK) rf_softmax(RF_PARAMS RfSoftmaxParams params) {
   const float* logits = params.logits;
   float* probs = params.probs;
   const unsigned vocab = params.vocab;
@@ -942,7 +942,7 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_softmax(const RfSoftmaxParams params)
 }
 
 // rf_prefix_sum: inclusive scan of each row (double running total, float output).
-RF_KERNEL void __launch_bounds__(BLOCK) rf_prefix_sum(const RfPrefixSumParams params) {
+RF_KERNEL void __launch_bounds__(BLOCK) rf_prefix_sum(RF_PARAMS RfPrefixSumParams params) {
   const float* input = params.input;
   float* output = params.output;
   const unsigned vocab = params.vocab;
@@ -961,7 +961,7 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_prefix_sum(const RfPrefixSumParams pa
 
 // rf_philox: the four Philox words for draws draw0 … draw0+count-1 of each row's
 // (seed, step, stream); one thread per draw. For checking the generator bit for bit.
-RF_KERNEL void rf_philox(const RfPhiloxParams params) {
+RF_KERNEL void rf_philox(RF_PARAMS RfPhiloxParams params) {
   unsigned* out = params.out;
   const unsigned *seedLo = params.seedLo, *seedHi = params.seedHi, *streamId = params.stream;
   const unsigned *stepLo = params.stepLo, *stepHi = params.stepHi;
@@ -975,7 +975,7 @@ RF_KERNEL void rf_philox(const RfPhiloxParams params) {
 }
 
 // rf_uniform: the 53-bit uniforms the sampler draws, as doubles.
-RF_KERNEL void rf_uniform(const RfUniformParams params) {
+RF_KERNEL void rf_uniform(RF_PARAMS RfUniformParams params) {
   double* out = params.out;
   const unsigned *seedLo = params.seedLo, *seedHi = params.seedHi, *streamId = params.stream;
   const unsigned *stepLo = params.stepLo, *stepHi = params.stepHi;
@@ -990,7 +990,7 @@ RF_KERNEL void rf_uniform(const RfUniformParams params) {
 // rf_adjust_logits: logit bias, then the repetition penalty, then frequency and presence
 // penalties (vLLM's definitions), in place, from per-row entries (token, bias, seen in the
 // prompt, count in the output) listed at entries[offsets[row] … offsets[row + 1]).
-RF_KERNEL void rf_adjust_logits(const RfAdjustLogitsParams params) {
+RF_KERNEL void rf_adjust_logits(RF_PARAMS RfAdjustLogitsParams params) {
   float* logits = params.logits;
   const unsigned vocab = params.vocab;
   const unsigned* offsets = params.offsets;
@@ -1054,7 +1054,7 @@ struct KeptUnder {
 
 // rf_token_logprobs: log-probability of each sampled token, raw or processed (RfLogprobsMode).
 // `values` are the raw inputs for mode 0 and the adjusted logits for mode 1.
-RF_KERNEL void __launch_bounds__(BLOCK) rf_token_logprobs(const RfTokenLogprobsParams params) {
+RF_KERNEL void __launch_bounds__(BLOCK) rf_token_logprobs(RF_PARAMS RfTokenLogprobsParams params) {
   const float* values = params.values;
   const unsigned vocab = params.vocab;
   const unsigned kind = params.kind;
@@ -1089,7 +1089,7 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_token_logprobs(const RfTokenLogprobsP
 // ties) with raw or processed log-probabilities; n ≤ RF_MAX_TOP_LOGPROBS. Processed mode
 // considers only the kept set; slots past it are -1 / -Infinity.
 constexpr int TOP_CAPACITY = RF_MAX_TOP_LOGPROBS;
-RF_KERNEL void __launch_bounds__(BLOCK) rf_top_logprobs(const RfTopLogprobsParams params) {
+RF_KERNEL void __launch_bounds__(BLOCK) rf_top_logprobs(RF_PARAMS RfTopLogprobsParams params) {
   const float* values = params.values;
   const unsigned vocab = params.vocab;
   const unsigned kind = params.kind;

@@ -20,7 +20,7 @@ describe('kernel manifest and signatures', () => {
     const parsed = kernelParameters();
     expect([...parsed.keys()].sort()).toEqual(Object.keys(KERNEL_PARAMS).sort());
     for (const [name, struct] of Object.entries(KERNEL_PARAMS))
-      expect(parsed.get(name), name).toMatch(new RegExp(`^const ${struct.name} \\w+$`));
+      expect(parsed.get(name), name).toMatch(new RegExp(`^RF_PARAMS ${struct.name} \\w+$`));
     for (const [name, layout] of Object.entries(KERNEL_SIGNATURES))
       expect(layout.struct).toBe(KERNEL_PARAMS[name as keyof typeof KERNEL_PARAMS].name);
   });
