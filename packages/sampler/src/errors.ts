@@ -1,11 +1,33 @@
+// Each class carries a marker under a global symbol, and a static `isInstance` that looks for
+// it: unlike `instanceof`, the check holds when an application has two copies of this package
+// (an error from one copy is recognised by the other).
+const SAMPLER_ERROR = Symbol.for('rocmforge.sampler.SamplerError');
+const INPUT_ERROR = Symbol.for('rocmforge.sampler.SamplerInputError');
+const BACKEND_UNAVAILABLE = Symbol.for('rocmforge.sampler.BackendUnavailableError');
+const KERNEL_FAILURE = Symbol.for('rocmforge.sampler.KernelFailureError');
+const DISPOSED = Symbol.for('rocmforge.sampler.SamplerDisposedError');
+
+/** Whether `error` carries `marker`. */
+function marked(error: unknown, marker: symbol): boolean {
+  return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[marker] === true;
+}
+
 /**
  * Every error the sampler throws is a {@link SamplerError}. Parameter and input problems are
  * {@link SamplerInputError}s with one message shape, naming the field, the row (for per-row
  * values), what was expected and what was received.
  */
 export class SamplerError extends Error {
+  /** @internal The marker {@link isInstance} looks for. */
+  readonly [SAMPLER_ERROR] = true;
   /** A stable machine-readable code, e.g. `ERR_SAMPLER_INPUT`. */
   readonly code: string;
+
+  /** Whether `error` is a SamplerError, from this copy of the package or another. */
+  static isInstance(error: unknown): error is SamplerError {
+    return marked(error, SAMPLER_ERROR);
+  }
+
   constructor(message: string, code = 'ERR_SAMPLER', options?: ErrorOptions) {
     super(message, options);
     this.name = 'SamplerError';
@@ -30,6 +52,14 @@ export class SamplerError extends Error {
  * ```
  */
 export class SamplerInputError extends SamplerError {
+  /** @internal The marker {@link isInstance} looks for. */
+  readonly [INPUT_ERROR] = true;
+
+  /** Whether `error` is a SamplerInputError, from this copy of the package or another. */
+  static override isInstance(error: unknown): error is SamplerInputError {
+    return marked(error, INPUT_ERROR);
+  }
+
   /** The request field at fault, e.g. `topP` or `logits`. */
   readonly field: string;
   /** The row at fault, when the problem is in one row. */
@@ -45,6 +75,14 @@ export class SamplerInputError extends SamplerError {
 
 /** The requested backend cannot be used (no GPU, no driver, no kernels for the device). */
 export class BackendUnavailableError extends SamplerError {
+  /** @internal The marker {@link isInstance} looks for. */
+  readonly [BACKEND_UNAVAILABLE] = true;
+
+  /** Whether `error` is a BackendUnavailableError, from this copy of the package or another. */
+  static override isInstance(error: unknown): error is BackendUnavailableError {
+    return marked(error, BACKEND_UNAVAILABLE);
+  }
+
   /** The backend asked for. */
   readonly backend: string;
   constructor(backend: string, reason: string, options?: ErrorOptions) {
@@ -62,6 +100,14 @@ export class BackendUnavailableError extends SamplerError {
  * `RowStatus.blocksDidNotMeet` instead.
  */
 export class KernelFailureError extends SamplerError {
+  /** @internal The marker {@link isInstance} looks for. */
+  readonly [KERNEL_FAILURE] = true;
+
+  /** Whether `error` is a KernelFailureError, from this copy of the package or another. */
+  static override isInstance(error: unknown): error is KernelFailureError {
+    return marked(error, KERNEL_FAILURE);
+  }
+
   /** The first row that failed. */
   readonly row: number;
   constructor(message: string, row: number) {
@@ -73,6 +119,14 @@ export class KernelFailureError extends SamplerError {
 
 /** A sampler used after `dispose()`. */
 export class SamplerDisposedError extends SamplerError {
+  /** @internal The marker {@link isInstance} looks for. */
+  readonly [DISPOSED] = true;
+
+  /** Whether `error` is a SamplerDisposedError, from this copy of the package or another. */
+  static override isInstance(error: unknown): error is SamplerDisposedError {
+    return marked(error, DISPOSED);
+  }
+
   constructor() {
     super('This sampler has been disposed', 'ERR_SAMPLER_DISPOSED');
     this.name = 'SamplerDisposedError';

@@ -1,3 +1,4 @@
+export type { SamplerLogger } from './auto-sampler.js';
 export {
   BENCH_MODES,
   type BenchCase,
@@ -12,6 +13,7 @@ export {
 } from './benchmark.js';
 export { readConfig as readSamplerConfig, type SamplerConfig } from './config.js';
 export { CpuSampler } from './cpu/cpu-sampler.js';
+export { type CreateSamplerOptions, createSampler } from './create-sampler.js';
 export {
   BackendUnavailableError,
   KernelFailureError,
@@ -19,8 +21,9 @@ export {
   SamplerError,
   SamplerInputError,
 } from './errors.js';
-export { type DeviceInput, GpuSampler } from './gpu/gpu-sampler.js';
+export { GpuSampler } from './gpu/gpu-sampler.js';
 export { MultiGpuSampler } from './gpu/multi-gpu-sampler.js';
+export type { DeviceInput } from './input.js';
 export { philox4x32, uniform53 } from './philox.js';
 export type { PinnedHostMemory } from './pinned.js';
 export type {
@@ -33,7 +36,8 @@ export type {
   SampleRequest,
   SampleResult,
 } from './request.js';
-export { MAX_TOP_LOGPROBS, resolveRequest } from './request.js';
+export { MAX_TOP_LOGPROBS } from './request.js';
+export { resolveRequest } from './resolve-request.js';
+export { sliceRows } from './resolved-request.js';
 export { type InvalidRowPolicy, RowStatus, type RowStatusCode } from './row-status.js';
-export type { BackendName, CreateSamplerOptions, Sampler, SamplerLogger } from './sampler.js';
-export { createSampler } from './sampler.js';
+export type { BackendName, ResolvedSampler, Sampler } from './sampler.js';

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { gaussianLogits } from '../../../tooling/statistics.js';
 import {
+  CpuSampler,
   createSampler,
   type GpuSampler,
   MultiGpuSampler,
+  type ResolvedRequest,
   type SampleRequest,
   SamplerDisposedError,
   SamplerInputError,
@@ -13,7 +15,7 @@ import {
 // "device" gets must carry their own streams, seeds, steps and adjustments, so that the merged
 // result is the single-sampler result exactly.
 describe('MultiGpuSampler sharding', () => {
-  const cpu = createSampler({ backend: 'cpu' });
+  const cpu = new CpuSampler();
   const calls: number[] = [];
   const pins: string[] = [];
   const fakeDevice = (id: number) =>
@@ -28,12 +30,12 @@ describe('MultiGpuSampler sharding', () => {
         pins.push(`mark ${id}`);
         return () => pins.push(`forget ${id}`);
       },
-      enqueue: (request: SampleRequest) => {
+      enqueueResolved: (request: ResolvedRequest) => {
         calls.push(id);
-        const result = cpu.sample(request);
+        const result = cpu.sampleResolved(request);
         return () => result;
       },
-      sampleAsync: async (request: SampleRequest) => cpu.sample(request),
+      sampleResolvedAsync: async (request: ResolvedRequest) => cpu.sampleResolved(request),
       dispose: () => {},
       memoryBytes: 0,
     }) as unknown as GpuSampler;

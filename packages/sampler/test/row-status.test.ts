@@ -1,6 +1,7 @@
+import { ROW_STATUS } from '@rocmforge/sampling-kernels';
 import { describe, expect, it } from 'vitest';
 import { KernelFailureError, RowStatus, SamplerInputError } from '../src/index.js';
-import { allocateResult } from '../src/request.js';
+import { allocateResult } from '../src/resolved-request.js';
 import { clearUnsampledRow, rowStatusError } from '../src/row-status.js';
 
 describe('row status', () => {
@@ -8,6 +9,11 @@ describe('row status', () => {
     // kernels/sampling.hip, rf_sample: "valid (per row): 1 sampled; 0 nothing to sample; 2 invalid
     // values; 3 the row's blocks failed to meet".
     expect(RowStatus).toEqual({ nothingToSample: 0, sampled: 1, invalidValues: 2, blocksDidNotMeet: 3 });
+    // …as the host↔kernel contract (kernels/abi.h, mirrored by ROW_STATUS) states it.
+    expect(RowStatus.nothingToSample).toBe(ROW_STATUS.nothingToSample);
+    expect(RowStatus.sampled).toBe(ROW_STATUS.sampled);
+    expect(RowStatus.invalidValues).toBe(ROW_STATUS.invalidValues);
+    expect(RowStatus.blocksDidNotMeet).toBe(ROW_STATUS.blocksCouldNotMeet);
   });
 
   it("'throw' raises the first bad row in row order, typed by its status", () => {

@@ -4,9 +4,10 @@
 // barriers to combine what each found. Each warp of a block owns a contiguous segment of its
 // block's chunk, so that a draw can re-read a single segment instead of the row.
 #pragma once
+#include "abi.h"
 #include "block.h"
 
-constexpr int MAX_PARTS = 256;
+constexpr int MAX_PARTS = RF_MAX_ROW_PARTS;
 constexpr int HISTOGRAM_BINS = 2048;
 constexpr int HISTOGRAM_ROUNDS = 6;  // three rounds of top-k, three of top-p
 
@@ -24,9 +25,8 @@ struct RowScratch {
   double sums[MAX_PARTS];
   unsigned long long histogram[HISTOGRAM_ROUNDS][HISTOGRAM_BINS];
 };
-// Mirrored by SPLIT_SCRATCH_BYTES in src/signatures.ts.
-static_assert(sizeof(RowScratch) == 16 + MAX_PARTS * 24 + HISTOGRAM_ROUNDS * HISTOGRAM_BINS * 8,
-              "RowScratch layout");
+// The size the host allocates per row (abi.h).
+static_assert(sizeof(RowScratch) == RF_SPLIT_SCRATCH_BYTES, "RowScratch is RF_SPLIT_SCRATCH_BYTES");
 
 // Polls before a barrier gives up (a few seconds): a row whose blocks were not all resident
 // reports an error instead of hanging the device.

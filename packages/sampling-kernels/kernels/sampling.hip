@@ -1,6 +1,7 @@
 // rocmforge's sampling kernels. One block per row; the block loops over the row, so the
 // vocabulary size is bounded by nothing but memory (no shared-memory ceiling). Each kernel
 // follows docs/GPU_SAMPLER.md "Semantics" and reproduces packages/sampler/src/cpu/*.
+#include "abi.h"
 #include "block.h"
 #include "philox.h"
 #include "row_split.h"
@@ -363,11 +364,9 @@ __device__ __forceinline__ FixedWeight fixed_weight(const Weigher& weigh, unsign
 // maximum, three per radix select, and one for the kept total. A draw then re-reads one warp's
 // segment of the row.
 //
-// valid (per row): 1 sampled; 0 nothing to sample (all -Infinity / all zero); 2 invalid values
-// (NaN; negative, NaN or infinite probabilities); 3 the row's blocks failed to meet (an
-// over-subscribed device): the scratch must be zeroed again.
-// rowStats (6 floats per row, may be null): weight mode, max, 1/T, kept total, threshold,
-// min weight — what the log-probability kernels need to describe the sampled distribution.
+// valid (per row): an RfRowStatus (abi.h); blocks that could not meet leave the scratch to be
+// zeroed again. rowStats (RF_ROW_STATS floats per row, may be null, indexed by RfRowStat):
+// what the log-probability kernels need to describe the sampled distribution.
 
 // The first pass: maximum and lowest argmax, invalid values, and (when `online`) the running
 // sum of weights — exp((x − m)/T) against the running maximum m for logits, p for probabilities.
@@ -380,14 +379,14 @@ struct FirstPass {
   int bad;
   float sum;  // per thread (a few hundred terms at most); warps and blocks combine in double
   __device__ __forceinline__ void operator()(float v, unsigned i) {
-    const bool ok = kind == 0 ? !isnan(v) : (v >= 0.0f && v < RF_INF);
+    const bool ok = kind == RF_INPUT_KIND_LOGITS ? !isnan(v) : (v >= 0.0f && v < RF_INF);
     if (!ok) {
       bad = 1;
       return;
     }
     const bool larger = arg < 0 || v > max;
     if (online) {
-      if (kind != 0) {
+      if (kind != RF_INPUT_KIND_LOGITS) {
         sum += v;
       } else if (v != -RF_INF) {
         if (larger) {
@@ -917,7 +916,7 @@ __device__ __forceinline__ void sample_rows(
   const float mp = minP[row];
   const bool topKOn = k > 0 && static_cast<unsigned>(k) < vocab;
   // Plain sampling needs only the maximum and the total: one pass.
-  const bool online = t != 0.0f && !topKOn && !(p < 1.0f) && !(mp > 0.0f) && (kind == 0 || t == 1.0f);
+  const bool online = t != 0.0f && !topKOn && !(p < 1.0f) && !(mp > 0.0f) && (kind == RF_INPUT_KIND_LOGITS || t == 1.0f);
 
   // 1. Maximum, lowest argmax, invalid values, and the online sum.
   FirstPass first = {kind, online, inverseTemperature, -RF_INF, -1, 0, 0.0f};
@@ -934,7 +933,7 @@ __device__ __forceinline__ void sample_rows(
     best.index = rf_shfl(best.index, 0);
     const int bad = warp_reduce(first.bad, MaxOp());
     double sum = 0.0;
-    if (online) sum = warp_reduce(rescaled(static_cast<double>(first.sum), first.max, best.value, inverseTemperature, kind == 0), SumOp());
+    if (online) sum = warp_reduce(rescaled(static_cast<double>(first.sum), first.max, best.value, inverseTemperature, kind == RF_INPUT_KIND_LOGITS), SumOp());
     if (lane == 0) {
       sh.warpMax[warp] = best.value;
       sh.warpArg[warp] = best.index;
@@ -952,7 +951,7 @@ __device__ __forceinline__ void sample_rows(
       best = ArgMaxOp()(best, v);
       bad |= sh.warpBad[w];
     }
-    for (int w = 0; w < kWarps; w++) sum += rescaled(sh.warpSum[w], sh.warpMax[w], best.value, inverseTemperature, kind == 0);
+    for (int w = 0; w < kWarps; w++) sum += rescaled(sh.warpSum[w], sh.warpMax[w], best.value, inverseTemperature, kind == RF_INPUT_KIND_LOGITS);
     sh.rowMax = best.value;
     sh.rowArg = best.index;
     sh.rowBad = bad;
@@ -992,10 +991,10 @@ __device__ __forceinline__ void sample_rows(
   }
   __syncthreads();
   const float max = sh.rowMax;
-  const bool nothing = kind == 0 ? max == -RF_INF : max == 0.0f;
-  unsigned char status = 1;
+  const bool nothing = kind == RF_INPUT_KIND_LOGITS ? max == -RF_INF : max == 0.0f;
+  unsigned char status = RF_ROW_STATUS_SAMPLED;
   if (sh.rowBad || sh.rowArg < 0 || nothing) {
-    status = sh.rowBad ? 2 : 0;
+    status = sh.rowBad ? RF_ROW_STATUS_INVALID_VALUES : RF_ROW_STATUS_NOTHING_TO_SAMPLE;
     if (rp.part == 0)
       for (unsigned j = threadIdx.x; j < samples; j += B) out[j] = -1;
   } else {
@@ -1003,16 +1002,17 @@ __device__ __forceinline__ void sample_rows(
     weigh.max = max;
     weigh.inverseTemperature = inverseTemperature;
     weigh.mode = t == 0.0f ? kGreedy
-                 : (kind == 0 && max == RF_INF) ? kInfinite
-                 : kind == 0 ? kLogits
+                 : (kind == RF_INPUT_KIND_LOGITS && max == RF_INF) ? kInfinite
+                 : kind == RF_INPUT_KIND_LOGITS ? kLogits
                  : t == 1.0f ? kPlainProbs : kProbs;
     if (weigh.mode == kGreedy) {
       // 2. Temperature 0: greedy.
       if (rp.part == 0) {
         for (unsigned j = threadIdx.x; j < samples; j += B) out[j] = sh.rowArg;
         if (rowStats != nullptr && threadIdx.x == 0) {
-          float* st = rowStats + static_cast<size_t>(row) * 6;
-          st[0] = kGreedy; st[1] = max; st[2] = 0.0f; st[3] = 1.0f; st[4] = max; st[5] = 0.0f;
+          float* st = rowStats + static_cast<size_t>(row) * RF_ROW_STATS;
+          st[RF_ROW_STAT_WEIGHT_MODE] = kGreedy; st[RF_ROW_STAT_MAX] = max; st[RF_ROW_STAT_INVERSE_TEMPERATURE] = 0.0f;
+          st[RF_ROW_STAT_KEPT_TOTAL] = 1.0f; st[RF_ROW_STAT_THRESHOLD] = max; st[RF_ROW_STAT_MIN_WEIGHT] = 0.0f;
         }
       }
     } else {
@@ -1022,7 +1022,7 @@ __device__ __forceinline__ void sample_rows(
       bool keptInBuffer = false;
       if (online && finite) {
         // Plain: the sums of the first pass are the kept weights.
-        combine_sums(sh, rp, true, kind == 0, max, inverseTemperature, partMax);
+        combine_sums(sh, rp, true, kind == RF_INPUT_KIND_LOGITS, max, inverseTemperature, partMax);
       } else {
         // 3. Thresholds, each on the value x: top-k (counts), then top-p (fixed-point masses).
         // A row in one block gathers a select's candidates into `cand`; when they fit,
@@ -1052,7 +1052,7 @@ __device__ __forceinline__ void sample_rows(
           buffered = gatherTo != nullptr && cand.count <= CANDIDATE_CAPACITY;
         }
         if (finite && p < 1.0f) {
-          const bool overAll = k > 0 && filterOrder == 1;
+          const bool overAll = k > 0 && filterOrder == RF_FILTER_ORDER_JOINT;
           const float base = overAll ? -RF_INF : kThreshold;
           const FixedWeight fixedWeight = fixed_weight(weigh, vocab);
           // Top-p over the top-k set reads only the buffer (±0 aside: -0 ≥ +0 but keys below it).
@@ -1099,9 +1099,10 @@ __device__ __forceinline__ void sample_rows(
         }
       }
       if (rowStats != nullptr && rp.part == 0 && threadIdx.x == 0) {
-        float* st = rowStats + static_cast<size_t>(row) * 6;
-        st[0] = static_cast<float>(weigh.mode); st[1] = max; st[2] = weigh.inverseTemperature;
-        st[3] = static_cast<float>(sh.total); st[4] = threshold; st[5] = minWeight;
+        float* st = rowStats + static_cast<size_t>(row) * RF_ROW_STATS;
+        st[RF_ROW_STAT_WEIGHT_MODE] = static_cast<float>(weigh.mode); st[RF_ROW_STAT_MAX] = max;
+        st[RF_ROW_STAT_INVERSE_TEMPERATURE] = weigh.inverseTemperature; st[RF_ROW_STAT_KEPT_TOTAL] = static_cast<float>(sh.total);
+        st[RF_ROW_STAT_THRESHOLD] = threshold; st[RF_ROW_STAT_MIN_WEIGHT] = minWeight;
       }
       // 5. Draws: u · total located in index order, re-reading one segment per draw.
       if (keptInBuffer) {
@@ -1117,37 +1118,34 @@ __device__ __forceinline__ void sample_rows(
   rp.finish(sh.timedOut);
   if (rp.part == 0 && threadIdx.x == 0) {
     const bool poisoned = rp.parts > 1 && *reinterpret_cast<volatile unsigned*>(&rp.scratch->poisoned) != 0;
-    valid[row] = (sh.timedOut || poisoned) ? 3 : status;
+    valid[row] = (sh.timedOut || poisoned) ? RF_ROW_STATUS_BLOCKS_COULD_NOT_MEET : status;
   }
 }
 
 // One row per block of BLOCK threads, or a row split over several such blocks (small batches).
-RF_KERNEL void __launch_bounds__(BLOCK) rf_sample(
-    const float* input, unsigned vocab, unsigned kind, const float* temperature, const int* topK, const float* topP,
-    const float* minP, const unsigned* seedLo, const unsigned* seedHi, const unsigned* stepLo, const unsigned* stepHi,
-    const unsigned* streamId, unsigned filterOrder, unsigned samples, int* tokens, unsigned char* valid,
-    float* rowStats, unsigned parts, void* scratch) {
-  sample_rows<BLOCK>(input, vocab, kind, temperature, topK, topP, minP, seedLo, seedHi, stepLo, stepHi, streamId,
-                     filterOrder, samples, tokens, valid, rowStats, parts, scratch);
+RF_KERNEL void __launch_bounds__(BLOCK) rf_sample(RF_PARAMS RfSampleParams p) {
+  sample_rows<BLOCK>(p.input, p.vocab, p.kind, p.temperature, p.topK, p.topP, p.minP, p.seedLo, p.seedHi, p.stepLo,
+                     p.stepHi, p.stream, p.filterOrder, p.samples, p.tokens, p.valid, p.rowStats, p.parts, p.scratch);
 }
 
 // The same with blocks of RF_NARROW_BLOCK threads, for batches of several rows per
 // multiprocessor: a row's serial phases (reductions, radix rounds) then overlap other rows'
 // loads on the same multiprocessor instead of leaving it idle (docs/PERFORMANCE.md, v3).
 RF_KERNEL void RF_LAUNCH_BOUNDS_MIN_BLOCKS(RF_NARROW_BLOCK, RF_NARROW_MIN_BLOCKS) rf_sample_narrow(
-    const float* input, unsigned vocab, unsigned kind, const float* temperature, const int* topK, const float* topP,
-    const float* minP, const unsigned* seedLo, const unsigned* seedHi, const unsigned* stepLo, const unsigned* stepHi,
-    const unsigned* streamId, unsigned filterOrder, unsigned samples, int* tokens, unsigned char* valid,
-    float* rowStats, unsigned parts, void* scratch) {
-  sample_rows<RF_NARROW_BLOCK>(input, vocab, kind, temperature, topK, topP, minP, seedLo, seedHi, stepLo, stepHi,
-                               streamId, filterOrder, samples, tokens, valid, rowStats, parts, scratch);
+    RF_PARAMS RfSampleParams p) {
+  sample_rows<RF_NARROW_BLOCK>(p.input, p.vocab, p.kind, p.temperature, p.topK, p.topP, p.minP, p.seedLo, p.seedHi,
+                               p.stepLo, p.stepHi, p.stream, p.filterOrder, p.samples, p.tokens, p.valid, p.rowStats,
+                               p.parts, p.scratch);
 }
 
 // ---------------------------------------------------------------------------------------
 // rf_softmax: probs = softmax(logits / T) per row (max-subtracted; T = 0 gives the one-hot
 // argmax). Sums in double.
-RF_KERNEL void __launch_bounds__(BLOCK) rf_softmax(const float* logits, float* probs, unsigned vocab,
-                                                   const float* temperature) {
+RF_KERNEL void __launch_bounds__(BLOCK) rf_softmax(RF_PARAMS RfSoftmaxParams params) {
+  const float* logits = params.logits;
+  float* probs = params.probs;
+  const unsigned vocab = params.vocab;
+  const float* temperature = params.temperature;
   __shared__ SharedStorage s;
   const size_t offset = static_cast<size_t>(blockIdx.x) * vocab;
   const float* x = logits + offset;
@@ -1187,7 +1185,10 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_softmax(const float* logits, float* p
 }
 
 // rf_prefix_sum: inclusive scan of each row (double running total, float output).
-RF_KERNEL void __launch_bounds__(BLOCK) rf_prefix_sum(const float* input, float* output, unsigned vocab) {
+RF_KERNEL void __launch_bounds__(BLOCK) rf_prefix_sum(RF_PARAMS RfPrefixSumParams params) {
+  const float* input = params.input;
+  float* output = params.output;
+  const unsigned vocab = params.vocab;
   __shared__ SharedStorage s;
   const size_t offset = static_cast<size_t>(blockIdx.x) * vocab;
   double running = 0.0;
@@ -1203,8 +1204,11 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_prefix_sum(const float* input, float*
 
 // rf_philox: the four Philox words for draws draw0 … draw0+count-1 of each row's
 // (seed, step, stream); one thread per draw. For checking the generator bit for bit.
-RF_KERNEL void rf_philox(unsigned* out, const unsigned* seedLo, const unsigned* seedHi, const unsigned* stepLo,
-                         const unsigned* stepHi, const unsigned* streamId, unsigned draw0, unsigned count) {
+RF_KERNEL void rf_philox(RF_PARAMS RfPhiloxParams params) {
+  unsigned* out = params.out;
+  const unsigned *seedLo = params.seedLo, *seedHi = params.seedHi, *streamId = params.stream;
+  const unsigned *stepLo = params.stepLo, *stepHi = params.stepHi;
+  const unsigned draw0 = params.draw0, count = params.count;
   const unsigned row = blockIdx.y;
   for (unsigned d = blockIdx.x * blockDim.x + threadIdx.x; d < count; d += gridDim.x * blockDim.x) {
     const Philox4 r = rf_philox4x32_10(draw0 + d, streamId[row], stepLo[row], stepHi[row], seedLo[row], seedHi[row]);
@@ -1214,8 +1218,11 @@ RF_KERNEL void rf_philox(unsigned* out, const unsigned* seedLo, const unsigned* 
 }
 
 // rf_uniform: the 53-bit uniforms the sampler draws, as doubles.
-RF_KERNEL void rf_uniform(double* out, const unsigned* seedLo, const unsigned* seedHi, const unsigned* stepLo,
-                          const unsigned* stepHi, const unsigned* streamId, unsigned count) {
+RF_KERNEL void rf_uniform(RF_PARAMS RfUniformParams params) {
+  double* out = params.out;
+  const unsigned *seedLo = params.seedLo, *seedHi = params.seedHi, *streamId = params.stream;
+  const unsigned *stepLo = params.stepLo, *stepHi = params.stepHi;
+  const unsigned count = params.count;
   const unsigned row = blockIdx.y;
   for (unsigned d = blockIdx.x * blockDim.x + threadIdx.x; d < count; d += gridDim.x * blockDim.x) {
     out[static_cast<size_t>(row) * count + d] =
@@ -1226,10 +1233,15 @@ RF_KERNEL void rf_uniform(double* out, const unsigned* seedLo, const unsigned* s
 // rf_adjust_logits: logit bias, then the repetition penalty, then frequency and presence
 // penalties (vLLM's definitions), in place, from per-row entries (token, bias, seen in the
 // prompt, count in the output) listed at entries[offsets[row] … offsets[row + 1]).
-RF_KERNEL void rf_adjust_logits(float* logits, unsigned vocab, const unsigned* offsets, const int* entryToken,
-                                const float* entryBias, const unsigned* entryPromptSeen,
-                                const unsigned* entryOutputCount, const float* repetition, const float* frequency,
-                                const float* presence) {
+RF_KERNEL void rf_adjust_logits(RF_PARAMS RfAdjustLogitsParams params) {
+  float* logits = params.logits;
+  const unsigned vocab = params.vocab;
+  const unsigned* offsets = params.offsets;
+  const int* entryToken = params.entryToken;
+  const float* entryBias = params.entryBias;
+  const unsigned* entryPromptSeen = params.entryPromptSeen;
+  const unsigned* entryOutputCount = params.entryOutputCount;
+  const float *repetition = params.repetition, *frequency = params.frequency, *presence = params.presence;
   const unsigned row = blockIdx.x;
   float* x = logits + static_cast<size_t>(row) * vocab;
   const float r = repetition[row], f = frequency[row], pr = presence[row];
@@ -1254,7 +1266,7 @@ struct RawNormaliser {
   float logSum;
 };
 __device__ RawNormaliser raw_log_normaliser(const float* x, unsigned vocab, unsigned kind, SharedStorage& s) {
-  if (kind != 0) {
+  if (kind != RF_INPUT_KIND_LOGITS) {
     double sum = 0.0;
     for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) sum += x[i];
     return {0.0f, static_cast<float>(log(reduce_sum(sum, s)))};
@@ -1271,24 +1283,25 @@ __device__ RawNormaliser raw_log_normaliser(const float* x, unsigned vocab, unsi
 // logits; with +Infinity logits, −log(count) for them (0 − …: +0 for a single one) and -Infinity
 // for the rest.
 __device__ float raw_logprob(float v, unsigned kind, RawNormaliser n) {
-  if (kind != 0) return logf(v) - n.logSum;
+  if (kind != RF_INPUT_KIND_LOGITS) return logf(v) - n.logSum;
   if (n.max == RF_INF) return v == RF_INF ? 0.0f - n.logSum : -RF_INF;
   return (v - n.max) - n.logSum;
 }
 
 // Processed log-probability of value v under the row's sampled distribution (rowStats of rf_sample).
 __device__ float processed_logprob(float v, bool isArgmax, const float* st) {
-  const int mode = static_cast<int>(st[0]);
+  const int mode = static_cast<int>(st[RF_ROW_STAT_WEIGHT_MODE]);
   if (mode == kGreedy) return isArgmax ? 0.0f : -RF_INF;
   Weigher weigh;
   weigh.mode = mode;
-  weigh.max = st[1];
-  weigh.inverseTemperature = st[2];
-  if (v < st[4]) return -RF_INF;
+  weigh.max = st[RF_ROW_STAT_MAX];
+  weigh.inverseTemperature = st[RF_ROW_STAT_INVERSE_TEMPERATURE];
+  if (v < st[RF_ROW_STAT_THRESHOLD]) return -RF_INF;
   const float w = weigh(v);
-  if (w < st[5] || w <= 0.0f) return -RF_INF;
-  const float logW = mode == kLogits ? (v - st[1]) * st[2] : logf(w);
-  return logW - logf(st[3]);
+  if (w < st[RF_ROW_STAT_MIN_WEIGHT] || w <= 0.0f) return -RF_INF;
+  const float logW =
+      mode == kLogits ? (v - st[RF_ROW_STAT_MAX]) * st[RF_ROW_STAT_INVERSE_TEMPERATURE] : logf(w);
+  return logW - logf(st[RF_ROW_STAT_KEPT_TOTAL]);
 }
 
 // Whether a value is a candidate for the top-n: any value for raw log-probabilities, a kept
@@ -1296,30 +1309,36 @@ __device__ float processed_logprob(float v, bool isArgmax, const float* st) {
 struct KeptUnder {
   unsigned mode;
   const float* st;
-  __device__ bool operator()(float v) const { return mode == 0 || processed_logprob(v, false, st) > -RF_INF; }
+  __device__ bool operator()(float v) const { return mode == RF_LOGPROBS_MODE_RAW || processed_logprob(v, false, st) > -RF_INF; }
 };
 
-// rf_token_logprobs: log-probability of each sampled token, raw (mode 0) or processed (mode 1).
+// rf_token_logprobs: log-probability of each sampled token, raw or processed (RfLogprobsMode).
 // `values` are the raw inputs for mode 0 and the adjusted logits for mode 1.
-RF_KERNEL void __launch_bounds__(BLOCK) rf_token_logprobs(const float* values, unsigned vocab, unsigned kind,
-                                                          const int* tokens, unsigned samples, const float* rowStats,
-                                                          unsigned mode, float* out) {
+RF_KERNEL void __launch_bounds__(BLOCK) rf_token_logprobs(RF_PARAMS RfTokenLogprobsParams params) {
+  const float* values = params.values;
+  const unsigned vocab = params.vocab;
+  const unsigned kind = params.kind;
+  const int* tokens = params.tokens;
+  const unsigned samples = params.samples;
+  const float* rowStats = params.rowStats;
+  const unsigned mode = params.mode;
+  float* out = params.out;
   __shared__ SharedStorage s;
   const unsigned row = blockIdx.x;
   const float* x = values + static_cast<size_t>(row) * vocab;
   const int* tok = tokens + static_cast<size_t>(row) * samples;
   float* o = out + static_cast<size_t>(row) * samples;
-  const RawNormaliser normaliser = mode == 0 ? raw_log_normaliser(x, vocab, kind, s) : RawNormaliser{0.0f, 0.0f};
+  const RawNormaliser normaliser = mode == RF_LOGPROBS_MODE_RAW ? raw_log_normaliser(x, vocab, kind, s) : RawNormaliser{0.0f, 0.0f};
   for (unsigned j = threadIdx.x; j < samples; j += BLOCK) {
     const int t = tok[j];
     if (t < 0) {
       o[j] = __int_as_float(0x7fc00000);  // NaN for invalid rows
       continue;
     }
-    if (mode == 0) {
+    if (mode == RF_LOGPROBS_MODE_RAW) {
       o[j] = raw_logprob(x[t], kind, normaliser);
     } else {
-      const float* st = rowStats + static_cast<size_t>(row) * 6;
+      const float* st = rowStats + static_cast<size_t>(row) * RF_ROW_STATS;
       // For greedy rows every draw is the argmax, so the sampled token is it.
       o[j] = processed_logprob(x[t], true, st);
     }
@@ -1327,14 +1346,21 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_token_logprobs(const float* values, u
 }
 
 // rf_top_logprobs: the n most probable tokens per row (most probable first, lowest index on
-// ties) with raw (mode 0) or processed (mode 1) log-probabilities; n ≤ 1024. Processed mode
+// ties) with raw or processed log-probabilities; n ≤ RF_MAX_TOP_LOGPROBS. Processed mode
 // considers only the kept set; slots past it are -1 / -Infinity.
-constexpr int TOP_CAPACITY = 1024;
-RF_KERNEL void __launch_bounds__(BLOCK) rf_top_logprobs(const float* values, unsigned vocab, unsigned kind,
-                                                        unsigned n, const float* rowStats, const int* sampledTokens,
-                                                        unsigned samples, unsigned mode, int* outTokens,
-                                                        float* outLogprobs,
-                                                        const unsigned char* valid) {
+constexpr int TOP_CAPACITY = RF_MAX_TOP_LOGPROBS;
+RF_KERNEL void __launch_bounds__(BLOCK) rf_top_logprobs(RF_PARAMS RfTopLogprobsParams params) {
+  const float* values = params.values;
+  const unsigned vocab = params.vocab;
+  const unsigned kind = params.kind;
+  const unsigned n = params.n;
+  const float* rowStats = params.rowStats;
+  const int* sampledTokens = params.tokens;
+  const unsigned samples = params.samples;
+  const unsigned mode = params.mode;
+  int* outTokens = params.outTokens;
+  float* outLogprobs = params.outLogprobs;
+  const unsigned char* valid = params.valid;
   __shared__ SharedStorage s;
   __shared__ float topValue[TOP_CAPACITY];
   __shared__ int topIndex[TOP_CAPACITY];
@@ -1343,19 +1369,19 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_top_logprobs(const float* values, uns
   const float* x = values + static_cast<size_t>(row) * vocab;
   int* ot = outTokens + static_cast<size_t>(row) * n;
   float* ol = outLogprobs + static_cast<size_t>(row) * n;
-  if (valid[row] == 0) {
+  if (valid[row] == RF_ROW_STATUS_NOTHING_TO_SAMPLE) {
     for (unsigned j = threadIdx.x; j < n; j += BLOCK) {
       ot[j] = -1;
       ol[j] = __int_as_float(0x7fc00000);
     }
     return;
   }
-  const float* st = rowStats + static_cast<size_t>(row) * 6;
+  const float* st = rowStats + static_cast<size_t>(row) * RF_ROW_STATS;
   // Greedy rows drew the argmax every time: their first sampled token is it.
   const int greedyToken = sampledTokens[static_cast<size_t>(row) * samples];
-  const bool greedy = mode == 1 && static_cast<int>(st[0]) == kGreedy;
+  const bool greedy = mode == RF_LOGPROBS_MODE_PROCESSED && static_cast<int>(st[RF_ROW_STAT_WEIGHT_MODE]) == kGreedy;
   const KeptUnder kept = {mode, st};
-  const RawNormaliser normaliser = mode == 0 ? raw_log_normaliser(x, vocab, kind, s) : RawNormaliser{0.0f, 0.0f};
+  const RawNormaliser normaliser = mode == RF_LOGPROBS_MODE_RAW ? raw_log_normaliser(x, vocab, kind, s) : RawNormaliser{0.0f, 0.0f};
   // Count the candidates; take min(n, count) of them.
   unsigned local = 0;
   if (!greedy)
@@ -1411,7 +1437,7 @@ RF_KERNEL void __launch_bounds__(BLOCK) rf_top_logprobs(const float* values, uns
     }
     const float v = topValue[a];
     ot[rank] = topIndex[a];
-    ol[rank] = mode == 0 ? raw_logprob(v, kind, normaliser) : processed_logprob(v, true, st);
+    ol[rank] = mode == RF_LOGPROBS_MODE_RAW ? raw_logprob(v, kind, normaliser) : processed_logprob(v, true, st);
   }
   for (unsigned j = m + threadIdx.x; j < n; j += BLOCK) {
     ot[j] = -1;

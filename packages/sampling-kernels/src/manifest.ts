@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { KernelArgType } from '@rocmforge/hip-runtime';
+import type { StructLayout } from './param-struct.js';
 
 /** What scripts/build-kernels.mjs wrote: the kernels, their parameters, the binaries and their targets. */
 export interface KernelManifest {
@@ -15,8 +15,8 @@ export interface KernelManifest {
   kernels: {
     /** Kernel symbol. */
     name: string;
-    /** Parameter types, in order. */
-    params: KernelArgType[];
+    /** Its one parameter: a struct of kernels/abi.h, passed by value, with every field's offset. */
+    params: StructLayout;
   }[];
   /** One binary per vendor. */
   binaries: {

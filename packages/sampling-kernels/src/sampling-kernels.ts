@@ -1,51 +1,30 @@
 import { readFileSync } from 'node:fs';
-import type { Device, Kernel, KernelArg, Module, Stream } from '@rocmforge/hip-runtime';
+import type { Device, DeviceBuffer, Kernel, Module, Stream } from '@rocmforge/hip-runtime';
+import {
+  type FilterOrderName,
+  type InputKindName,
+  KERNEL_PARAMS,
+  type KernelName,
+  type LogprobsModeName,
+  MAX_ROW_PARTS,
+  MAX_TOP_LOGPROBS,
+  ROW_STATS,
+  SPLIT_SCRATCH_BYTES,
+} from './abi.js';
+import type { AdjustmentTable } from './adjustment-table.js';
+import { type DeviceRegion, need } from './device-region.js';
 import { KernelArgumentError, KernelsUnavailableError } from './errors.js';
 import { compileForDevice, jitForced } from './jit.js';
 import { prebuiltFor, readManifest } from './manifest.js';
+import { type StructValues, structArgs } from './param-struct.js';
+import type { RowParameterBuffers } from './row-parameters.js';
 import {
   BLOCK_THREADS,
-  KERNEL_SIGNATURES,
-  type KernelName,
-  MAX_ROW_PARTS,
-  MAX_TOP_LOGPROBS,
   MIN_PART_ELEMENTS,
   MIN_SPLIT_VOCAB,
   NARROW_BLOCK_THREADS,
   NARROW_MIN_ROWS_PER_SM,
-  ROW_STATS,
-  SPLIT_SCRATCH_BYTES,
 } from './signatures.js';
-
-/** A range of device memory: a DeviceBuffer, or a part of one. */
-export interface DeviceRegion {
-  /** Device address of the first byte. */
-  readonly address: bigint;
-  /** Bytes in the region. */
-  readonly byteLength: number;
-}
-
-/** Per-row sampling parameters, each a device array of `batch` entries. */
-export interface RowParameterBuffers {
-  /** f32 */
-  temperature: DeviceRegion;
-  /** i32 */
-  topK: DeviceRegion;
-  /** f32 */
-  topP: DeviceRegion;
-  /** f32 */
-  minP: DeviceRegion;
-  /** u32: seed, low 32 bits */
-  seedLo: DeviceRegion;
-  /** u32: seed, high 32 bits */
-  seedHi: DeviceRegion;
-  /** u32: decode step, low 32 bits */
-  stepLo: DeviceRegion;
-  /** u32: decode step, high 32 bits */
-  stepHi: DeviceRegion;
-  /** u32: random stream */
-  stream: DeviceRegion;
-}
 
 /** The buffers and sizes of one `rf_sample` launch. */
 export interface SampleLaunch {
@@ -58,18 +37,18 @@ export interface SampleLaunch {
   /** Elements per row. */
   vocab: number;
   /** What `input` holds. */
-  kind: 'logits' | 'probs';
+  kind: InputKindName;
   /** Per-row parameters, one element per row each. */
   params: RowParameterBuffers;
   /** How top-k and top-p combine: top-p over the top-k set, or over all values. */
-  filterOrder: 'topKFirst' | 'joint';
+  filterOrder: FilterOrderName;
   /** Draws per row. */
   samples: number;
   /** i32 [batch, samples] out */
   tokens: DeviceRegion;
-  /** u8 [batch] out: 1 sampled, 0 nothing to sample (all -Infinity / all zero), 2 invalid values (NaN; negative or infinite probabilities) */
+  /** u8 [batch] out: a {@link ROW_STATUS} per row. */
   valid: DeviceRegion;
-  /** f32 [batch, 6] out, for the log-probability kernels (optional) */
+  /** f32 [batch, {@link ROW_STATS}] out, for the log-probability kernels (optional); {@link ROW_STAT} names each. */
   rowStats?: DeviceRegion;
   /**
    * Split-row scratch of {@link SamplingKernels.sampleScratchBytes} bytes, zeroed once when
@@ -82,6 +61,9 @@ export interface SampleLaunch {
 }
 
 const loaded = new WeakMap<Device, SamplingKernels>();
+
+/** Threads per block of rf_adjust_logits (a row's entries, one per thread). */
+const ADJUST_THREADS = 256;
 
 /** Threads per block of the per-draw kernels (rf_philox, rf_uniform). */
 const PER_ROW_THREADS = 256;
@@ -161,23 +143,15 @@ export class SamplingKernels {
     return kernel;
   }
 
-  #launch(
-    name: KernelName,
+  #launch<N extends KernelName>(
+    name: N,
     grid: number | [number, number],
     block: number,
-    values: readonly (DeviceRegion | bigint | number)[],
+    values: StructValues<(typeof KERNEL_PARAMS)[N]>,
     stream?: Stream,
   ): void {
-    const types = KERNEL_SIGNATURES[name];
-    const args: KernelArg[] = types.map((type, i) => {
-      const value = values[i];
-      if (type === 'pointer') {
-        return { type, value: typeof value === 'object' ? value : BigInt(value ?? 0) };
-      }
-      return { type, value: value as number } as KernelArg;
-    });
-    const launch = { grid, block, args, ...(stream ? { stream } : {}) };
-    this.kernel(name).launch(launch);
+    const args = structArgs(KERNEL_PARAMS[name], values);
+    this.kernel(name).launch({ grid, block, args, ...(stream ? { stream } : {}) });
   }
 
   /**
@@ -226,27 +200,19 @@ export class SamplingKernels {
       narrow ? 'rf_sample_narrow' : 'rf_sample',
       batch * parts,
       narrow ? NARROW_BLOCK_THREADS : BLOCK_THREADS,
-      [
+      {
         input,
         vocab,
-        launch.kind === 'logits' ? 0 : 1,
-        p.temperature,
-        p.topK,
-        p.topP,
-        p.minP,
-        p.seedLo,
-        p.seedHi,
-        p.stepLo,
-        p.stepHi,
-        p.stream,
-        launch.filterOrder === 'joint' ? 1 : 0,
+        kind: launch.kind,
+        ...launch.params,
+        filterOrder: launch.filterOrder,
         samples,
-        launch.tokens,
-        launch.valid,
-        launch.rowStats ?? 0n,
+        tokens: launch.tokens,
+        valid: launch.valid,
+        rowStats: launch.rowStats ?? 0n,
         parts,
-        parts > 1 && launch.scratch ? launch.scratch : 0n,
-      ],
+        scratch: parts > 1 && launch.scratch ? launch.scratch : 0n,
+      },
       launch.stream,
     );
   }
@@ -263,7 +229,8 @@ export class SamplingKernels {
     need(a.logits, a.batch * a.vocab * 4, 'logits');
     need(a.probs, a.batch * a.vocab * 4, 'probs');
     need(a.temperature, a.batch * 4, 'temperature');
-    this.#launch('rf_softmax', a.batch, BLOCK_THREADS, [a.logits, a.probs, a.vocab, a.temperature], a.stream);
+    const { logits, probs, vocab, temperature } = a;
+    this.#launch('rf_softmax', a.batch, BLOCK_THREADS, { logits, probs, vocab, temperature }, a.stream);
   }
 
   /** Inclusive prefix sum of each row. */
@@ -276,7 +243,8 @@ export class SamplingKernels {
   }): void {
     need(a.input, a.batch * a.vocab * 4, 'input');
     need(a.output, a.batch * a.vocab * 4, 'output');
-    this.#launch('rf_prefix_sum', a.batch, BLOCK_THREADS, [a.input, a.output, a.vocab], a.stream);
+    const { input, output, vocab } = a;
+    this.#launch('rf_prefix_sum', a.batch, BLOCK_THREADS, { input, output, vocab }, a.stream);
   }
 
   /** Raw Philox words (u32 [batch, count, 4]) for draws draw0 … of each row's (seed, step, stream). */
@@ -289,12 +257,11 @@ export class SamplingKernels {
     stream?: Stream;
   }): void {
     need(a.out, a.batch * a.count * 16, 'out');
-    const p = a.params;
     this.#launch(
       'rf_philox',
       perRowGrid(a.count, a.batch),
       PER_ROW_THREADS,
-      [a.out, p.seedLo, p.seedHi, p.stepLo, p.stepHi, p.stream, a.draw0, a.count],
+      { out: a.out, ...randomKey(a.params), draw0: a.draw0, count: a.count },
       a.stream,
     );
   }
@@ -308,49 +275,40 @@ export class SamplingKernels {
     stream?: Stream;
   }): void {
     need(a.out, a.batch * a.count * 8, 'out');
-    const p = a.params;
     this.#launch(
       'rf_uniform',
       perRowGrid(a.count, a.batch),
       PER_ROW_THREADS,
-      [a.out, p.seedLo, p.seedHi, p.stepLo, p.stepHi, p.stream, a.count],
+      { out: a.out, ...randomKey(a.params), count: a.count },
       a.stream,
     );
   }
 
-  /** Logit bias and penalties, in place, from per-row entry lists (see kernels/sampling.hip). */
+  /**
+   * Logit bias and penalties, in place, for the rows of `table` (kernels/sampling.hip,
+   * rf_adjust_logits): copies the table into `buffer` on `stream`, then launches.
+   */
   adjustLogits(a: {
+    /** f32 [table.rows, vocab], adjusted in place. */
     logits: DeviceRegion;
-    batch: number;
+    /** Elements per row. */
     vocab: number;
-    offsets: DeviceRegion;
-    entryToken: DeviceRegion;
-    entryBias: DeviceRegion;
-    entryPromptSeen: DeviceRegion;
-    entryOutputCount: DeviceRegion;
-    repetition: DeviceRegion;
-    frequency: DeviceRegion;
-    presence: DeviceRegion;
+    /** The rows' entries and penalties. */
+    table: AdjustmentTable;
+    /** Device memory of at least `table.bytes.byteLength` bytes that the table is copied to. */
+    buffer: DeviceBuffer;
+    /** The stream to copy and launch on (default: the device's default stream). */
     stream?: Stream;
   }): void {
-    need(a.logits, a.batch * a.vocab * 4, 'logits');
-    need(a.offsets, (a.batch + 1) * 4, 'offsets');
+    const { table, vocab } = a;
+    need(a.logits, table.rows * vocab * 4, 'logits');
+    need(a.buffer, table.bytes.byteLength, 'buffer');
+    a.buffer.writeAsync(table.bytes, a.stream);
     this.#launch(
       'rf_adjust_logits',
-      a.batch,
-      256,
-      [
-        a.logits,
-        a.vocab,
-        a.offsets,
-        a.entryToken,
-        a.entryBias,
-        a.entryPromptSeen,
-        a.entryOutputCount,
-        a.repetition,
-        a.frequency,
-        a.presence,
-      ],
+      table.rows,
+      ADJUST_THREADS,
+      { logits: a.logits, vocab, ...table.regions(a.buffer) },
       a.stream,
     );
   }
@@ -360,11 +318,11 @@ export class SamplingKernels {
     values: DeviceRegion;
     batch: number;
     vocab: number;
-    kind: 'logits' | 'probs';
+    kind: InputKindName;
     tokens: DeviceRegion;
     samples: number;
     rowStats: DeviceRegion;
-    mode: 'raw' | 'processed';
+    mode: LogprobsModeName;
     out: DeviceRegion;
     stream?: Stream;
   }): void {
@@ -373,16 +331,16 @@ export class SamplingKernels {
       'rf_token_logprobs',
       a.batch,
       BLOCK_THREADS,
-      [
-        a.values,
-        a.vocab,
-        a.kind === 'logits' ? 0 : 1,
-        a.tokens,
-        a.samples,
-        a.rowStats,
-        a.mode === 'raw' ? 0 : 1,
-        a.out,
-      ],
+      {
+        values: a.values,
+        vocab: a.vocab,
+        kind: a.kind,
+        tokens: a.tokens,
+        samples: a.samples,
+        rowStats: a.rowStats,
+        mode: a.mode,
+        out: a.out,
+      },
       a.stream,
     );
   }
@@ -392,13 +350,13 @@ export class SamplingKernels {
     values: DeviceRegion;
     batch: number;
     vocab: number;
-    kind: 'logits' | 'probs';
+    kind: InputKindName;
     n: number;
     rowStats: DeviceRegion;
     /** The sampled tokens (i32 [batch, samples]); the first of a T = 0 row is its argmax. */
     tokens: DeviceRegion;
     samples: number;
-    mode: 'raw' | 'processed';
+    mode: LogprobsModeName;
     outTokens: DeviceRegion;
     outLogprobs: DeviceRegion;
     valid: DeviceRegion;
@@ -415,28 +373,25 @@ export class SamplingKernels {
       'rf_top_logprobs',
       a.batch,
       BLOCK_THREADS,
-      [
-        a.values,
-        a.vocab,
-        a.kind === 'logits' ? 0 : 1,
-        a.n,
-        a.rowStats,
-        a.tokens,
-        a.samples,
-        a.mode === 'raw' ? 0 : 1,
-        a.outTokens,
-        a.outLogprobs,
-        a.valid,
-      ],
+      {
+        values: a.values,
+        vocab: a.vocab,
+        kind: a.kind,
+        n: a.n,
+        rowStats: a.rowStats,
+        tokens: a.tokens,
+        samples: a.samples,
+        mode: a.mode,
+        outTokens: a.outTokens,
+        outLogprobs: a.outLogprobs,
+        valid: a.valid,
+      },
       a.stream,
     );
   }
 }
 
-function need(buffer: DeviceRegion, bytes: number, name: string): void {
-  if (buffer.byteLength < bytes) {
-    throw new KernelArgumentError(
-      `Expected at least ${bytes} bytes for ${name} but the buffer has ${buffer.byteLength}`,
-    );
-  }
+/** The seed, step and stream arrays of the per-row parameters (the random generator's key and counter). */
+function randomKey(p: RowParameterBuffers) {
+  return { seedLo: p.seedLo, seedHi: p.seedHi, stepLo: p.stepLo, stepHi: p.stepHi, stream: p.stream };
 }

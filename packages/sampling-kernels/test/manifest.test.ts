@@ -1,39 +1,28 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { KERNEL_PARAMS } from '../src/abi.js';
 import { KERNEL_SIGNATURES, kernelSources, packageRoot, prebuiltFor, readManifest } from '../src/index.js';
 
 const source = readFileSync(join(packageRoot(), 'kernels', 'sampling.hip'), 'utf8');
 
-/** The parameter types of each extern "C" kernel, read from the HIP source. */
-function kernelParameters(): Map<string, string[]> {
-  const out = new Map<string, string[]>();
+/** The parameter list of each extern "C" kernel, read from the HIP source. */
+function kernelParameters(): Map<string, string> {
+  const out = new Map<string, string>();
   const kernel = /RF_KERNEL void (?:\w+\([\w, ]+\) )?(rf_\w+)\(([^)]*)\)/g;
-  for (let m = kernel.exec(source); m; m = kernel.exec(source)) {
-    const params = m[2]!
-      .split(',')
-      .map((p) => p.trim())
-      .filter(Boolean)
-      .map((p) => {
-        if (p.includes('*')) return 'pointer';
-        if (/^unsigned( int)?\s/.test(p)) return 'u32';
-        if (/^int\s/.test(p)) return 'i32';
-        if (/^float\s/.test(p)) return 'f32';
-        if (/^unsigned long long\s/.test(p)) return 'u64';
-        if (/^double\s/.test(p)) return 'f64';
-        return `unknown: ${p}`;
-      });
-    out.set(m[1]!, params);
-  }
+  for (let m = kernel.exec(source); m; m = kernel.exec(source))
+    out.set(m[1]!, m[2]!.replace(/\s+/g, ' ').trim());
   return out;
 }
 
 describe('kernel manifest and signatures', () => {
-  it('every launcher signature matches its kernel in the HIP source, parameter for parameter', () => {
+  it('every kernel in the HIP source takes its parameter struct of kernels/abi.h by value, and nothing else', () => {
     const parsed = kernelParameters();
-    expect([...parsed.keys()].sort()).toEqual(Object.keys(KERNEL_SIGNATURES).sort());
-    for (const [name, params] of Object.entries(KERNEL_SIGNATURES))
-      expect(parsed.get(name), name).toEqual([...params]);
+    expect([...parsed.keys()].sort()).toEqual(Object.keys(KERNEL_PARAMS).sort());
+    for (const [name, struct] of Object.entries(KERNEL_PARAMS))
+      expect(parsed.get(name), name).toMatch(new RegExp(`^RF_PARAMS ${struct.name} \\w+$`));
+    for (const [name, layout] of Object.entries(KERNEL_SIGNATURES))
+      expect(layout.struct).toBe(KERNEL_PARAMS[name as keyof typeof KERNEL_PARAMS].name);
   });
 
   it('the build wrote a manifest for this source with binaries for both vendors where their compilers exist', () => {
@@ -41,6 +30,8 @@ describe('kernel manifest and signatures', () => {
     expect(manifest).toBeDefined();
     expect(manifest!.sourceHash).toBe(kernelSources().hash);
     expect(manifest!.kernels.map((k) => k.name).sort()).toEqual(Object.keys(KERNEL_SIGNATURES).sort());
+    for (const { name, params } of manifest!.kernels)
+      expect(params, name).toEqual(KERNEL_SIGNATURES[name as keyof typeof KERNEL_SIGNATURES]);
     for (const binary of manifest!.binaries) expect(binary.targets.length).toBeGreaterThan(0);
   });
 
@@ -65,7 +56,13 @@ describe('kernel manifest and signatures', () => {
 
   it('ships the headers the run-time compiler needs, and hashes them with the source', () => {
     const { headers, hash } = kernelSources();
-    expect(Object.keys(headers).sort()).toEqual(['block.h', 'philox.h', 'portability.h', 'row_split.h']);
+    expect(Object.keys(headers).sort()).toEqual([
+      'abi.h',
+      'block.h',
+      'philox.h',
+      'portability.h',
+      'row_split.h',
+    ]);
     expect(hash).toMatch(/^[0-9a-f]{16}$/);
     for (const include of source.matchAll(/#include "([^"]+)"/g)) expect(headers[include[1]!]).toBeDefined();
   });

@@ -1,14 +1,10 @@
 import { SamplerDisposedError, SamplerInputError } from '../errors.js';
+import { CPU_INPUT, type DeviceInput, resolveFor } from '../input.js';
 import { checkPinnable, type PinnedHostMemory, pinHandle } from '../pinned.js';
-import {
-  allocateResult,
-  type ResolvedRequest,
-  resolveRequest,
-  type SampleRequest,
-  type SampleResult,
-} from '../request.js';
+import type { ResolvedRequest, SampleRequest, SampleResult } from '../request.js';
+import { allocateResult } from '../resolved-request.js';
 import { RowStatus } from '../row-status.js';
-import type { Sampler } from '../sampler.js';
+import type { ResolvedSampler } from '../sampler.js';
 import { RowSampler, topIndices } from './row-sampler.js';
 import { ThresholdSelector } from './threshold-select.js';
 
@@ -16,7 +12,7 @@ import { ThresholdSelector } from './threshold-select.js';
  * The pure-TypeScript backend: exact, allocation-free per row, and the reference the GPU
  * backend agrees with token for token.
  */
-export class CpuSampler implements Sampler {
+export class CpuSampler implements ResolvedSampler<Float32Array> {
   readonly backend = 'cpu' as const;
   readonly fallbackReason: string | undefined;
   readonly #rows = new RowSampler();
@@ -32,17 +28,22 @@ export class CpuSampler implements Sampler {
   }
 
   sample(request: SampleRequest): SampleResult {
-    if (this.#disposed) throw new SamplerDisposedError();
-    const input = request?.logits ?? request?.probs;
-    if (input !== undefined && !(input instanceof Float32Array)) {
-      const field = request.logits !== undefined ? 'logits' : 'probs';
-      throw new SamplerInputError(field, 'a Float32Array (device buffers need the GPU backend)', input);
-    }
-    return this.sampleResolved(resolveRequest(request));
+    return this.sampleResolved(this.resolve(request));
   }
 
   async sampleAsync(request: SampleRequest): Promise<SampleResult> {
     return this.sample(request);
+  }
+
+  /** Checks `request` (host arrays only) and resolves it. */
+  resolve(request: SampleRequest<Float32Array | DeviceInput>): ResolvedRequest {
+    if (this.#disposed) throw new SamplerDisposedError();
+    return resolveFor(request, CPU_INPUT);
+  }
+
+  /** As {@link sampleResolved}; the CPU does not block for long. */
+  async sampleResolvedAsync(request: ResolvedRequest): Promise<SampleResult> {
+    return this.sampleResolved(request);
   }
 
   /** Nothing to pin on the CPU: checks the array and returns a handle that does nothing. */
@@ -52,7 +53,7 @@ export class CpuSampler implements Sampler {
     return pinHandle(() => {});
   }
 
-  /** Samples an already validated request. */
+  /** Samples an already validated request (from {@link resolve}, or a slice of one). */
   sampleResolved(request: ResolvedRequest): SampleResult {
     const { batch, vocab, samples } = request;
     const result = allocateResult(request);

@@ -1,62 +1,24 @@
-import type { Device, DeviceBuffer, Stream } from '@rocmforge/hip-runtime';
-import type {
-  DeviceRegion,
-  RowParameterBuffers,
-  SampleLaunch,
-  SamplingKernels,
-} from '@rocmforge/sampling-kernels';
-import { BackendUnavailableError, SamplerDisposedError, SamplerError, SamplerInputError } from '../errors.js';
-import { type PinnedHostMemory, PinnedRanges, pinShared } from '../pinned.js';
-import {
-  allocateResult,
-  type ResolvedRequest,
-  resolveRequest,
-  type SampleRequest,
-  type SampleResult,
-} from '../request.js';
-import { clearUnsampledRow, RowStatus, rowStatusError } from '../row-status.js';
-import type { Sampler } from '../sampler.js';
+import type { Device, Stream } from '@rocmforge/hip-runtime';
+import type { SamplingKernels } from '@rocmforge/sampling-kernels';
+import { BackendUnavailableError, SamplerDisposedError } from '../errors.js';
+import { type DeviceInput, type InputRule, resolveFor } from '../input.js';
+import { type PinnedHostMemory, pinShared } from '../pinned.js';
+import type { ResolvedRequest, SampleRequest, SampleResult } from '../request.js';
+import type { ResolvedSampler } from '../sampler.js';
+import { CallQueue } from './call-queue.js';
+import type { ChunkContext } from './chunk-launch.js';
 import { type GpuModules, gpuModules } from './gpu-modules.js';
+import { KernelTiming } from './kernel-timing.js';
+import { enqueueCall, finishCall, type PendingCall } from './sample-call.js';
+import { Staging } from './staging.js';
 import { DeviceWorkspace } from './workspace.js';
-
-/** Logits or probabilities already on the device: a DeviceBuffer of the GPU sampler's device. */
-export type DeviceInput = DeviceBuffer;
-
-/** A sample call in flight: what to read back once the stream is done. */
-interface Pending {
-  request: ResolvedRequest<unknown>;
-  result: SampleResult;
-  /** Pinned host bytes the tokens and flags land in: tokens, then one flag per row. */
-  landing: Uint8Array;
-}
-
-/** Device memory for host inputs (and adjusted copies) at most: larger batches go in chunks of rows. */
-const STAGING_BYTES = 64 * 2 ** 20;
-/**
- * Host inputs up to this size go through the sampler's page-locked block: a copy in memory,
- * then a truly asynchronous transfer, instead of the driver's synchronous staged copy from
- * pageable memory (about 35 µs for one row of 4096 logits on an H100 machine).
- */
-const PINNED_INPUT_BYTES = 16 * 2 ** 20;
-
-const ROW_PARAMETERS = [
-  'temperature',
-  'topK',
-  'topP',
-  'minP',
-  'seedLo',
-  'seedHi',
-  'stepLo',
-  'stepHi',
-  'stream',
-] as const;
 
 /**
  * The GPU backend: the same requests and results as the CPU backend, computed by
- * @rocmforge/sampling-kernels in one launch per batch. Device workspace is reused between
- * calls and grows on demand; `dispose()` frees it.
+ * @rocmforge/sampling-kernels in one launch per batch (per chunk of rows for large host
+ * batches). Device workspace is reused between calls and grows on demand; `dispose()` frees it.
  */
-export class GpuSampler implements Sampler {
+export class GpuSampler implements ResolvedSampler<Float32Array | DeviceInput> {
   readonly backend = 'gpu' as const;
   readonly fallbackReason = undefined;
   /** The device this sampler runs on. */
@@ -66,18 +28,13 @@ export class GpuSampler implements Sampler {
   readonly #modules: GpuModules;
   readonly #stream: Stream;
   readonly #workspace: DeviceWorkspace;
-  /** Page-locked host memory for the per-row parameters going in and the tokens coming out. */
-  #pinned: { buffer: ArrayBuffer; pin: Disposable & { dispose(): void } } | undefined;
-  readonly #userPinned = new PinnedRanges();
+  readonly #staging: Staging;
+  readonly #timing = new KernelTiming();
+  readonly #input: InputRule;
+  readonly #queue = new CallQueue();
+  readonly #context: ChunkContext;
   #disposed = false;
   #injectFailure = false;
-  #inFlight = 0;
-  #queue: Promise<unknown> = Promise.resolve();
-  #repeat = 1;
-  #timing:
-    | { start: import('@rocmforge/hip-runtime').Event; end: import('@rocmforge/hip-runtime').Event }
-    | undefined;
-  #timed = false;
 
   private constructor(modules: GpuModules, device: Device) {
     this.#modules = modules;
@@ -85,6 +42,16 @@ export class GpuSampler implements Sampler {
     this.kernels = modules.kernels.SamplingKernels.forDevice(device);
     this.#stream = device.createStream();
     this.#workspace = new DeviceWorkspace(device);
+    this.#staging = new Staging(device, this.#workspace);
+    const maxTopLogprobs = modules.kernels.MAX_TOP_LOGPROBS;
+    this.#input = { expected: 'a Float32Array or a DeviceBuffer', device, maxTopLogprobs };
+    this.#context = {
+      modules: modules.kernels,
+      kernels: this.kernels,
+      workspace: this.#workspace,
+      stream: this.#stream,
+      timing: this.#timing,
+    };
   }
 
   /** Opens device `index` and its kernels; throws BackendUnavailableError saying why when it cannot. */
@@ -103,25 +70,8 @@ export class GpuSampler implements Sampler {
   }
 
   sample(request: SampleRequest<Float32Array | DeviceInput>): SampleResult {
-    return this.enqueue(request)();
-  }
-
-  /**
-   * @internal Enqueues `request` on this sampler's stream and returns the function that waits
-   * for it and gives the result: several devices' work can be in flight before any wait.
-   */
-  enqueue(request: SampleRequest<Float32Array | DeviceInput>): () => SampleResult {
-    if (this.#inFlight > 0) {
-      throw new SamplerError(
-        'A sampleAsync call of this sampler is still in flight: await it before calling sample (or use a second sampler)',
-        'ERR_SAMPLER_BUSY',
-      );
-    }
-    const pending = this.#enqueue(request);
-    return () => {
-      this.#stream.synchronize();
-      return this.#finish(pending);
-    };
+    this.#queue.assertIdle();
+    return this.#wait(this.#enqueue(this.resolve(request)));
   }
 
   /**
@@ -129,22 +79,33 @@ export class GpuSampler implements Sampler {
    * after another (they share its pinned staging memory).
    */
   sampleAsync(request: SampleRequest<Float32Array | DeviceInput>): Promise<SampleResult> {
-    this.#inFlight++;
-    const run = async () => {
-      try {
-        const pending = this.#enqueue(request);
-        await this.#stream.wait();
-        return this.#finish(pending);
-      } finally {
-        this.#inFlight--;
-      }
-    };
-    const result = this.#queue.then(run, run);
-    this.#queue = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    return result;
+    return this.#queued(() => this.resolve(request));
+  }
+
+  /** @internal Checks `request` (host arrays, or DeviceBuffers of this device) and resolves it. */
+  resolve(request: SampleRequest<Float32Array | DeviceInput>): ResolvedRequest<Float32Array | DeviceInput> {
+    if (this.#disposed) throw new SamplerDisposedError();
+    return resolveFor(request, this.#input);
+  }
+
+  /** @internal Samples a request resolved by {@link resolve}. */
+  sampleResolved(request: ResolvedRequest<Float32Array | DeviceInput>): SampleResult {
+    return this.enqueueResolved(request)();
+  }
+
+  /** @internal As {@link sampleAsync}, for a request resolved by {@link resolve}. */
+  sampleResolvedAsync(request: ResolvedRequest<Float32Array | DeviceInput>): Promise<SampleResult> {
+    return this.#queued(() => request);
+  }
+
+  /**
+   * @internal Enqueues a resolved request on this sampler's stream and returns the function that
+   * waits for it and gives the result: several devices' work can be in flight before any wait.
+   */
+  enqueueResolved(request: ResolvedRequest<Float32Array | DeviceInput>): () => SampleResult {
+    this.#queue.assertIdle();
+    const pending = this.#enqueue(request);
+    return () => this.#wait(pending);
   }
 
   /**
@@ -152,8 +113,7 @@ export class GpuSampler implements Sampler {
    * {@link lastKernelMilliseconds} reports the kernel's own time (for benchmarks).
    */
   enableTiming(options: { repeat?: number } = {}): void {
-    this.#timing ??= { start: this.device.createEvent(), end: this.device.createEvent() };
-    this.#repeat = Math.max(1, Math.floor(options.repeat ?? 1));
+    this.#timing.enable(this.device, Math.max(1, Math.floor(options.repeat ?? 1)));
   }
 
   /**
@@ -163,8 +123,7 @@ export class GpuSampler implements Sampler {
    * of a few microseconds would include, is then hidden behind the previous launch.
    */
   get lastKernelMilliseconds(): number | undefined {
-    if (!this.#timing || !this.#timed) return undefined;
-    return this.#timing.end.elapsedSince(this.#timing.start) / this.#repeat;
+    return this.#timing.milliseconds;
   }
 
   /**
@@ -178,7 +137,7 @@ export class GpuSampler implements Sampler {
 
   /** @internal Records `array` as page-locked by someone else (the multi-GPU sampler's pin). */
   markPinned(array: Float32Array): () => void {
-    return this.#userPinned.add(array);
+    return this.#staging.userPinned.add(array);
   }
 
   /** @internal For tests: the next call fails as a driver failure would. */
@@ -186,326 +145,34 @@ export class GpuSampler implements Sampler {
     this.#injectFailure = true;
   }
 
-  /** A page-locked host buffer of at least `bytes`, grown (and re-pinned) on demand. */
-  #pinnedHost(bytes: number): ArrayBuffer {
-    if (this.#pinned && this.#pinned.buffer.byteLength >= bytes) return this.#pinned.buffer;
-    this.#pinned?.pin.dispose();
-    let size = 4096;
-    while (size < bytes) size *= 2;
-    const buffer = new ArrayBuffer(size);
-    this.#pinned = { buffer, pin: this.device.pinHostMemory(new Uint8Array(buffer)) };
-    return buffer;
+  #queued(resolve: () => ResolvedRequest<Float32Array | DeviceInput>): Promise<SampleResult> {
+    return this.#queue.run(async () => {
+      const pending = this.#enqueue(resolve());
+      await this.#stream.wait();
+      return finishCall(this.#context, pending);
+    });
   }
 
-  #region(buffer: DeviceBuffer, byteOffset: number, byteLength: number): DeviceRegion & { device: Device } {
-    return { address: buffer.address + BigInt(byteOffset), byteLength, device: this.device };
-  }
-
-  #enqueue(request: SampleRequest<Float32Array | DeviceInput>): Pending {
+  #enqueue(request: ResolvedRequest<Float32Array | DeviceInput>): PendingCall {
     if (this.#disposed) throw new SamplerDisposedError();
-    const given = (request?.logits ?? request?.probs) as Float32Array | DeviceInput | undefined;
-    const onDevice =
-      given !== undefined &&
-      !(given instanceof Float32Array) &&
-      typeof (given as DeviceInput).address === 'bigint';
-    let resolved: ResolvedRequest<unknown>;
-    if (onDevice) {
-      const buffer = given as DeviceInput;
-      if (request.shape === undefined) {
-        throw new SamplerInputError('shape', '[batch, vocab] with a DeviceBuffer input', undefined);
-      }
-      if (buffer.device !== this.device) {
-        throw new SamplerInputError(
-          request.logits ? 'logits' : 'probs',
-          `a DeviceBuffer of device ${this.device.index}`,
-          `one of device ${buffer.device.index}`,
-        );
-      }
-      const proxy = { length: buffer.byteLength / 4 };
-      resolved = resolveRequest(
-        { ...request, logits: request.logits ? proxy : undefined, probs: request.probs ? proxy : undefined },
-        { checkInputLength: false },
-      );
-      const needed = resolved.batch * resolved.vocab * 4;
-      if (buffer.byteLength < needed) {
-        throw new SamplerInputError(
-          resolved.kind,
-          `a DeviceBuffer of at least ${needed} bytes`,
-          `one of ${buffer.byteLength} bytes`,
-        );
-      }
-      resolved.input = buffer;
-    } else {
-      if (given !== undefined && !(given instanceof Float32Array)) {
-        throw new SamplerInputError(
-          request.logits ? 'logits' : 'probs',
-          'a Float32Array or a DeviceBuffer',
-          given,
-        );
-      }
-      resolved = resolveRequest(request as SampleRequest);
-    }
-    const { batch, vocab, samples } = resolved;
     if (this.#injectFailure) {
       this.#injectFailure = false;
       throw new this.#modules.runtime.HipError('cuLaunchKernel (injected)', 'INJECTED_FAILURE', 999);
     }
-
-    const ws = this.#workspace;
-    const stream = this.#stream;
-    const rowBytes = vocab * 4;
-
-    // 1. Per-row parameters: one host block, one copy.
-    const paramBytes = ROW_PARAMETERS.length * batch * 4;
-    const outputBytes = batch * samples * 4 + batch;
-    const inputBytes = batch * rowBytes;
-    // Through the sampler's own pinned block when small and not page-locked already.
-    const pinnedInput =
-      !onDevice &&
-      inputBytes <= PINNED_INPUT_BYTES &&
-      !this.#userPinned.covers(resolved.input as Float32Array);
-    const inputAt = Math.ceil((paramBytes + outputBytes) / 64) * 64;
-    const host = this.#pinnedHost(pinnedInput ? inputAt + inputBytes : paramBytes + outputBytes);
-    const paramBuffer = ws.get('params', paramBytes);
-    ROW_PARAMETERS.forEach((name, i) => {
-      const source = resolved[name] as Float32Array | Int32Array | Uint32Array;
-      new (source.constructor as Float32ArrayConstructor)(host, i * batch * 4, batch).set(
-        source as unknown as ArrayLike<number>,
-      );
-    });
-    paramBuffer.writeAsync(new Uint8Array(host, 0, paramBytes), stream);
-
-    // 2. Outputs for the whole batch.
-    // Tokens and validity flags side by side, so that one copy brings both back.
-    const outputs = ws.get('outputs', outputBytes);
-    const rowStats = resolved.logprobs ? ws.get('rowStats', batch * 6 * 4) : undefined;
-    const logprobs = resolved.logprobs ? ws.get('logprobs', batch * samples * 4) : undefined;
-    const n = resolved.logprobs?.n ?? 0;
-    const topTokens = n > 0 ? ws.get('topTokens', batch * n * 4) : undefined;
-    const topLogprobs = n > 0 ? ws.get('topLogprobs', batch * n * 4) : undefined;
-
-    // 3. Rows in chunks, so that host inputs and adjusted copies need at most STAGING_BYTES of
-    //    device memory however large the batch; logits already on the device without
-    //    adjustments go in one launch.
-    const chunkRows =
-      onDevice && !resolved.adjustments
-        ? batch
-        : Math.max(1, Math.min(batch, Math.floor(STAGING_BYTES / rowBytes)));
-    if (this.#timing) this.#timing.start.record(stream);
-    for (let first = 0; first < batch; first += chunkRows) {
-      const rows = Math.min(chunkRows, batch - first);
-      const bytes = rows * rowBytes;
-      let input: DeviceRegion;
-      if (onDevice) {
-        input = this.#region(resolved.input as DeviceInput, first * rowBytes, bytes);
-      } else {
-        const staging = ws.get('input', chunkRows * rowBytes);
-        let hostRows = (resolved.input as Float32Array).subarray(first * vocab, (first + rows) * vocab);
-        if (pinnedInput) {
-          // One chunk (inputBytes ≤ PINNED_INPUT_BYTES ≤ STAGING_BYTES): copy into the pinned block.
-          const pinned = new Float32Array(host, inputAt, rows * vocab);
-          pinned.set(hostRows);
-          hostRows = pinned;
-        }
-        staging.writeAsync(hostRows, stream);
-        input = this.#region(staging, 0, bytes);
-      }
-      let values = input;
-      if (resolved.adjustments) {
-        const adjusted = ws.get('adjusted', chunkRows * rowBytes);
-        adjusted.copyFrom({ ...input, device: this.device }, bytes, stream);
-        values = this.#region(adjusted, 0, bytes);
-        this.#enqueueAdjustments(resolved, first, rows, values, stream);
-      }
-      const params = {} as Record<(typeof ROW_PARAMETERS)[number], DeviceRegion>;
-      ROW_PARAMETERS.forEach((name, i) => {
-        params[name] = this.#region(paramBuffer, (i * batch + first) * 4, rows * 4);
-      });
-      const tokenRegion = this.#region(outputs, first * samples * 4, rows * samples * 4);
-      const validRegion = this.#region(outputs, batch * samples * 4 + first, rows);
-      const statsRegion = rowStats ? this.#region(rowStats, first * 6 * 4, rows * 6 * 4) : undefined;
-      const splitBytes = this.kernels.sampleScratchBytes(rows, vocab);
-      const launch: SampleLaunch = {
-        input: values,
-        batch: rows,
-        vocab,
-        kind: resolved.kind,
-        params: params as unknown as RowParameterBuffers,
-        filterOrder: resolved.filterOrder,
-        samples,
-        tokens: tokenRegion,
-        valid: validRegion,
-        ...(statsRegion ? { rowStats: statsRegion } : {}),
-        ...(splitBytes > 0 ? { scratch: ws.get('split', splitBytes, stream) } : {}),
-        stream,
-      };
-      for (let i = 0; i < this.#repeat; i++) this.kernels.sample(launch);
-      // 4. Log-probabilities of the chunk.
-      if (resolved.logprobs && statsRegion && logprobs) {
-        const mode = resolved.logprobs.mode;
-        const source = mode === 'raw' ? input : values;
-        this.kernels.tokenLogprobs({
-          values: source,
-          batch: rows,
-          vocab,
-          kind: resolved.kind,
-          tokens: tokenRegion,
-          samples,
-          rowStats: statsRegion,
-          mode,
-          out: this.#region(logprobs, first * samples * 4, rows * samples * 4),
-          stream,
-        });
-        if (topTokens && topLogprobs) {
-          this.kernels.topLogprobs({
-            values: source,
-            batch: rows,
-            vocab,
-            kind: resolved.kind,
-            n,
-            rowStats: statsRegion,
-            tokens: tokenRegion,
-            samples,
-            mode,
-            outTokens: this.#region(topTokens, first * n * 4, rows * n * 4),
-            outLogprobs: this.#region(topLogprobs, first * n * 4, rows * n * 4),
-            valid: validRegion,
-            stream,
-          });
-        }
-      }
-    }
-    if (this.#timing) {
-      this.#timing.end.record(stream);
-      this.#timed = true;
-    }
-
-    // 5. Results back to the host (ordered after the launches on the stream).
-    const result = allocateResult(resolved);
-    const landing = new Uint8Array(host, paramBytes, outputBytes);
-    outputs.readAsync(landing, stream);
-    if (logprobs && result.logprobs) logprobs.readAsync(result.logprobs, stream);
-    if (topTokens && topLogprobs && result.topLogprobs) {
-      topTokens.readAsync(result.topLogprobs.tokens, stream);
-      topLogprobs.readAsync(result.topLogprobs.logprobs, stream);
-    }
-    return { request: resolved, result, landing };
+    return enqueueCall(this.#context, this.#staging, request);
   }
 
-  #enqueueAdjustments(
-    resolved: ResolvedRequest<unknown>,
-    firstRow: number,
-    batch: number,
-    logits: DeviceRegion,
-    stream: Stream,
-  ): void {
-    const adjustments = resolved.adjustments!;
-    const { vocab } = resolved;
-    // Per row, one entry per distinct token touched: (token, bias, seen in prompt, output count).
-    const offsets = new Uint32Array(batch + 1);
-    const rows: Map<number, [number, number, number]>[] = [];
-    let total = 0;
-    for (let local = 0; local < batch; local++) {
-      const row = firstRow + local;
-      const entries = new Map<number, [number, number, number]>();
-      const entry = (t: number) => {
-        let e = entries.get(t);
-        if (!e) {
-          e = [0, 0, 0];
-          entries.set(t, e);
-        }
-        return e;
-      };
-      for (const [token, value] of adjustments.bias[row] ?? []) entry(token)[0] += value;
-      const prompt = adjustments.promptTokens[row];
-      if (prompt) for (let j = 0; j < prompt.length; j++) entry(prompt[j]!)[1] = 1;
-      const output = adjustments.outputTokens[row];
-      if (output) for (let j = 0; j < output.length; j++) entry(output[j]!)[2]++;
-      rows.push(entries);
-      offsets[local] = total;
-      total += entries.size;
-    }
-    offsets[batch] = total;
-    const count = Math.max(total, 1);
-    const block = new ArrayBuffer((batch + 1) * 4 + count * 16 + 3 * batch * 4);
-    new Uint32Array(block, 0, batch + 1).set(offsets);
-    const entriesAt = (batch + 1) * 4;
-    const token = new Int32Array(block, entriesAt, count);
-    const bias = new Float32Array(block, entriesAt + count * 4, count);
-    const seen = new Uint32Array(block, entriesAt + count * 8, count);
-    const outputCount = new Uint32Array(block, entriesAt + count * 12, count);
-    const at = entriesAt + count * 16;
-    const end = firstRow + batch;
-    new Float32Array(block, at, batch).set(adjustments.repetitionPenalty.subarray(firstRow, end));
-    new Float32Array(block, at + batch * 4, batch).set(adjustments.frequencyPenalty.subarray(firstRow, end));
-    new Float32Array(block, at + 2 * batch * 4, batch).set(
-      adjustments.presencePenalty.subarray(firstRow, end),
-    );
-    let e = 0;
-    for (const entries of rows) {
-      for (const [t, [b, s, c]] of entries) {
-        token[e] = t;
-        bias[e] = b;
-        seen[e] = s;
-        outputCount[e] = c;
-        e++;
-      }
-    }
-    const buffer = this.#workspace.get('adjustments', block.byteLength);
-    buffer.writeAsync(new Uint8Array(block), stream);
-    const region = (offset: number, bytes: number) => this.#region(buffer, offset, bytes);
-    const penaltiesAt = at;
-    this.kernels.adjustLogits({
-      logits,
-      batch,
-      vocab,
-      offsets: region(0, (batch + 1) * 4),
-      entryToken: region(entriesAt, count * 4),
-      entryBias: region(entriesAt + count * 4, count * 4),
-      entryPromptSeen: region(entriesAt + count * 8, count * 4),
-      entryOutputCount: region(entriesAt + count * 12, count * 4),
-      repetition: region(penaltiesAt, batch * 4),
-      frequency: region(penaltiesAt + batch * 4, batch * 4),
-      presence: region(penaltiesAt + 2 * batch * 4, batch * 4),
-      stream,
-    });
-  }
-
-  #finish(pending: Pending): SampleResult {
-    const { request, result, landing } = pending;
-    const tokenBytes = result.tokens.byteLength;
-    new Uint8Array(result.tokens.buffer).set(landing.subarray(0, tokenBytes));
-    // The kernel's status byte per row is a RowStatus code.
-    result.status.set(landing.subarray(tokenBytes, tokenBytes + request.batch));
-    return this.#applyRowStatus(result, request);
-  }
-
-  /**
-   * Decodes the row statuses: resets the split-row scratch after blocks that did not meet (the
-   * next launch needs it zeroed), raises the first bad row under `onInvalidRow: 'throw'`, else
-   * sets `valid` and clears what the kernels left in rows that were not sampled.
-   */
-  #applyRowStatus(result: SampleResult, request: ResolvedRequest<unknown>): SampleResult {
-    const { status, valid } = result;
-    if (status.includes(RowStatus.blocksDidNotMeet)) this.#workspace.drop('split');
-    if (request.onInvalidRow === 'throw') {
-      const error = rowStatusError(status, request.kind);
-      if (error) throw error;
-    }
-    for (let row = 0; row < request.batch; row++) {
-      valid[row] = status[row] === RowStatus.sampled ? 1 : 0;
-      if (valid[row] === 0) clearUnsampledRow(result, row);
-    }
-    return result;
+  #wait(pending: PendingCall): SampleResult {
+    this.#stream.synchronize();
+    return finishCall(this.#context, pending);
   }
 
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
     this.#workspace.dispose();
-    this.#pinned?.pin.dispose();
-    this.#timing?.start.dispose();
-    this.#timing?.end.dispose();
+    this.#staging.dispose();
+    this.#timing.dispose();
     this.#stream.dispose();
   }
 

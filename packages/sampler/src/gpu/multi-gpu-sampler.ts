@@ -1,16 +1,12 @@
 import { SamplerDisposedError, SamplerInputError } from '../errors.js';
+import { type DeviceInput, type InputRule, resolveFor } from '../input.js';
 import { type PinnedHostMemory, pinShared } from '../pinned.js';
-import {
-  allocateResult,
-  type ResolvedRequest,
-  resolveRequest,
-  type SampleRequest,
-  type SampleResult,
-} from '../request.js';
+import type { ResolvedRequest, SampleRequest, SampleResult } from '../request.js';
+import { allocateResult, sliceRows } from '../resolved-request.js';
 import { rowStatusError } from '../row-status.js';
-import type { Sampler } from '../sampler.js';
+import type { ResolvedSampler } from '../sampler.js';
 import { gpuModules } from './gpu-modules.js';
-import { type DeviceInput, GpuSampler } from './gpu-sampler.js';
+import { GpuSampler } from './gpu-sampler.js';
 
 /**
  * One host-side batch sharded by rows over several GPUs: each device samples a contiguous block
@@ -29,16 +25,22 @@ import { type DeviceInput, GpuSampler } from './gpu-sampler.js';
  * sampler.dispose();
  * ```
  */
-export class MultiGpuSampler implements Sampler {
+export class MultiGpuSampler implements ResolvedSampler<Float32Array> {
   readonly backend = 'gpu' as const;
   readonly fallbackReason = undefined;
   /** One sampler per device, in the order given. */
   readonly shards: readonly GpuSampler[];
   #disposed = false;
 
+  readonly #input: InputRule & { readonly device?: undefined };
+
   constructor(shards: GpuSampler[]) {
     if (shards.length === 0) throw new SamplerInputError('devices', 'at least one device', shards.length);
     this.shards = shards;
+    this.#input = {
+      expected: 'a Float32Array (a DeviceBuffer lives on one device: use a single-device sampler)',
+      maxTopLogprobs: gpuLimit(),
+    };
   }
 
   /** Opens `devices` ('all' or indices); throws BackendUnavailableError when one cannot be used. */
@@ -74,40 +76,61 @@ export class MultiGpuSampler implements Sampler {
 
   /** Samples a host-side batch over every device; all shards are enqueued before any wait. */
   sample(request: SampleRequest<Float32Array | DeviceInput>): SampleResult {
-    const { plan, resolved } = this.#plan(request);
-    const waits = plan.map(({ sampler, request: part }) => sampler.enqueue(part));
-    const parts = waits.map((wait) => wait());
-    return merge(plan, parts, resolved);
+    return this.sampleResolved(this.resolve(request));
   }
 
   /** As {@link sample}, without blocking the event loop while the devices work. */
   async sampleAsync(request: SampleRequest<Float32Array | DeviceInput>): Promise<SampleResult> {
-    const { plan, resolved } = this.#plan(request);
-    const parts = await Promise.all(plan.map(({ sampler, request: part }) => sampler.sampleAsync(part)));
-    return merge(plan, parts, resolved);
+    return this.sampleResolvedAsync(this.resolve(request));
   }
 
-  #plan(request: SampleRequest<Float32Array | DeviceInput>): { plan: Shard[]; resolved: ResolvedRequest } {
+  /**
+   * @internal Checks `request` (host arrays only: a DeviceBuffer lives on one device) and
+   * resolves it, once, on the whole batch; the shards get slices of it.
+   */
+  resolve(request: SampleRequest<Float32Array | DeviceInput>): ResolvedRequest<Float32Array> {
     if (this.#disposed) throw new SamplerDisposedError();
-    const given = request?.logits ?? request?.probs;
-    if (given !== undefined && !(given instanceof Float32Array)) {
-      throw new SamplerInputError(
-        request.logits ? 'logits' : 'probs',
-        'a Float32Array (a DeviceBuffer lives on one device: use a single-device sampler)',
-        given,
-      );
-    }
-    // Validated once, on the whole batch, with the CPU's typed errors; shards get resolved values.
-    const resolved = resolveRequest(request as SampleRequest);
-    const { batch, vocab } = resolved;
+    return resolveFor(request, this.#input);
+  }
+
+  /** @internal Samples a resolved batch: every shard's rows enqueued before any wait. */
+  sampleResolved(request: ResolvedRequest<Float32Array>): SampleResult {
+    const plan = this.#plan(request);
+    const waits = plan.map(({ sampler, request: part }) => sampler.enqueueResolved(part));
+    return merge(
+      plan,
+      waits.map((wait) => wait()),
+      request,
+    );
+  }
+
+  /** @internal As {@link sampleResolved}, without blocking the event loop. */
+  async sampleResolvedAsync(request: ResolvedRequest<Float32Array>): Promise<SampleResult> {
+    const plan = this.#plan(request);
+    const parts = await Promise.all(
+      plan.map(({ sampler, request: part }) => sampler.sampleResolvedAsync(part)),
+    );
+    return merge(plan, parts, request);
+  }
+
+  /** Contiguous blocks of rows, as even as can be, one per device (fewer when the batch is smaller). */
+  #plan(request: ResolvedRequest<Float32Array>): Shard[] {
+    if (this.#disposed) throw new SamplerDisposedError();
+    const { batch } = request;
     const count = Math.min(this.shards.length, batch);
     const shards: Shard[] = [];
     for (let i = 0; i < count; i++) {
       const first = Math.floor((i * batch) / count);
       const rows = Math.floor(((i + 1) * batch) / count) - first;
-      shards.push({ sampler: this.shards[i]!, first, rows, request: rowsOf(resolved, first, rows, vocab) });
+      // Shards report bad rows; the merge raises them under 'throw', with their row in the batch.
+      shards.push({
+        sampler: this.shards[i]!,
+        first,
+        rows,
+        request: { ...sliceRows(request, first, rows), onInvalidRow: 'flag' },
+      });
     }
-    return { plan: shards, resolved };
+    return shards;
   }
 
   /**
@@ -140,7 +163,7 @@ interface Shard {
   sampler: GpuSampler;
   first: number;
   rows: number;
-  request: SampleRequest;
+  request: ResolvedRequest<Float32Array>;
 }
 
 function safeCount(count: () => number): number {
@@ -151,42 +174,10 @@ function safeCount(count: () => number): number {
   }
 }
 
-const wide = (lo: Uint32Array, hi: Uint32Array, first: number, rows: number): bigint[] =>
-  Array.from({ length: rows }, (_, r) => (BigInt(hi[first + r]!) << 32n) | BigInt(lo[first + r]!));
-
-/** The request for rows [first, first + rows) of a resolved batch, every per-row value explicit. */
-function rowsOf(resolved: ResolvedRequest, first: number, rows: number, vocab: number): SampleRequest {
-  const end = first + rows;
-  const input = resolved.input.subarray(first * vocab, end * vocab);
-  const request: SampleRequest = {
-    [resolved.kind]: input,
-    shape: [rows, vocab],
-    samples: resolved.samples,
-    filterOrder: resolved.filterOrder,
-    temperature: resolved.temperature.subarray(first, end),
-    topK: resolved.topK.subarray(first, end),
-    topP: resolved.topP.subarray(first, end),
-    minP: resolved.minP.subarray(first, end),
-    seed: wide(resolved.seedLo, resolved.seedHi, first, rows),
-    stream: resolved.stream.subarray(first, end),
-    step: wide(resolved.stepLo, resolved.stepHi, first, rows),
-    // Shards report bad rows; the merge raises them under 'throw', with their row in the batch.
-    onInvalidRow: 'flag',
-  };
-  if (resolved.logprobs) {
-    request.logprobs = resolved.logprobs.n > 0 ? resolved.logprobs.n : true;
-    request.logprobsMode = resolved.logprobs.mode;
-  }
-  const a = resolved.adjustments;
-  if (a) {
-    request.logitBias = a.bias.slice(first, end).map((pairs) => (pairs ? new Map(pairs) : undefined));
-    request.repetitionPenalty = a.repetitionPenalty.subarray(first, end);
-    request.frequencyPenalty = a.frequencyPenalty.subarray(first, end);
-    request.presencePenalty = a.presencePenalty.subarray(first, end);
-    request.promptTokens = a.promptTokens.slice(first, end).map((t) => t ?? []);
-    request.outputTokens = a.outputTokens.slice(first, end).map((t) => t ?? []);
-  }
-  return request;
+/** The GPU's limit on top log-probabilities, when the GPU packages are there. */
+function gpuLimit(): number | undefined {
+  const modules = gpuModules();
+  return modules instanceof Error ? undefined : modules.kernels.MAX_TOP_LOGPROBS;
 }
 
 /** The shards' results in row order, as one result. */

@@ -1,0 +1,16 @@
+import { KernelFailureError } from './errors.js';
+
+/** The error class of failed driver calls: the `HipError` of the hip-runtime the GPU backend loaded. */
+export type DriverErrorClass = abstract new (...args: never[]) => Error;
+
+/**
+ * Whether `error` is the GPU failing (the fallback policy of `auto`), as opposed to a mistake the
+ * CPU would not fix: a driver call that failed (a `HipError` of `driverError`, the class of the
+ * very hip-runtime that runs the device), or rows the kernels could not sample
+ * (`KernelFailureError`, recognised by its marker). Argument errors (`ERR_HIP_ARGUMENT`,
+ * `ERR_HIP_DISPOSED`, `ERR_KERNEL_ARGUMENT`) and input errors are not: they are bugs or bad
+ * requests, and surface as they are.
+ */
+export function isDeviceFailure(error: unknown, driverError: DriverErrorClass | undefined): boolean {
+  return KernelFailureError.isInstance(error) || (driverError !== undefined && error instanceof driverError);
+}

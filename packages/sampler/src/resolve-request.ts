@@ -1,0 +1,397 @@
+import { SamplerInputError } from './errors.js';
+import {
+  type LogitBias,
+  MAX_TOP_LOGPROBS,
+  type PerRow,
+  type ResolvedRequest,
+  type RowAdjustments,
+  type SampleRequest,
+} from './request.js';
+import { adjustmentsMatter } from './resolved-request.js';
+
+const U32 = 0x100000000;
+
+/** Every field of {@link SampleRequest}: anything else in a request is rejected (a typo such as `topk`). */
+const REQUEST_FIELDS: Record<keyof SampleRequest<unknown>, true> = {
+  logits: true,
+  probs: true,
+  shape: true,
+  temperature: true,
+  topK: true,
+  topP: true,
+  minP: true,
+  filterOrder: true,
+  seed: true,
+  stream: true,
+  step: true,
+  samples: true,
+  logitBias: true,
+  repetitionPenalty: true,
+  frequencyPenalty: true,
+  presencePenalty: true,
+  promptTokens: true,
+  outputTokens: true,
+  logprobs: true,
+  logprobsMode: true,
+  onInvalidRow: true,
+};
+
+function isArrayLike(value: unknown): value is ArrayLike<unknown> {
+  return (
+    typeof value === 'object' && value !== null && typeof (value as ArrayLike<unknown>).length === 'number'
+  );
+}
+
+function perRow<T>(
+  field: string,
+  value: PerRow<T> | undefined,
+  batch: number,
+): (row: number) => T | undefined {
+  if (value === undefined) return () => undefined;
+  if (isArrayLike(value) && typeof value !== 'string') {
+    if (value.length !== batch) {
+      throw new SamplerInputError(field, `one value or an array of ${batch} (one per row)`, value);
+    }
+    return (row) => value[row] as T;
+  }
+  return () => value as T;
+}
+
+function numberField(
+  field: string,
+  value: PerRow<number> | undefined,
+  batch: number,
+  fallback: number,
+  expected: string,
+  valid: (v: number) => boolean,
+  into: Float32Array | Int32Array,
+  map: (v: number) => number = (v) => v,
+): void {
+  const at = perRow(field, value, batch);
+  const scalar = value === undefined || !isArrayLike(value);
+  for (let row = 0; row < batch; row++) {
+    const v = at(row) ?? fallback;
+    if (typeof v !== 'number' || !valid(v))
+      throw new SamplerInputError(field, expected, v, scalar ? undefined : row);
+    into[row] = map(v);
+  }
+}
+
+function u64Field(
+  field: string,
+  value: PerRow<number | bigint> | undefined,
+  batch: number,
+  lo: Uint32Array,
+  hi: Uint32Array,
+): void {
+  const at = perRow(field, value, batch);
+  const scalar = value === undefined || !isArrayLike(value);
+  for (let row = 0; row < batch; row++) {
+    const v = at(row) ?? 0;
+    const fail = () => new SamplerInputError(field, 'an integer in [0, 2^64)', v, scalar ? undefined : row);
+    if (typeof v === 'bigint') {
+      if (v < 0n || v >= 1n << 64n) throw fail();
+      lo[row] = Number(v & 0xffffffffn);
+      hi[row] = Number(v >> 32n);
+    } else if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) {
+      lo[row] = v % U32;
+      hi[row] = Math.floor(v / U32);
+    } else {
+      throw fail();
+    }
+  }
+}
+
+function tokenLists(
+  field: string,
+  value: ArrayLike<number> | ReadonlyArray<ArrayLike<number>> | undefined,
+  batch: number,
+  vocab: number,
+): (ArrayLike<number> | undefined)[] {
+  const lists: (ArrayLike<number> | undefined)[] = new Array(batch).fill(undefined);
+  if (value === undefined) return lists;
+  const nested = value.length > 0 && isArrayLike(value[0]);
+  if (!nested) {
+    if (batch !== 1 && value.length > 0) {
+      throw new SamplerInputError(field, `an array of ${batch} token lists (one per row)`, value);
+    }
+    lists[0] = value as ArrayLike<number>;
+  } else {
+    if (value.length !== batch)
+      throw new SamplerInputError(field, `${batch} token lists (one per row)`, value);
+    for (let row = 0; row < batch; row++) lists[row] = (value as ReadonlyArray<ArrayLike<number>>)[row];
+  }
+  for (let row = 0; row < batch; row++) {
+    const list = lists[row];
+    if (list === undefined) continue;
+    for (let j = 0; j < list.length; j++) {
+      const t = list[j];
+      if (typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t >= vocab) {
+        throw new SamplerInputError(`${field}[${j}]`, `a token id in [0, ${vocab})`, t, row);
+      }
+    }
+  }
+  return lists;
+}
+
+function biasEntries(bias: LogitBias, vocab: number, row: number | undefined): Array<[number, number]> {
+  const entries: Array<[number, number]> =
+    bias instanceof Map
+      ? [...bias.entries()]
+      : Object.entries(bias).map(([k, v]) => [Number(k), v as number] as [number, number]);
+  for (const [token, value] of entries) {
+    if (!Number.isInteger(token) || token < 0 || token >= vocab) {
+      throw new SamplerInputError('logitBias', `token ids in [0, ${vocab})`, token, row);
+    }
+    if (typeof value !== 'number' || Number.isNaN(value) || value === Number.POSITIVE_INFINITY) {
+      throw new SamplerInputError(`logitBias[${token}]`, 'a finite number or -Infinity', value, row);
+    }
+  }
+  return entries;
+}
+
+/** Checks the shape and every parameter of a request, and resolves it to per-row arrays. */
+export function resolveRequest<
+  Input extends {
+    /** Elements of the input (batch × vocab). */
+    length: number;
+  },
+>(
+  request: SampleRequest<Input>,
+  options: {
+    /** Check that the input holds exactly batch × vocab elements (default true). */
+    checkInputLength?: boolean;
+  } = {},
+): ResolvedRequest<Input> {
+  return resolveCounted(request, (input) => input.length, options.checkInputLength !== false);
+}
+
+/**
+ * {@link resolveRequest} for an input of `count(input)` elements: exactly batch × vocab when
+ * `exact`, else at least (checked by the caller, which knows what the input is).
+ */
+export function resolveCounted<Input>(
+  request: SampleRequest<Input>,
+  count: (input: Input) => number,
+  exact: boolean,
+): ResolvedRequest<Input> {
+  if (request === null || typeof request !== 'object') {
+    throw new SamplerInputError('request', 'an object', request);
+  }
+  rejectUnknownFields(request);
+  const hasLogits = request.logits !== undefined;
+  const hasProbs = request.probs !== undefined;
+  if (hasLogits === hasProbs) {
+    throw new SamplerInputError('logits', 'exactly one of logits and probs', hasLogits ? 'both' : 'neither');
+  }
+  const kind = hasLogits ? 'logits' : 'probs';
+  const input = (request.logits ?? request.probs) as Input;
+  const length = count(input);
+  let batch: number;
+  let vocab: number;
+  if (request.shape !== undefined) {
+    const shape = request.shape;
+    if (!isArrayLike(shape) || shape.length !== 2)
+      throw new SamplerInputError('shape', '[batch, vocab]', shape);
+    [batch, vocab] = shape as [number, number];
+    if (!Number.isInteger(batch) || batch < 1)
+      throw new SamplerInputError('shape[0] (batch)', 'an integer ≥ 1', batch);
+    if (!Number.isInteger(vocab) || vocab < 1)
+      throw new SamplerInputError('shape[1] (vocab)', 'an integer ≥ 1', vocab);
+    if (exact && batch * vocab !== length) {
+      throw new SamplerInputError(kind, `${batch * vocab} values (batch ${batch} × vocab ${vocab})`, input);
+    }
+  } else {
+    batch = 1;
+    vocab = length;
+    if (vocab < 1) throw new SamplerInputError(kind, 'at least one value', input);
+  }
+
+  const samples = request.samples ?? 1;
+  if (!Number.isInteger(samples) || samples < 1)
+    throw new SamplerInputError('samples', 'an integer ≥ 1', samples);
+  const filterOrder = request.filterOrder ?? 'topKFirst';
+  if (filterOrder !== 'topKFirst' && filterOrder !== 'joint') {
+    throw new SamplerInputError('filterOrder', "'topKFirst' or 'joint'", filterOrder);
+  }
+
+  const temperature = new Float32Array(batch);
+  numberField(
+    'temperature',
+    request.temperature,
+    batch,
+    1,
+    'a finite number ≥ 0',
+    (v) => v >= 0 && v < Infinity,
+    temperature,
+  );
+  const topK = new Int32Array(batch);
+  // k ≥ vocab keeps everything: stored as 0 (off) so that no backend sees a k it cannot hold.
+  numberField(
+    'topK',
+    request.topK,
+    batch,
+    0,
+    'an integer ≥ 0',
+    (v) => Number.isInteger(v) && v >= 0,
+    topK,
+    (v) => (v >= vocab ? 0 : v),
+  );
+  const topP = new Float32Array(batch);
+  numberField('topP', request.topP, batch, 1, 'a number in (0, 1]', (v) => v > 0 && v <= 1, topP);
+  const minP = new Float32Array(batch);
+  numberField('minP', request.minP, batch, 0, 'a number in [0, 1]', (v) => v >= 0 && v <= 1, minP);
+
+  const seedLo = new Uint32Array(batch);
+  const seedHi = new Uint32Array(batch);
+  u64Field('seed', request.seed, batch, seedLo, seedHi);
+  const stepLo = new Uint32Array(batch);
+  const stepHi = new Uint32Array(batch);
+  u64Field('step', request.step, batch, stepLo, stepHi);
+  const stream = new Uint32Array(batch);
+  const streamAt = perRow('stream', request.stream, batch);
+  const defaultStream = defaultStreamOf(request.seed);
+  const streamScalar = request.stream === undefined || !isArrayLike(request.stream);
+  for (let row = 0; row < batch; row++) {
+    const v = streamAt(row) ?? defaultStream(row);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= U32) {
+      throw new SamplerInputError('stream', 'an integer in [0, 2^32)', v, streamScalar ? undefined : row);
+    }
+    stream[row] = v;
+  }
+
+  const adjustments = resolveAdjustments(request, kind, batch, vocab);
+
+  let logprobs: ResolvedRequest['logprobs'];
+  if (request.logprobs !== undefined && request.logprobs !== false) {
+    const n = request.logprobs === true ? 0 : request.logprobs;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_TOP_LOGPROBS) {
+      throw new SamplerInputError(
+        'logprobs',
+        `true, false or an integer in [0, ${MAX_TOP_LOGPROBS}]`,
+        request.logprobs,
+      );
+    }
+    const mode = request.logprobsMode ?? 'raw';
+    if (mode !== 'raw' && mode !== 'processed') {
+      throw new SamplerInputError('logprobsMode', "'raw' or 'processed'", mode);
+    }
+    logprobs = { n: Math.min(n, vocab), mode };
+  }
+  const onInvalidRow = request.onInvalidRow ?? 'flag';
+  if (onInvalidRow !== 'flag' && onInvalidRow !== 'throw') {
+    throw new SamplerInputError('onInvalidRow', "'flag' or 'throw'", onInvalidRow);
+  }
+
+  return {
+    input,
+    kind,
+    batch,
+    vocab,
+    samples,
+    filterOrder,
+    temperature,
+    topK,
+    topP,
+    minP,
+    seedLo,
+    seedHi,
+    stream,
+    stepLo,
+    stepHi,
+    adjustments,
+    logprobs,
+    onInvalidRow,
+  };
+}
+
+/**
+ * The stream of a row that names none: with one seed per row (per request), 0, so that a row's
+ * draws depend on its own seed and step only, not on its position; with one seed for the batch,
+ * the row index, so that its rows draw differently.
+ */
+function defaultStreamOf(seed: SampleRequest<unknown>['seed']): (row: number) => number {
+  const perRowSeeds = seed !== undefined && isArrayLike(seed);
+  return perRowSeeds ? () => 0 : (row) => row;
+}
+
+/** Rejects a field that SampleRequest does not have, suggesting the field it resembles. */
+function rejectUnknownFields(request: object): void {
+  for (const field of Object.keys(request)) {
+    if (Object.hasOwn(REQUEST_FIELDS, field)) continue;
+    const plain = (name: string) => name.toLowerCase().replace(/[_-]/g, '');
+    const near = Object.keys(REQUEST_FIELDS).find((known) => plain(known) === plain(field));
+    const expected = `a SampleRequest field name${near ? ` (did you mean ${near}?)` : ''}`;
+    throw new SamplerInputError(field, expected, (request as Record<string, unknown>)[field]);
+  }
+}
+
+function resolveAdjustments(
+  request: SampleRequest<unknown>,
+  kind: 'logits' | 'probs',
+  batch: number,
+  vocab: number,
+): RowAdjustments | undefined {
+  const repetitionPenalty = new Float32Array(batch);
+  numberField(
+    'repetitionPenalty',
+    request.repetitionPenalty,
+    batch,
+    1,
+    'a finite number > 0',
+    (v) => v > 0 && v < Infinity,
+    repetitionPenalty,
+  );
+  const frequencyPenalty = new Float32Array(batch);
+  numberField(
+    'frequencyPenalty',
+    request.frequencyPenalty,
+    batch,
+    0,
+    'a finite number',
+    Number.isFinite,
+    frequencyPenalty,
+  );
+  const presencePenalty = new Float32Array(batch);
+  numberField(
+    'presencePenalty',
+    request.presencePenalty,
+    batch,
+    0,
+    'a finite number',
+    Number.isFinite,
+    presencePenalty,
+  );
+
+  const bias: (Array<[number, number]> | undefined)[] = new Array(batch).fill(undefined);
+  const given = request.logitBias;
+  if (given !== undefined) {
+    if (Array.isArray(given)) {
+      if (given.length !== batch)
+        throw new SamplerInputError('logitBias', `one map or ${batch} (one per row)`, given);
+      for (let row = 0; row < batch; row++) {
+        const b = given[row] as LogitBias | undefined;
+        if (b !== undefined) bias[row] = biasEntries(b, vocab, row);
+      }
+    } else {
+      const entries = biasEntries(given as LogitBias, vocab, undefined);
+      bias.fill(entries);
+    }
+  }
+  const promptTokens = tokenLists('promptTokens', request.promptTokens, batch, vocab);
+  const outputTokens = tokenLists('outputTokens', request.outputTokens, batch, vocab);
+
+  const adjustments = {
+    bias,
+    repetitionPenalty,
+    frequencyPenalty,
+    presencePenalty,
+    promptTokens,
+    outputTokens,
+  };
+  if (!adjustmentsMatter(adjustments, 0, batch)) return undefined;
+  if (kind === 'probs') {
+    throw new SamplerInputError('logitBias / penalties', 'logits input (they adjust logits)', 'probs');
+  }
+  return adjustments;
+}

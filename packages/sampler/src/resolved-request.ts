@@ -1,0 +1,80 @@
+import type { ResolvedRequest, RowAdjustments, SampleResult } from './request.js';
+
+/** The arrays of a result for `request`, to be filled: tokens, flags and the log-probabilities asked for. */
+export function allocateResult(
+  request: Pick<ResolvedRequest<unknown>, 'batch' | 'vocab' | 'samples' | 'logprobs'>,
+): SampleResult {
+  const { batch, vocab, samples, logprobs } = request;
+  const result: SampleResult = {
+    tokens: new Int32Array(batch * samples),
+    valid: new Uint8Array(batch),
+    status: new Uint8Array(batch),
+    batch,
+    vocab,
+    samples,
+  };
+  if (logprobs) result.logprobs = new Float32Array(batch * samples);
+  if (logprobs && logprobs.n > 0) {
+    const n = logprobs.n;
+    result.topLogprobs = { n, tokens: new Int32Array(batch * n), logprobs: new Float32Array(batch * n) };
+  }
+  return result;
+}
+
+/** Whether any row of [first, end) has a bias, or a penalty with a history for it to act on. */
+export function adjustmentsMatter(adjustments: RowAdjustments, first: number, end: number): boolean {
+  const { bias, repetitionPenalty, frequencyPenalty, presencePenalty, promptTokens, outputTokens } =
+    adjustments;
+  for (let row = first; row < end; row++) {
+    if ((bias[row]?.length ?? 0) > 0) return true;
+    if (repetitionPenalty[row] !== 1 && (promptTokens[row]?.length || outputTokens[row]?.length)) return true;
+    if ((frequencyPenalty[row] !== 0 || presencePenalty[row] !== 0) && outputTokens[row]?.length) return true;
+  }
+  return false;
+}
+
+/**
+ * Rows [first, first + rows) of a resolved request, without validating anything again: views of
+ * its arrays (every row keeps its own stream, seed and step). Adjustments stay only when some
+ * row of the slice has one that matters, as resolving those rows alone would give.
+ */
+export function sliceRows(
+  request: ResolvedRequest<Float32Array>,
+  first: number,
+  rows: number,
+): ResolvedRequest<Float32Array> {
+  const end = first + rows;
+  const { vocab } = request;
+  const a = request.adjustments;
+  const adjustments: RowAdjustments | undefined =
+    a && adjustmentsMatter(a, first, end)
+      ? {
+          bias: a.bias.slice(first, end),
+          repetitionPenalty: a.repetitionPenalty.subarray(first, end),
+          frequencyPenalty: a.frequencyPenalty.subarray(first, end),
+          presencePenalty: a.presencePenalty.subarray(first, end),
+          promptTokens: a.promptTokens.slice(first, end),
+          outputTokens: a.outputTokens.slice(first, end),
+        }
+      : undefined;
+  return {
+    input: request.input.subarray(first * vocab, end * vocab),
+    kind: request.kind,
+    batch: rows,
+    vocab,
+    samples: request.samples,
+    filterOrder: request.filterOrder,
+    temperature: request.temperature.subarray(first, end),
+    topK: request.topK.subarray(first, end),
+    topP: request.topP.subarray(first, end),
+    minP: request.minP.subarray(first, end),
+    seedLo: request.seedLo.subarray(first, end),
+    seedHi: request.seedHi.subarray(first, end),
+    stream: request.stream.subarray(first, end),
+    stepLo: request.stepLo.subarray(first, end),
+    stepHi: request.stepHi.subarray(first, end),
+    adjustments,
+    logprobs: request.logprobs,
+    onInvalidRow: request.onInvalidRow,
+  };
+}

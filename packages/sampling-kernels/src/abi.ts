@@ -1,0 +1,283 @@
+// The TypeScript mirror of kernels/abi.h: the same enums, constants and parameter structs, by the
+// same names. test/abi.test.ts parses the header and compiles it with the host's C++ compiler,
+// and fails on any difference, so that this file and the header cannot drift apart.
+
+/** What the input rows hold (`RfInputKind`). */
+export const INPUT_KIND = {
+  /** Logits (`RF_INPUT_KIND_LOGITS`). */
+  logits: 0,
+  /** Probabilities, non-negative, not necessarily normalised (`RF_INPUT_KIND_PROBS`). */
+  probs: 1,
+} as const;
+
+/** How top-k and top-p combine (`RfFilterOrder`): top-p over the renormalised top-k set, or both over the row. */
+export const FILTER_ORDER = {
+  /** Top-p measured on the renormalised top-k distribution (`RF_FILTER_ORDER_TOP_K_FIRST`). */
+  topKFirst: 0,
+  /** Top-k and top-p both on the full distribution (`RF_FILTER_ORDER_JOINT`). */
+  joint: 1,
+} as const;
+
+/** Which distribution log-probabilities describe (`RfLogprobsMode`): the input's, or the one sampled from. */
+export const LOGPROBS_MODE = {
+  /** The input's own log-softmax (`RF_LOGPROBS_MODE_RAW`). */
+  raw: 0,
+  /** The distribution sampled from: temperature and filters applied (`RF_LOGPROBS_MODE_PROCESSED`). */
+  processed: 1,
+} as const;
+
+/**
+ * What `rf_sample` did with a row (`RfRowStatus`), one byte per row in its `valid` output:
+ * nothing to sample (every logit -Infinity, every probability 0), sampled, invalid values (NaN;
+ * negative, NaN or infinite probabilities), or the blocks of a split row could not all run at
+ * once (not sampled; the split scratch must be zeroed again).
+ */
+export const ROW_STATUS = {
+  /** Every logit -Infinity, or every probability 0 (`RF_ROW_STATUS_NOTHING_TO_SAMPLE`). */
+  nothingToSample: 0,
+  /** The row's tokens were drawn (`RF_ROW_STATUS_SAMPLED`). */
+  sampled: 1,
+  /** NaN; negative, NaN or infinite probabilities (`RF_ROW_STATUS_INVALID_VALUES`). */
+  invalidValues: 2,
+  /** A split row's blocks were not all resident: not sampled (`RF_ROW_STATUS_BLOCKS_COULD_NOT_MEET`). */
+  blocksCouldNotMeet: 3,
+} as const;
+
+/**
+ * Index of each of the {@link ROW_STATS} floats `rf_sample` writes per row for the
+ * log-probability kernels (`RfRowStat`): the row's weight mode, its largest value, 1 / T, the
+ * kept total, the value threshold (top-k, top-p) and the weight threshold (min-p).
+ */
+export const ROW_STAT = {
+  /** The row's weight mode (`RF_ROW_STAT_WEIGHT_MODE`; WeightMode in kernels/sampling.hip). */
+  weightMode: 0,
+  /** The row's largest value (`RF_ROW_STAT_MAX`). */
+  max: 1,
+  /** 1 / T, 0 for greedy rows (`RF_ROW_STAT_INVERSE_TEMPERATURE`). */
+  inverseTemperature: 2,
+  /** Total weight of the kept tokens (`RF_ROW_STAT_KEPT_TOTAL`). */
+  keptTotal: 3,
+  /** Values below it were filtered out by top-k or top-p (`RF_ROW_STAT_THRESHOLD`). */
+  threshold: 4,
+  /** Weights below it were filtered out by min-p (`RF_ROW_STAT_MIN_WEIGHT`). */
+  minWeight: 5,
+} as const;
+
+/** What input rows can hold: `'logits'` or `'probs'`. */
+export type InputKindName = keyof typeof INPUT_KIND;
+/** A filter order: `'topKFirst'` or `'joint'`. */
+export type FilterOrderName = keyof typeof FILTER_ORDER;
+/** A log-probability mode: `'raw'` or `'processed'`. */
+export type LogprobsModeName = keyof typeof LOGPROBS_MODE;
+/** A row status's name. */
+export type RowStatusName = keyof typeof ROW_STATUS;
+
+/** Floats per row of the row statistics `rf_sample` writes (`RF_ROW_STATS`). */
+export const ROW_STATS = 6;
+/** Most blocks one row is split over (`RF_MAX_ROW_PARTS`). */
+export const MAX_ROW_PARTS = 256;
+/** Bytes of split-row scratch per row (`RF_SPLIT_SCRATCH_BYTES`, sizeof(RowScratch) in kernels/row_split.h). */
+export const SPLIT_SCRATCH_BYTES = 104_464;
+/** Largest n for top-n log-probabilities (`RF_MAX_TOP_LOGPROBS`). */
+export const MAX_TOP_LOGPROBS = 1024;
+
+/** The name of an enum of kernels/abi.h. */
+export type AbiEnumName = 'RfInputKind' | 'RfFilterOrder' | 'RfLogprobsMode' | 'RfRowStatus' | 'RfRowStat';
+
+/** Every enum of kernels/abi.h, by its C name. */
+export const ABI_ENUMS = {
+  RfInputKind: INPUT_KIND,
+  RfFilterOrder: FILTER_ORDER,
+  RfLogprobsMode: LOGPROBS_MODE,
+  RfRowStatus: ROW_STATUS,
+  RfRowStat: ROW_STAT,
+} as const satisfies Record<AbiEnumName, Readonly<Record<string, number>>>;
+
+/** Every constant of kernels/abi.h, by its C name. */
+export const ABI_CONSTANTS = {
+  RF_ROW_STATS: ROW_STATS,
+  RF_MAX_ROW_PARTS: MAX_ROW_PARTS,
+  RF_SPLIT_SCRATCH_BYTES: SPLIT_SCRATCH_BYTES,
+  RF_MAX_TOP_LOGPROBS: MAX_TOP_LOGPROBS,
+} as const;
+
+/** The C type of a parameter-struct field, spelled as in kernels/abi.h. */
+export type FieldType = 'unsigned' | 'int' | 'float' | `${string}*` | AbiEnumName;
+
+/** A kernel's parameter struct: its C name and its fields in declaration order with their C types. */
+export interface ParamStruct {
+  /** The struct's name in kernels/abi.h. */
+  readonly name: string;
+  /** Field name → C type, in declaration order. */
+  readonly fields: Readonly<Record<string, FieldType>>;
+}
+
+/** `RfSampleParams`: rf_sample and rf_sample_narrow. */
+export const SAMPLE_PARAMS = {
+  name: 'RfSampleParams',
+  fields: {
+    input: 'const float*',
+    vocab: 'unsigned',
+    kind: 'RfInputKind',
+    temperature: 'const float*',
+    topK: 'const int*',
+    topP: 'const float*',
+    minP: 'const float*',
+    seedLo: 'const unsigned*',
+    seedHi: 'const unsigned*',
+    stepLo: 'const unsigned*',
+    stepHi: 'const unsigned*',
+    stream: 'const unsigned*',
+    filterOrder: 'RfFilterOrder',
+    samples: 'unsigned',
+    tokens: 'int*',
+    valid: 'unsigned char*',
+    rowStats: 'float*',
+    parts: 'unsigned',
+    scratch: 'void*',
+  },
+} as const satisfies ParamStruct;
+
+/** `RfSoftmaxParams`: rf_softmax. */
+export const SOFTMAX_PARAMS = {
+  name: 'RfSoftmaxParams',
+  fields: { logits: 'const float*', probs: 'float*', vocab: 'unsigned', temperature: 'const float*' },
+} as const satisfies ParamStruct;
+
+/** `RfPrefixSumParams`: rf_prefix_sum. */
+export const PREFIX_SUM_PARAMS = {
+  name: 'RfPrefixSumParams',
+  fields: { input: 'const float*', output: 'float*', vocab: 'unsigned' },
+} as const satisfies ParamStruct;
+
+/** `RfPhiloxParams`: rf_philox. */
+export const PHILOX_PARAMS = {
+  name: 'RfPhiloxParams',
+  fields: {
+    out: 'unsigned*',
+    seedLo: 'const unsigned*',
+    seedHi: 'const unsigned*',
+    stepLo: 'const unsigned*',
+    stepHi: 'const unsigned*',
+    stream: 'const unsigned*',
+    draw0: 'unsigned',
+    count: 'unsigned',
+  },
+} as const satisfies ParamStruct;
+
+/** `RfUniformParams`: rf_uniform. */
+export const UNIFORM_PARAMS = {
+  name: 'RfUniformParams',
+  fields: {
+    out: 'double*',
+    seedLo: 'const unsigned*',
+    seedHi: 'const unsigned*',
+    stepLo: 'const unsigned*',
+    stepHi: 'const unsigned*',
+    stream: 'const unsigned*',
+    count: 'unsigned',
+  },
+} as const satisfies ParamStruct;
+
+/** `RfAdjustLogitsParams`: rf_adjust_logits. */
+export const ADJUST_LOGITS_PARAMS = {
+  name: 'RfAdjustLogitsParams',
+  fields: {
+    logits: 'float*',
+    vocab: 'unsigned',
+    offsets: 'const unsigned*',
+    entryToken: 'const int*',
+    entryBias: 'const float*',
+    entryPromptSeen: 'const unsigned*',
+    entryOutputCount: 'const unsigned*',
+    repetition: 'const float*',
+    frequency: 'const float*',
+    presence: 'const float*',
+  },
+} as const satisfies ParamStruct;
+
+/** `RfTokenLogprobsParams`: rf_token_logprobs. */
+export const TOKEN_LOGPROBS_PARAMS = {
+  name: 'RfTokenLogprobsParams',
+  fields: {
+    values: 'const float*',
+    vocab: 'unsigned',
+    kind: 'RfInputKind',
+    tokens: 'const int*',
+    samples: 'unsigned',
+    rowStats: 'const float*',
+    mode: 'RfLogprobsMode',
+    out: 'float*',
+  },
+} as const satisfies ParamStruct;
+
+/** `RfTopLogprobsParams`: rf_top_logprobs. */
+export const TOP_LOGPROBS_PARAMS = {
+  name: 'RfTopLogprobsParams',
+  fields: {
+    values: 'const float*',
+    vocab: 'unsigned',
+    kind: 'RfInputKind',
+    n: 'unsigned',
+    rowStats: 'const float*',
+    tokens: 'const int*',
+    samples: 'unsigned',
+    mode: 'RfLogprobsMode',
+    outTokens: 'int*',
+    outLogprobs: 'float*',
+    valid: 'const unsigned char*',
+  },
+} as const satisfies ParamStruct;
+
+/** Every parameter struct of kernels/abi.h, by its C name. */
+export const ABI_STRUCTS = {
+  RfSampleParams: SAMPLE_PARAMS,
+  RfSoftmaxParams: SOFTMAX_PARAMS,
+  RfPrefixSumParams: PREFIX_SUM_PARAMS,
+  RfPhiloxParams: PHILOX_PARAMS,
+  RfUniformParams: UNIFORM_PARAMS,
+  RfAdjustLogitsParams: ADJUST_LOGITS_PARAMS,
+  RfTokenLogprobsParams: TOKEN_LOGPROBS_PARAMS,
+  RfTopLogprobsParams: TOP_LOGPROBS_PARAMS,
+} as const;
+
+/** The name of one of the kernels. */
+export type KernelName =
+  | 'rf_sample'
+  | 'rf_sample_narrow'
+  | 'rf_softmax'
+  | 'rf_prefix_sum'
+  | 'rf_philox'
+  | 'rf_uniform'
+  | 'rf_adjust_logits'
+  | 'rf_token_logprobs'
+  | 'rf_top_logprobs';
+
+/** Each kernel's parameter struct: the kernel takes it by value as its only parameter. */
+export const KERNEL_PARAMS = {
+  rf_sample: SAMPLE_PARAMS,
+  rf_sample_narrow: SAMPLE_PARAMS,
+  rf_softmax: SOFTMAX_PARAMS,
+  rf_prefix_sum: PREFIX_SUM_PARAMS,
+  rf_philox: PHILOX_PARAMS,
+  rf_uniform: UNIFORM_PARAMS,
+  rf_adjust_logits: ADJUST_LOGITS_PARAMS,
+  rf_token_logprobs: TOKEN_LOGPROBS_PARAMS,
+  rf_top_logprobs: TOP_LOGPROBS_PARAMS,
+} as const satisfies Record<KernelName, ParamStruct>;
+
+/** The per-row parameters of `rf_sample`: fields of `RfSampleParams`, one device array of `batch` elements each. */
+export const ROW_PARAMETERS = [
+  'temperature',
+  'topK',
+  'topP',
+  'minP',
+  'seedLo',
+  'seedHi',
+  'stepLo',
+  'stepHi',
+  'stream',
+] as const satisfies readonly (keyof typeof SAMPLE_PARAMS.fields)[];
+
+/** The name of one per-row parameter of `rf_sample`. */
+export type RowParameterName = (typeof ROW_PARAMETERS)[number];

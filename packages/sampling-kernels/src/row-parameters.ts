@@ -1,0 +1,86 @@
+import { ROW_PARAMETERS, type RowParameterName } from './abi.js';
+import { type DeviceRegion, subRegion } from './device-region.js';
+
+/** Per-row sampling parameters, each a device array of `batch` elements (see {@link ROW_PARAMETERS}). */
+export interface RowParameterBuffers extends Record<RowParameterName, DeviceRegion> {
+  /** f32 */
+  temperature: DeviceRegion;
+  /** i32 */
+  topK: DeviceRegion;
+  /** f32 */
+  topP: DeviceRegion;
+  /** f32 */
+  minP: DeviceRegion;
+  /** u32: seed, low 32 bits */
+  seedLo: DeviceRegion;
+  /** u32: seed, high 32 bits */
+  seedHi: DeviceRegion;
+  /** u32: decode step, low 32 bits */
+  stepLo: DeviceRegion;
+  /** u32: decode step, high 32 bits */
+  stepHi: DeviceRegion;
+  /** u32: random stream */
+  stream: DeviceRegion;
+}
+
+/** The host arrays of the per-row parameters, `batch` elements each, of the element types of `RfSampleParams`. */
+export interface RowParameterArrays
+  extends Record<RowParameterName, Float32Array | Int32Array | Uint32Array> {
+  /** f32 */
+  temperature: Float32Array;
+  /** i32 */
+  topK: Int32Array;
+  /** f32 */
+  topP: Float32Array;
+  /** f32 */
+  minP: Float32Array;
+  /** u32 */
+  seedLo: Uint32Array;
+  /** u32 */
+  seedHi: Uint32Array;
+  /** u32 */
+  stepLo: Uint32Array;
+  /** u32 */
+  stepHi: Uint32Array;
+  /** u32 */
+  stream: Uint32Array;
+}
+
+/** Every per-row parameter is a 4-byte element. */
+const ELEMENT_BYTES = 4;
+
+// The per-row parameters of a batch lie in one block, so that one copy takes them to the device:
+// each parameter's `batch` elements after the previous one's, in ROW_PARAMETERS order.
+
+/** Bytes of the per-row parameter block of `batch` rows. */
+export function rowParameterBytes(batch: number): number {
+  return ROW_PARAMETERS.length * batch * ELEMENT_BYTES;
+}
+
+/** Writes `arrays` (`batch` elements each) into `host` from byte 0 as the per-row parameter block. */
+export function writeRowParameters(host: ArrayBuffer, batch: number, arrays: RowParameterArrays): void {
+  ROW_PARAMETERS.forEach((name, i) => {
+    const source = arrays[name];
+    const at = i * batch * ELEMENT_BYTES;
+    if (source instanceof Float32Array) new Float32Array(host, at, batch).set(source);
+    else if (source instanceof Int32Array) new Int32Array(host, at, batch).set(source);
+    else new Uint32Array(host, at, batch).set(source);
+  });
+}
+
+/**
+ * The parameters of rows [first, first + rows) in `block`, the device copy of a per-row
+ * parameter block of `batch` rows (each region carries `block`'s device, when it has one).
+ */
+export function rowParameterRegions(
+  block: DeviceRegion,
+  batch: number,
+  first: number,
+  rows: number,
+): RowParameterBuffers {
+  const regions = {} as RowParameterBuffers;
+  ROW_PARAMETERS.forEach((name, i) => {
+    regions[name] = subRegion(block, (i * batch + first) * ELEMENT_BYTES, rows * ELEMENT_BYTES);
+  });
+  return regions;
+}

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { SAMPLE_PARAMS } from '../src/abi.js';
+import {
+  ROW_PARAMETERS,
+  type RowParameterArrays,
+  rowParameterBytes,
+  rowParameterRegions,
+  writeRowParameters,
+} from '../src/index.js';
+
+describe('the per-row parameter block', () => {
+  const batch = 3;
+  const arrays: RowParameterArrays = {
+    temperature: Float32Array.of(0.5, 1, 0),
+    topK: Int32Array.of(0, 50, -0),
+    topP: Float32Array.of(0.9, 1, 0.5),
+    minP: Float32Array.of(0, 0.1, 0),
+    seedLo: Uint32Array.of(1, 2, 0xffffffff),
+    seedHi: Uint32Array.of(0, 0, 7),
+    stepLo: Uint32Array.of(5, 6, 7),
+    stepHi: Uint32Array.of(0, 1, 0),
+    stream: Uint32Array.of(10, 11, 12),
+  };
+
+  it('names every per-row pointer of RfSampleParams, with its element type', () => {
+    const element = {
+      'const float*': Float32Array,
+      'const int*': Int32Array,
+      'const unsigned*': Uint32Array,
+    };
+    for (const name of ROW_PARAMETERS)
+      expect(arrays[name].constructor, name).toBe(element[SAMPLE_PARAMS.fields[name]]);
+    expect(rowParameterBytes(batch)).toBe(ROW_PARAMETERS.length * batch * 4);
+  });
+
+  it('writes each parameter after the previous one and finds a chunk of rows in it', () => {
+    const host = new ArrayBuffer(rowParameterBytes(batch));
+    writeRowParameters(host, batch, arrays);
+    const base = 0x10000n;
+    const chunk = rowParameterRegions({ address: base, byteLength: host.byteLength }, batch, 1, 2);
+    expect(Object.keys(chunk)).toEqual([...ROW_PARAMETERS]);
+    for (const name of ROW_PARAMETERS) {
+      const region = chunk[name];
+      expect(region.byteLength).toBe(8);
+      const Type = arrays[name].constructor as Float32ArrayConstructor;
+      const got = new Type(host, Number(region.address - base), 2);
+      expect([...got], name).toEqual([...arrays[name].subarray(1, 3)]);
+    }
+  });
+
+  it('keeps the device of the block on every region', () => {
+    const device = { index: 0 };
+    const block = { address: 0n, byteLength: rowParameterBytes(batch), device };
+    const regions = rowParameterRegions(block, batch, 0, batch);
+    expect((regions.topK as unknown as { device: unknown }).device).toBe(device);
+  });
+});
