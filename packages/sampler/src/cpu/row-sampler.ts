@@ -2,7 +2,22 @@ import { SamplerInputError } from '../errors.js';
 import { uniform53 } from '../philox.js';
 import type { ResolvedRequest, RowAdjustments } from '../request.js';
 import { expNonPositive } from './fast-exp.js';
-import { ThresholdSelector } from './threshold-select.js';
+import { keyToFloat, orderedKey, ThresholdSelector } from './threshold-select.js';
+
+/** Tokens per running total kept by the plain path (the draw recomputes at most this many weights). */
+const CHUNK = 32;
+/** Top-p over a row at least this long is prefiltered (below it, the row is the candidate list). */
+const PREFILTER_MIN_VOCAB = 16384;
+/** Tokens in top-p's exact head: the most probable, found with the maximum. */
+const HEAD_SIZE = 128;
+/** One token in this many below the head is weighed to estimate where top-p's mass lies. */
+const SAMPLE_STRIDE = 16;
+
+/** The most probable tokens of a row (those ≥ `cut`), listed in the candidate buffer. */
+interface TopPHead {
+  count: number;
+  cut: number;
+}
 
 /**
  * Samples one row at a time, following docs/GPU_SAMPLER.md "Semantics" step by step.
@@ -22,6 +37,12 @@ export class RowSampler {
   #work = new Float32Array(0);
   #workBits = new Uint32Array(0);
   #counts = new Int32Array(0);
+  /** Running weight at the end of each chunk of {@link CHUNK} tokens (the plain path). */
+  #chunkTotals = new Float64Array(0);
+  /** Estimated weight per first-round digit, for the top-p prefilter. */
+  readonly #estimate = new Float64Array(2048);
+  /** Tokens listed in #kept by #topPOverRow. */
+  #massCandidateCount = 0;
 
   // State of the last sampled row, read by the log-probability methods.
   #x: Float32Array = this.#work;
@@ -42,12 +63,13 @@ export class RowSampler {
     this.#work = new Float32Array(vocab);
     this.#workBits = new Uint32Array(this.#work.buffer);
     this.#counts = new Int32Array(vocab);
+    this.#chunkTotals = new Float64Array(Math.ceil(vocab / CHUNK));
   }
 
   /** Bytes of scratch held. */
   get memoryBytes(): number {
     const v = this.#weights.length;
-    return v * (8 + 8 + 4 + 4 + 4 + 4);
+    return v * (8 + 8 + 4 + 4 + 4 + 4) + this.#chunkTotals.length * 8;
   }
 
   /**
@@ -79,19 +101,25 @@ export class RowSampler {
     const cumulative = this.#cumulative;
 
     // 1. Maximum (lowest index on ties) and validation. With top-k on logits, one streaming
-    //    pass finds the maximum and the top-k candidates together.
+    //    pass finds the maximum and the top-k candidates together; top-p over a large row of
+    //    logits takes the same pass for its most probable tokens (its head, see #topPOverRow).
     let max: number;
     let argmax: number;
     let candidates: Int32Array | null = null;
     let candidateCount = vocab;
     let threshold = Number.NEGATIVE_INFINITY;
-    if (kind === 'logits' && topK > 0 && temperature > 0) {
-      const found = this.#topKCandidates(x, bits, topK, row);
+    const topPOverRow = topP < 1 && (topK === 0 || request.filterOrder === 'joint');
+    let head: TopPHead | null = null;
+    if (kind === 'logits' && temperature > 0 && (topK > 0 || (topPOverRow && vocab >= PREFILTER_MIN_VOCAB))) {
+      const found = this.#topKCandidates(x, bits, topK > 0 ? topK : HEAD_SIZE, row);
       max = found.max;
       argmax = found.argmax;
-      candidates = this.#candidates;
-      candidateCount = found.count;
-      threshold = found.threshold;
+      if (topPOverRow) head = { count: found.count, cut: found.threshold };
+      if (topK > 0) {
+        candidates = this.#candidates;
+        candidateCount = found.count;
+        threshold = found.threshold;
+      }
     } else {
       [max, argmax] = kind === 'logits' ? maxOfLogits(x, row) : maxOfProbs(x, row);
     }
@@ -149,12 +177,20 @@ export class RowSampler {
       candidateCount = n;
     }
     if (topP < 1) {
-      const overAll = topK > 0 && request.filterOrder === 'joint';
-      const list = overAll ? null : candidates;
-      const count = overAll ? vocab : candidateCount;
-      const total = fillWeights(x, list, count, kind, max, inverseTemperature, plainProbs, weights);
+      let topPThreshold: number;
+      if (candidates !== null && request.filterOrder === 'topKFirst') {
+        // Top-p of the renormalised top-k set: a few candidates, selected directly.
+        const total = fillWeights(x, candidates, candidateCount, kind, max, inverseTemperature, plainProbs, weights);
+        topPThreshold = this.#selector.select(bits, candidates, candidateCount, weights, topP * total);
+      } else {
+        topPThreshold = this.#topPOverRow(x, bits, kind, max, inverseTemperature, plainProbs, topP, head);
+        if (candidates === null) {
+          // The top-p candidates (every token at or above the threshold among them) are the list.
+          candidates = this.#kept;
+          candidateCount = this.#massCandidateCount;
+        }
+      }
       weighted = true;
-      const topPThreshold = this.#selector.select(bits, list, count, weights, topP * total);
       if (topPThreshold > threshold) threshold = topPThreshold;
     }
 
@@ -167,21 +203,35 @@ export class RowSampler {
       // far below its threshold (the exact test on the weight decides the rest).
       if (minP > 0) {
         const skipBelow = Math.log(minP) - 1e-6;
-        for (let i = 0; i < vocab; i++) {
+        const visit = (i: number): void => {
           const d = (x[i]! - max) * inverseTemperature;
-          if (d < skipBelow) continue;
+          if (d < skipBelow) return;
           const w = expNonPositive(d);
-          if (w < minWeight) continue;
+          if (w < minWeight) return;
           total += w;
           kept[keptCount] = i;
           cumulative[keptCount] = total;
           keptCount++;
+        };
+        // Four at a time: a quad wholly below the skip level (the same test, token by token)
+        // costs one branch.
+        let i = 0;
+        for (; i + 3 < vocab; i += 4) {
+          if (
+            (x[i]! - max) * inverseTemperature < skipBelow &&
+            (x[i + 1]! - max) * inverseTemperature < skipBelow &&
+            (x[i + 2]! - max) * inverseTemperature < skipBelow &&
+            (x[i + 3]! - max) * inverseTemperature < skipBelow
+          )
+            continue;
+          visit(i);
+          visit(i + 1);
+          visit(i + 2);
+          visit(i + 3);
         }
+        for (; i < vocab; i++) visit(i);
       } else {
-        for (let i = 0; i < vocab; i++) {
-          total += expNonPositive((x[i]! - max) * inverseTemperature);
-          cumulative[i] = total;
-        }
+        total = this.#plainWeights(x, max, inverseTemperature);
         keptCount = vocab;
         this.#identity = true;
       }
@@ -256,6 +306,176 @@ export class RowSampler {
     return { max, argmax, count: compact(x, list, count, threshold), threshold };
   }
 
+  /**
+   * Top-p over the whole row: returns t_p and leaves in #kept (#massCandidateCount of them, in
+   * index order) a list of tokens holding every token ≥ t_p, with their weights in #weights.
+   *
+   * The total weight needs every token's weight, in index order; the threshold does not. So
+   * one pass computes the weights, their total, and lists the tokens at or above a bound; the
+   * radix select then runs on the list. The result is the row's own, bit for bit: the select's
+   * first round sums each digit's weights in index order exactly as over the row, provided the
+   * digits it walks are wholly in the list — it checks that and says so (NaN), and then the
+   * row is selected whole. The bound comes from an estimate of where the mass lies: the exact
+   * weights of the row's most probable tokens (`head`, from the first pass) and every
+   * {@link SAMPLE_STRIDE}-th token below them, one digit lower than the estimate for margin.
+   */
+  #topPOverRow(
+    x: Float32Array,
+    bits: Uint32Array,
+    kind: 'logits' | 'probs',
+    max: number,
+    inverseTemperature: number,
+    plainProbs: boolean,
+    topP: number,
+    head: TopPHead | null,
+  ): number {
+    const vocab = x.length;
+    const weights = this.#weights;
+    const list = this.#kept;
+    const completeFrom = head === null ? 0 : this.#massBound(x, bits, max, inverseTemperature, topP, head);
+    const bound = completeFrom === 0 ? Number.NEGATIVE_INFINITY : keyToFloat(completeFrom);
+    let total = 0;
+    let n = 0;
+    if (kind === 'logits') {
+      for (let i = 0; i < vocab; i++) {
+        const v = x[i]!;
+        const w = expNonPositive((v - max) * inverseTemperature);
+        total += w;
+        if (v >= bound) {
+          weights[i] = w;
+          list[n++] = i;
+        }
+      }
+    } else {
+      for (let i = 0; i < vocab; i++) {
+        const w = weightOf(x[i]!, kind, max, inverseTemperature, plainProbs);
+        total += w;
+        weights[i] = w;
+        list[i] = i;
+      }
+      n = vocab;
+    }
+    const target = topP * total;
+    const found = this.#selector.select(bits, list, n, weights, target, completeFrom);
+    if (!Number.isNaN(found)) {
+      this.#massCandidateCount = n;
+      return found;
+    }
+    // The estimate missed (the threshold lies below the bound): the whole row.
+    fillWeights(x, null, vocab, kind, max, inverseTemperature, plainProbs, weights);
+    for (let i = 0; i < vocab; i++) list[i] = i;
+    this.#massCandidateCount = vocab;
+    return this.#selector.select(bits, null, vocab, weights, target);
+  }
+
+  /**
+   * A key below which top-p's threshold is very likely not to lie (0 when the estimate reaches
+   * the bottom): walking digits down from the largest, where the estimated weight reaches
+   * (1 + p) / 2 of the estimated total, then one digit lower. Exact for the head; each sampled
+   * token below the head stands for {@link SAMPLE_STRIDE} tokens.
+   */
+  #massBound(
+    x: Float32Array,
+    bits: Uint32Array,
+    max: number,
+    inverseTemperature: number,
+    topP: number,
+    head: TopPHead,
+  ): number {
+    const estimate = this.#estimate;
+    estimate.fill(0);
+    const headList = this.#candidates;
+    for (let j = 0; j < head.count; j++) {
+      const i = headList[j]!;
+      estimate[orderedKey(bits[i]!) >>> 21]! += expNonPositive((x[i]! - max) * inverseTemperature);
+    }
+    const cut = head.cut;
+    for (let i = 0; i < x.length; i += SAMPLE_STRIDE) {
+      const v = x[i]!;
+      if (v >= cut) continue;
+      estimate[orderedKey(bits[i]!) >>> 21]! += SAMPLE_STRIDE * expNonPositive((v - max) * inverseTemperature);
+    }
+    let estimatedTotal = 0;
+    for (let digit = 0; digit < 2048; digit++) estimatedTotal += estimate[digit]!;
+    const want = ((1 + topP) / 2) * estimatedTotal;
+    let above = 0;
+    let digit = 2047;
+    for (; digit > 0; digit--) {
+      above += estimate[digit]!;
+      if (above >= want) break;
+    }
+    if (digit <= 1) return 0;
+    const key = ((digit - 1) << 21) >>> 0;
+    // The lowest digits hold the negative NaNs: no bound there.
+    return Number.isNaN(keyToFloat(key)) ? 0 : key;
+  }
+
+  /**
+   * Σ exp((x_i − max) / T) over the row in index order (the plain path), keeping the running
+   * total at the end of every chunk of {@link CHUNK} tokens for the draw.
+   */
+  #plainWeights(x: Float32Array, max: number, inverseTemperature: number): number {
+    const vocab = x.length;
+    const chunkTotals = this.#chunkTotals;
+    let total = 0;
+    let chunk = 0;
+    let i = 0;
+    for (; i + CHUNK <= vocab; chunk++) {
+      const end = i + CHUNK;
+      for (; i < end; i++) total += expNonPositive((x[i]! - max) * inverseTemperature);
+      chunkTotals[chunk] = total;
+    }
+    if (i < vocab) {
+      for (; i < vocab; i++) total += expNonPositive((x[i]! - max) * inverseTemperature);
+      chunkTotals[chunk] = total;
+    }
+    return total;
+  }
+
+  /**
+   * The plain path's draw: the first token whose running weight exceeds `target`, as a binary
+   * search over per-token running sums would find it. The chunk totals find the chunk; the
+   * chunk's running sums are recomputed from its start (the same additions, the same result).
+   */
+  #drawPlain(target: number): number {
+    const x = this.#x;
+    const vocab = x.length;
+    const chunkTotals = this.#chunkTotals;
+    const chunks = Math.ceil(vocab / CHUNK);
+    const max = this.#max;
+    const inverseTemperature = this.#inverseTemperature;
+    let lo = 0;
+    let hi = chunks;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (chunkTotals[mid]! > target) hi = mid;
+      else lo = mid + 1;
+    }
+    if (lo < chunks) {
+      let running = lo === 0 ? 0 : chunkTotals[lo - 1]!;
+      const end = Math.min(vocab, (lo + 1) * CHUNK);
+      for (let i = lo * CHUNK; i < end; i++) {
+        running += expNonPositive((x[i]! - max) * inverseTemperature);
+        if (running > target) return i;
+      }
+    }
+    // u · total rounded up to total: the last token whose running weight grew.
+    for (let chunk = chunks - 1; chunk >= 0; chunk--) {
+      const start = chunk === 0 ? 0 : chunkTotals[chunk - 1]!;
+      if (chunk > 0 && chunkTotals[chunk] === start) continue;
+      let running = start;
+      let last = 0;
+      const end = Math.min(vocab, (chunk + 1) * CHUNK);
+      for (let i = chunk * CHUNK; i < end; i++) {
+        const next = running + expNonPositive((x[i]! - max) * inverseTemperature);
+        if (i > 0 && next !== running) last = i;
+        running = next;
+      }
+      return last;
+    }
+    return 0;
+  }
+
   /** 6. One Philox uniform per draw; the first kept token whose running weight exceeds u · total. */
   #draw(request: ResolvedRequest, row: number, tokens: Int32Array, out: number): void {
     const kept = this.#kept;
@@ -269,6 +489,10 @@ export class RowSampler {
     const stream = request.stream[row]!;
     for (let draw = 0; draw < request.samples; draw++) {
       const target = uniform53(seedLo, seedHi, stepLo, stepHi, stream, draw) * total;
+      if (this.#identity) {
+        tokens[out + draw] = this.#drawPlain(target);
+        continue;
+      }
       let lo = 0;
       let hi = count;
       while (lo < hi) {
@@ -281,7 +505,7 @@ export class RowSampler {
         lo = count - 1;
         while (lo > 0 && cumulative[lo] === cumulative[lo - 1]) lo--;
       }
-      tokens[out + draw] = this.#identity ? lo : kept[lo]!;
+      tokens[out + draw] = kept[lo]!;
     }
   }
 
