@@ -41,8 +41,11 @@ export class RowSampler {
   #chunkTotals = new Float64Array(0);
   /** Estimated weight per first-round digit, for the top-p prefilter. */
   readonly #estimate = new Float64Array(2048);
-  /** Tokens listed in #kept by #topPOverRow. */
-  #massCandidateCount = 0;
+  /** Top-p's compact candidate list (#topPOverRow): tokens in #kept, then values and weights. */
+  #massValues = new Float32Array(0);
+  #massBits = new Uint32Array(0);
+  #massWeights = new Float64Array(0);
+  #massCount = 0;
 
   // State of the last sampled row, read by the log-probability methods.
   #x: Float32Array = this.#work;
@@ -64,12 +67,15 @@ export class RowSampler {
     this.#workBits = new Uint32Array(this.#work.buffer);
     this.#counts = new Int32Array(vocab);
     this.#chunkTotals = new Float64Array(Math.ceil(vocab / CHUNK));
+    this.#massValues = new Float32Array(vocab);
+    this.#massBits = new Uint32Array(this.#massValues.buffer);
+    this.#massWeights = new Float64Array(vocab);
   }
 
   /** Bytes of scratch held. */
   get memoryBytes(): number {
     const v = this.#weights.length;
-    return v * (8 + 8 + 4 + 4 + 4 + 4) + this.#chunkTotals.length * 8;
+    return v * (8 + 8 + 4 + 4 + 4 + 4 + 4 + 8) + this.#chunkTotals.length * 8;
   }
 
   /**
@@ -176,21 +182,20 @@ export class RowSampler {
       candidates = list;
       candidateCount = n;
     }
+    // Top-p over the whole row leaves its candidates in a compact list (see #topPOverRow).
+    let massList = false;
     if (topP < 1) {
       let topPThreshold: number;
       if (candidates !== null && request.filterOrder === 'topKFirst') {
         // Top-p of the renormalised top-k set: a few candidates, selected directly.
         const total = fillWeights(x, candidates, candidateCount, kind, max, inverseTemperature, plainProbs, weights);
         topPThreshold = this.#selector.select(bits, candidates, candidateCount, weights, topP * total);
+        weighted = true;
       } else {
         topPThreshold = this.#topPOverRow(x, bits, kind, max, inverseTemperature, plainProbs, topP, head);
-        if (candidates === null) {
-          // The top-p candidates (every token at or above the threshold among them) are the list.
-          candidates = this.#kept;
-          candidateCount = this.#massCandidateCount;
-        }
+        // Joint with top-k: the top-k list stays the candidates (their weights recomputed).
+        massList = candidates === null;
       }
-      weighted = true;
       if (topPThreshold > threshold) threshold = topPThreshold;
     }
 
@@ -198,7 +203,20 @@ export class RowSampler {
     const minWeight = minP * maxWeight;
     let keptCount = 0;
     let total = 0;
-    if (!weighted && candidates === null && kind === 'logits') {
+    if (massList) {
+      // Tokens, values and weights side by side, in index order: the list is compacted in place.
+      const values = this.#massValues;
+      const massWeights = this.#massWeights;
+      for (let j = 0; j < this.#massCount; j++) {
+        if (values[j]! < threshold) continue;
+        const w = massWeights[j]!;
+        if (w < minWeight) continue;
+        total += w;
+        kept[keptCount] = kept[j]!;
+        cumulative[keptCount] = total;
+        keptCount++;
+      }
+    } else if (!weighted && candidates === null && kind === 'logits') {
       // The common plain path: one pass of exponentials; min-p skips the exponential of tokens
       // far below its threshold (the exact test on the weight decides the rest).
       if (minP > 0) {
@@ -307,16 +325,17 @@ export class RowSampler {
   }
 
   /**
-   * Top-p over the whole row: returns t_p and leaves in #kept (#massCandidateCount of them, in
-   * index order) a list of tokens holding every token ≥ t_p, with their weights in #weights.
+   * Top-p over the whole row: returns t_p and leaves a compact list of #massCount candidates
+   * holding every token ≥ t_p, in index order: tokens in #kept, their values in #massValues,
+   * their weights in #massWeights.
    *
    * The total weight needs every token's weight, in index order; the threshold does not. So
    * one pass computes the weights, their total, and lists the tokens at or above a bound; the
    * radix select then runs on the list. The result is the row's own, bit for bit: the select's
    * first round sums each digit's weights in index order exactly as over the row, provided the
    * digits it walks are wholly in the list — it checks that and says so (NaN), and then the
-   * row is selected whole. The bound comes from an estimate of where the mass lies: the exact
-   * weights of the row's most probable tokens (`head`, from the first pass) and every
+   * whole row becomes the list. The bound comes from an estimate of where the mass lies: the
+   * exact weights of the row's most probable tokens (`head`, from the first pass) and every
    * {@link SAMPLE_STRIDE}-th token below them, one digit lower than the estimate for margin.
    */
   #topPOverRow(
@@ -330,8 +349,9 @@ export class RowSampler {
     head: TopPHead | null,
   ): number {
     const vocab = x.length;
-    const weights = this.#weights;
-    const list = this.#kept;
+    const tokens = this.#kept;
+    const values = this.#massValues;
+    const weights = this.#massWeights;
     const completeFrom = head === null ? 0 : this.#massBound(x, bits, max, inverseTemperature, topP, head);
     const bound = completeFrom === 0 ? Number.NEGATIVE_INFINITY : keyToFloat(completeFrom);
     let total = 0;
@@ -342,30 +362,38 @@ export class RowSampler {
         const w = expNonPositive((v - max) * inverseTemperature);
         total += w;
         if (v >= bound) {
-          weights[i] = w;
-          list[n++] = i;
+          tokens[n] = i;
+          values[n] = v;
+          weights[n] = w;
+          n++;
         }
       }
     } else {
       for (let i = 0; i < vocab; i++) {
-        const w = weightOf(x[i]!, kind, max, inverseTemperature, plainProbs);
+        const v = x[i]!;
+        const w = weightOf(v, kind, max, inverseTemperature, plainProbs);
         total += w;
+        tokens[i] = i;
+        values[i] = v;
         weights[i] = w;
-        list[i] = i;
       }
       n = vocab;
     }
     const target = topP * total;
-    const found = this.#selector.select(bits, list, n, weights, target, completeFrom);
+    const found = this.#selector.select(this.#massBits, null, n, weights, target, completeFrom);
     if (!Number.isNaN(found)) {
-      this.#massCandidateCount = n;
+      this.#massCount = n;
       return found;
     }
-    // The estimate missed (the threshold lies below the bound): the whole row.
-    fillWeights(x, null, vocab, kind, max, inverseTemperature, plainProbs, weights);
-    for (let i = 0; i < vocab; i++) list[i] = i;
-    this.#massCandidateCount = vocab;
-    return this.#selector.select(bits, null, vocab, weights, target);
+    // The estimate missed (the threshold lies below the bound): the whole row is the list.
+    for (let i = 0; i < vocab; i++) {
+      const v = x[i]!;
+      tokens[i] = i;
+      values[i] = v;
+      weights[i] = weightOf(v, kind, max, inverseTemperature, plainProbs);
+    }
+    this.#massCount = vocab;
+    return this.#selector.select(this.#massBits, null, vocab, weights, target);
   }
 
   /**
