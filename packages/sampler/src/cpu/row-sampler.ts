@@ -221,33 +221,29 @@ export class RowSampler {
       // far below its threshold (the exact test on the weight decides the rest).
       if (minP > 0) {
         const skipBelow = Math.log(minP) - 1e-6;
-        const visit = (i: number): void => {
-          const d = (x[i]! - max) * inverseTemperature;
-          if (d < skipBelow) return;
-          const w = expNonPositive(d);
-          if (w < minWeight) return;
-          total += w;
-          kept[keptCount] = i;
-          cumulative[keptCount] = total;
-          keptCount++;
-        };
         // Four at a time: a quad wholly below the skip level (the same test, token by token)
-        // costs one branch.
-        let i = 0;
-        for (; i + 3 < vocab; i += 4) {
+        // costs one branch. (No closure here: one that captured `total` would keep it in memory.)
+        for (let quad = 0; quad < vocab; quad += 4) {
+          const end = quad + 4;
           if (
-            (x[i]! - max) * inverseTemperature < skipBelow &&
-            (x[i + 1]! - max) * inverseTemperature < skipBelow &&
-            (x[i + 2]! - max) * inverseTemperature < skipBelow &&
-            (x[i + 3]! - max) * inverseTemperature < skipBelow
+            end <= vocab &&
+            (x[quad]! - max) * inverseTemperature < skipBelow &&
+            (x[quad + 1]! - max) * inverseTemperature < skipBelow &&
+            (x[quad + 2]! - max) * inverseTemperature < skipBelow &&
+            (x[quad + 3]! - max) * inverseTemperature < skipBelow
           )
             continue;
-          visit(i);
-          visit(i + 1);
-          visit(i + 2);
-          visit(i + 3);
+          for (let i = quad; i < end && i < vocab; i++) {
+            const d = (x[i]! - max) * inverseTemperature;
+            if (d < skipBelow) continue;
+            const w = expNonPositive(d);
+            if (w < minWeight) continue;
+            total += w;
+            kept[keptCount] = i;
+            cumulative[keptCount] = total;
+            keptCount++;
+          }
         }
-        for (; i < vocab; i++) visit(i);
       } else {
         total = this.#plainWeights(x, max, inverseTemperature);
         keptCount = vocab;
@@ -327,14 +323,14 @@ export class RowSampler {
   /**
    * Top-p over the whole row: returns t_p and leaves a compact list of #massCount candidates
    * holding every token ≥ t_p, in index order: tokens in #kept, their values in #massValues,
-   * their weights in #massWeights.
+   * their weights in #massWeights (and every token's weight in #weights).
    *
    * The total weight needs every token's weight, in index order; the threshold does not. So
-   * one pass computes the weights, their total, and lists the tokens at or above a bound; the
-   * radix select then runs on the list. The result is the row's own, bit for bit: the select's
-   * first round sums each digit's weights in index order exactly as over the row, provided the
-   * digits it walks are wholly in the list — it checks that and says so (NaN), and then the
-   * whole row becomes the list. The bound comes from an estimate of where the mass lies: the
+   * one pass computes the weights and their total, a second lists the tokens at or above a
+   * bound, and the radix select runs on the list. The result is the row's own, bit for bit:
+   * the select's first round sums each digit's weights in index order exactly as over the row,
+   * provided the digits it walks are wholly in the list — it checks that and says so (NaN),
+   * and then the whole row becomes the list. The bound comes from an estimate of where the mass lies: the
    * exact weights of the row's most probable tokens (`head`, from the first pass) and every
    * {@link SAMPLE_STRIDE}-th token below them, one digit lower than the estimate for margin.
    */
@@ -349,51 +345,57 @@ export class RowSampler {
     head: TopPHead | null,
   ): number {
     const vocab = x.length;
+    const rowWeights = this.#weights;
+    // Every weight, stored by token (sequential stores cost next to nothing here), and the total.
+    let total = 0;
+    if (kind === 'logits') {
+      for (let i = 0; i < vocab; i++) {
+        const w = expNonPositive((x[i]! - max) * inverseTemperature);
+        rowWeights[i] = w;
+        total += w;
+      }
+    } else {
+      total = fillWeights(x, null, vocab, kind, max, inverseTemperature, plainProbs, rowWeights);
+    }
+    const target = topP * total;
+    const completeFrom = head === null ? 0 : this.#massBound(x, bits, max, inverseTemperature, topP, head);
+    const bound = completeFrom === 0 ? Number.NEGATIVE_INFINITY : keyToFloat(completeFrom);
+    let found = this.#selector.select(this.#massBits, null, this.#gather(x, bound), this.#massWeights, target, completeFrom);
+    if (Number.isNaN(found)) {
+      // The estimate missed (the threshold lies below the bound): the whole row is the list.
+      found = this.#selector.select(this.#massBits, null, this.#gather(x, Number.NEGATIVE_INFINITY), this.#massWeights, target);
+    }
+    return found;
+  }
+
+  /**
+   * Lists the tokens with x ≥ `bound` in index order, with their values and weights side by
+   * side (#kept, #massValues, #massWeights); returns and records how many. Four at a time: a
+   * quad wholly below the bound costs one branch.
+   */
+  #gather(x: Float32Array, bound: number): number {
+    const vocab = x.length;
+    const rowWeights = this.#weights;
     const tokens = this.#kept;
     const values = this.#massValues;
     const weights = this.#massWeights;
-    const completeFrom = head === null ? 0 : this.#massBound(x, bits, max, inverseTemperature, topP, head);
-    const bound = completeFrom === 0 ? Number.NEGATIVE_INFINITY : keyToFloat(completeFrom);
-    let total = 0;
     let n = 0;
-    if (kind === 'logits') {
-      for (let i = 0; i < vocab; i++) {
+    for (let quad = 0; quad < vocab; quad += 4) {
+      const end = quad + 4;
+      if (end <= vocab && x[quad]! < bound && x[quad + 1]! < bound && x[quad + 2]! < bound && x[quad + 3]! < bound)
+        continue;
+      for (let i = quad; i < end && i < vocab; i++) {
         const v = x[i]!;
-        const w = expNonPositive((v - max) * inverseTemperature);
-        total += w;
         if (v >= bound) {
           tokens[n] = i;
           values[n] = v;
-          weights[n] = w;
+          weights[n] = rowWeights[i]!;
           n++;
         }
       }
-    } else {
-      for (let i = 0; i < vocab; i++) {
-        const v = x[i]!;
-        const w = weightOf(v, kind, max, inverseTemperature, plainProbs);
-        total += w;
-        tokens[i] = i;
-        values[i] = v;
-        weights[i] = w;
-      }
-      n = vocab;
     }
-    const target = topP * total;
-    const found = this.#selector.select(this.#massBits, null, n, weights, target, completeFrom);
-    if (!Number.isNaN(found)) {
-      this.#massCount = n;
-      return found;
-    }
-    // The estimate missed (the threshold lies below the bound): the whole row is the list.
-    for (let i = 0; i < vocab; i++) {
-      const v = x[i]!;
-      tokens[i] = i;
-      values[i] = v;
-      weights[i] = weightOf(v, kind, max, inverseTemperature, plainProbs);
-    }
-    this.#massCount = vocab;
-    return this.#selector.select(this.#massBits, null, vocab, weights, target);
+    this.#massCount = n;
+    return n;
   }
 
   /**
