@@ -2,23 +2,10 @@ import { SamplerInputError } from '../errors.js';
 import { uniform53 } from '../philox.js';
 import type { ResolvedRequest, RowAdjustments } from '../request.js';
 import { expNonPositive } from './fast-exp.js';
-import { keyToFloat, orderedKey, ThresholdSelector } from './threshold-select.js';
+import { type DigitWalk, keyToFloat, orderedKey, ThresholdSelector, walkDigits } from './threshold-select.js';
 
 /** Tokens per running total kept by the plain path (the draw recomputes at most this many weights). */
 const CHUNK = 32;
-/** Top-p over a row at least this long is prefiltered (below it, the row is the candidate list). */
-const PREFILTER_MIN_VOCAB = 16384;
-/** Tokens in top-p's exact head: the most probable, found with the maximum. */
-const HEAD_SIZE = 128;
-/** One token in this many below the head is weighed to estimate where top-p's mass lies. */
-const SAMPLE_STRIDE = 16;
-
-/** The most probable tokens of a row (those ≥ `cut`), listed in the candidate buffer. */
-interface TopPHead {
-  count: number;
-  cut: number;
-}
-
 /**
  * Samples one row at a time, following docs/GPU_SAMPLER.md "Semantics" step by step.
  * Scratch buffers grow to the largest vocabulary seen and are reused: no allocation per call.
@@ -39,8 +26,9 @@ export class RowSampler {
   #counts = new Int32Array(0);
   /** Running weight at the end of each chunk of {@link CHUNK} tokens (the plain path). */
   #chunkTotals = new Float64Array(0);
-  /** Estimated weight per first-round digit, for the top-p prefilter. */
-  readonly #estimate = new Float64Array(2048);
+  /** Top-p's first-round histogram: weight per 11-bit digit of the ordered key. */
+  readonly #digitWeights = new Float64Array(2048);
+  readonly #walk: DigitWalk = { digit: 0, above: 0, short: false, incomplete: false };
   /** Top-p's compact candidate list (#topPOverRow): tokens in #kept, then values and weights. */
   #massValues = new Float32Array(0);
   #massBits = new Uint32Array(0);
@@ -107,25 +95,19 @@ export class RowSampler {
     const cumulative = this.#cumulative;
 
     // 1. Maximum (lowest index on ties) and validation. With top-k on logits, one streaming
-    //    pass finds the maximum and the top-k candidates together; top-p over a large row of
-    //    logits takes the same pass for its most probable tokens (its head, see #topPOverRow).
+    //    pass finds the maximum and the top-k candidates together.
     let max: number;
     let argmax: number;
     let candidates: Int32Array | null = null;
     let candidateCount = vocab;
     let threshold = Number.NEGATIVE_INFINITY;
-    const topPOverRow = topP < 1 && (topK === 0 || request.filterOrder === 'joint');
-    let head: TopPHead | null = null;
-    if (kind === 'logits' && temperature > 0 && (topK > 0 || (topPOverRow && vocab >= PREFILTER_MIN_VOCAB))) {
-      const found = this.#topKCandidates(x, bits, topK > 0 ? topK : HEAD_SIZE, row);
+    if (kind === 'logits' && topK > 0 && temperature > 0) {
+      const found = this.#topKCandidates(x, bits, topK, row);
       max = found.max;
       argmax = found.argmax;
-      if (topPOverRow) head = { count: found.count, cut: found.threshold };
-      if (topK > 0) {
-        candidates = this.#candidates;
-        candidateCount = found.count;
-        threshold = found.threshold;
-      }
+      candidates = this.#candidates;
+      candidateCount = found.count;
+      threshold = found.threshold;
     } else {
       [max, argmax] = kind === 'logits' ? maxOfLogits(x, row) : maxOfProbs(x, row);
     }
@@ -192,7 +174,7 @@ export class RowSampler {
         topPThreshold = this.#selector.select(bits, candidates, candidateCount, weights, topP * total);
         weighted = true;
       } else {
-        topPThreshold = this.#topPOverRow(x, bits, kind, max, inverseTemperature, plainProbs, topP, head);
+        topPThreshold = this.#topPOverRow(x, bits, kind, max, inverseTemperature, plainProbs, topP);
         // Joint with top-k: the top-k list stays the candidates (their weights recomputed).
         massList = candidates === null;
       }
@@ -204,17 +186,18 @@ export class RowSampler {
     let keptCount = 0;
     let total = 0;
     if (massList) {
-      // Tokens, values and weights side by side, in index order: the list is compacted in place.
+      // Tokens, values and weights side by side, in index order: the list is compacted in place,
+      // without a branch per token (adding 0 · w leaves the total's bits as they are).
       const values = this.#massValues;
       const massWeights = this.#massWeights;
-      for (let j = 0; j < this.#massCount; j++) {
-        if (values[j]! < threshold) continue;
+      const count = this.#massCount;
+      for (let j = 0; j < count; j++) {
         const w = massWeights[j]!;
-        if (w < minWeight) continue;
-        total += w;
+        const keep = +(values[j]! >= threshold) & +(w >= minWeight);
+        total += keep * w;
         kept[keptCount] = kept[j]!;
         cumulative[keptCount] = total;
-        keptCount++;
+        keptCount += keep;
       }
     } else if (!weighted && candidates === null && kind === 'logits') {
       // The common plain path: one pass of exponentials; min-p skips the exponential of tokens
@@ -323,16 +306,16 @@ export class RowSampler {
   /**
    * Top-p over the whole row: returns t_p and leaves a compact list of #massCount candidates
    * holding every token ≥ t_p, in index order: tokens in #kept, their values in #massValues,
-   * their weights in #massWeights (and every token's weight in #weights).
+   * their weights in #massWeights.
    *
-   * The total weight needs every token's weight, in index order; the threshold does not. So
-   * one pass computes the weights and their total, a second lists the tokens at or above a
-   * bound, and the radix select runs on the list. The result is the row's own, bit for bit:
-   * the select's first round sums each digit's weights in index order exactly as over the row,
-   * provided the digits it walks are wholly in the list — it checks that and says so (NaN),
-   * and then the whole row becomes the list. The bound comes from an estimate of where the mass lies: the
-   * exact weights of the row's most probable tokens (`head`, from the first pass) and every
-   * {@link SAMPLE_STRIDE}-th token below them, one digit lower than the estimate for margin.
+   * The total needs every token's weight, in index order; the threshold needs far fewer. One
+   * pass computes the weights, their total and the radix select's first-round histogram (the
+   * weight per 11-bit digit, summed in index order as the select sums it): its walk names the
+   * digit where t_p lies. A second pass lists the tokens of that digit and above — a few
+   * percent of a row of random logits — and the select finishes on the list, told that it is
+   * complete from that digit up: same sums in the same order, so the row's own t_p, bit for bit.
+   * Neither pass stores a weight per token (a row of stores costs as much as the exponentials
+   * here), and neither branches on the data (a mispredicted branch per few tokens would too).
    */
   #topPOverRow(
     x: Float32Array,
@@ -342,102 +325,89 @@ export class RowSampler {
     inverseTemperature: number,
     plainProbs: boolean,
     topP: number,
-    head: TopPHead | null,
   ): number {
     const vocab = x.length;
-    const rowWeights = this.#weights;
-    // Every weight, stored by token (sequential stores cost next to nothing here), and the total.
+    const histogram = this.#digitWeights;
+    histogram.fill(0);
     let total = 0;
     if (kind === 'logits') {
       for (let i = 0; i < vocab; i++) {
         const w = expNonPositive((x[i]! - max) * inverseTemperature);
-        rowWeights[i] = w;
         total += w;
+        histogram[orderedKey(bits[i]!) >>> 21]! += w;
       }
     } else {
-      total = fillWeights(x, null, vocab, kind, max, inverseTemperature, plainProbs, rowWeights);
+      for (let i = 0; i < vocab; i++) {
+        const w = weightOf(x[i]!, kind, max, inverseTemperature, plainProbs);
+        total += w;
+        histogram[orderedKey(bits[i]!) >>> 21]! += w;
+      }
     }
     const target = topP * total;
-    const completeFrom = head === null ? 0 : this.#massBound(x, bits, max, inverseTemperature, topP, head);
+    const walk = this.#walk;
+    walkDigits(histogram, 2048, target, 0, walk);
+    // The lowest digits hold the negative NaNs (no float is their lower end): no bound there.
+    let completeFrom = walk.digit > 3 && !walk.short ? (walk.digit << 21) >>> 0 : 0;
     const bound = completeFrom === 0 ? Number.NEGATIVE_INFINITY : keyToFloat(completeFrom);
-    let found = this.#selector.select(this.#massBits, null, this.#gather(x, bound), this.#massWeights, target, completeFrom);
-    if (Number.isNaN(found)) {
-      // The estimate missed (the threshold lies below the bound): the whole row is the list.
-      found = this.#selector.select(this.#massBits, null, this.#gather(x, Number.NEGATIVE_INFINITY), this.#massWeights, target);
-    }
-    return found;
+    if (Number.isNaN(bound)) completeFrom = 0;
+    const count = this.#gather(x, completeFrom === 0 ? Number.NEGATIVE_INFINITY : bound, kind, max, inverseTemperature, plainProbs);
+    const found = this.#selector.select(this.#massBits, null, count, this.#massWeights, target, completeFrom);
+    if (!Number.isNaN(found)) return found;
+    // Not reached (the list holds the walked digits whole, summed as the first pass summed
+    // them); a guard that keeps the result exact if it ever were.
+    const all = this.#gather(x, Number.NEGATIVE_INFINITY, kind, max, inverseTemperature, plainProbs);
+    return this.#selector.select(this.#massBits, null, all, this.#massWeights, target);
   }
 
   /**
    * Lists the tokens with x ≥ `bound` in index order, with their values and weights side by
    * side (#kept, #massValues, #massWeights); returns and records how many. Four at a time: a
-   * quad wholly below the bound costs one branch.
+   * quad wholly below the bound costs one branch, and the quads that are not are written
+   * without a branch per token.
    */
-  #gather(x: Float32Array, bound: number): number {
-    const vocab = x.length;
-    const rowWeights = this.#weights;
-    const tokens = this.#kept;
-    const values = this.#massValues;
-    const weights = this.#massWeights;
-    let n = 0;
-    for (let quad = 0; quad < vocab; quad += 4) {
-      const end = quad + 4;
-      if (end <= vocab && x[quad]! < bound && x[quad + 1]! < bound && x[quad + 2]! < bound && x[quad + 3]! < bound)
-        continue;
-      for (let i = quad; i < end && i < vocab; i++) {
-        const v = x[i]!;
-        if (v >= bound) {
-          tokens[n] = i;
-          values[n] = v;
-          weights[n] = rowWeights[i]!;
-          n++;
-        }
-      }
-    }
-    this.#massCount = n;
-    return n;
-  }
-
-  /**
-   * A key below which top-p's threshold is very likely not to lie (0 when the estimate reaches
-   * the bottom): walking digits down from the largest, where the estimated weight reaches
-   * (1 + p) / 2 of the estimated total, then one digit lower. Exact for the head; each sampled
-   * token below the head stands for {@link SAMPLE_STRIDE} tokens.
-   */
-  #massBound(
+  #gather(
     x: Float32Array,
-    bits: Uint32Array,
+    bound: number,
+    kind: 'logits' | 'probs',
     max: number,
     inverseTemperature: number,
-    topP: number,
-    head: TopPHead,
+    plainProbs: boolean,
   ): number {
-    const estimate = this.#estimate;
-    estimate.fill(0);
-    const headList = this.#candidates;
-    for (let j = 0; j < head.count; j++) {
-      const i = headList[j]!;
-      estimate[orderedKey(bits[i]!) >>> 21]! += expNonPositive((x[i]! - max) * inverseTemperature);
+    const vocab = x.length;
+    const tokens = this.#kept;
+    const values = this.#massValues;
+    let n = 0;
+    let i = 0;
+    for (; i + 3 < vocab; i += 4) {
+      const a = x[i]!;
+      const b = x[i + 1]!;
+      const c = x[i + 2]!;
+      const d = x[i + 3]!;
+      if (a < bound && b < bound && c < bound && d < bound) continue;
+      tokens[n] = i;
+      values[n] = a;
+      n += +(a >= bound);
+      tokens[n] = i + 1;
+      values[n] = b;
+      n += +(b >= bound);
+      tokens[n] = i + 2;
+      values[n] = c;
+      n += +(c >= bound);
+      tokens[n] = i + 3;
+      values[n] = d;
+      n += +(d >= bound);
     }
-    const cut = head.cut;
-    for (let i = 0; i < x.length; i += SAMPLE_STRIDE) {
+    for (; i < vocab; i++) {
       const v = x[i]!;
-      if (v >= cut) continue;
-      estimate[orderedKey(bits[i]!) >>> 21]! += SAMPLE_STRIDE * expNonPositive((v - max) * inverseTemperature);
+      tokens[n] = i;
+      values[n] = v;
+      n += +(v >= bound);
     }
-    let estimatedTotal = 0;
-    for (let digit = 0; digit < 2048; digit++) estimatedTotal += estimate[digit]!;
-    const want = ((1 + topP) / 2) * estimatedTotal;
-    let above = 0;
-    let digit = 2047;
-    for (; digit > 0; digit--) {
-      above += estimate[digit]!;
-      if (above >= want) break;
-    }
-    if (digit <= 1) return 0;
-    const key = ((digit - 1) << 21) >>> 0;
-    // The lowest digits hold the negative NaNs: no bound there.
-    return Number.isNaN(keyToFloat(key)) ? 0 : key;
+    // The same weights the first pass summed (the same function of the same values).
+    const weights = this.#massWeights;
+    for (let j = 0; j < n; j++) weights[j] = weightOf(values[j]!, kind, max, inverseTemperature, plainProbs);
+    this.#massCount = n;
+    return n;
   }
 
   /**

@@ -26,6 +26,54 @@ export function keyToFloat(key: number): number {
   return conversion.getFloat32(0, true);
 }
 
+/** Where a walk over digit weights stopped (see {@link walkDigits}). */
+export interface DigitWalk {
+  /** The digit chosen: the first from the top whose accumulated weight reaches the target. */
+  digit: number;
+  /** Weight of the digits above it. */
+  above: number;
+  /** The whole weight stays below the target (rounding): `digit` is the lowest with weight. */
+  short: boolean;
+  /** The walk would have gone below the digits known to be complete: nothing chosen. */
+  incomplete: boolean;
+}
+
+/**
+ * The radix select's step: walks `histogram[0 … bins)` from the largest digit down, skipping
+ * digits with no weight, and stops at the first where the accumulated weight reaches
+ * `remaining`. Digits below `completeDigit` may be incomplete: reaching one sets `incomplete`.
+ */
+export function walkDigits(
+  histogram: Float64Array,
+  bins: number,
+  remaining: number,
+  completeDigit: number,
+  walk: DigitWalk,
+): void {
+  let lowest = -1;
+  let above = 0;
+  walk.short = false;
+  walk.incomplete = false;
+  for (let digit = bins - 1; digit >= 0; digit--) {
+    if (digit < completeDigit) {
+      walk.incomplete = true;
+      return;
+    }
+    const h = histogram[digit]!;
+    if (h === 0) continue;
+    lowest = digit;
+    if (above + h >= remaining) {
+      walk.digit = digit;
+      walk.above = above;
+      return;
+    }
+    above += h;
+  }
+  walk.digit = lowest;
+  walk.above = above;
+  walk.short = true;
+}
+
 const ROUNDS: ReadonlyArray<{ shift: number; mask: number }> = [
   { shift: 21, mask: 0x7ff },
   { shift: 10, mask: 0x7ff },
@@ -37,6 +85,7 @@ const ROUNDS: ReadonlyArray<{ shift: number; mask: number }> = [
  */
 export class ThresholdSelector {
   readonly #histogram = new Float64Array(2048);
+  readonly #walk: DigitWalk = { digit: 0, above: 0, short: false, incomplete: false };
   #survivors = new Int32Array(0);
 
   /**
@@ -61,6 +110,7 @@ export class ThresholdSelector {
     completeFrom = 0,
   ): number {
     const histogram = this.#histogram;
+    const walk = this.#walk;
     if (this.#survivors.length < count) this.#survivors = new Int32Array(Math.max(count, 1024));
     const survivors = this.#survivors;
     let prefix = 0;
@@ -83,29 +133,15 @@ export class ThresholdSelector {
           histogram[digit]! += weights === null ? 1 : weights[i]!;
         }
       }
-      // Walk digits from the largest; the chosen digit is where the weight reaches the target.
-      let chosen = -1;
-      let lowest = -1;
-      let above = 0;
       // Digits below `completeDigit` may be missing tokens: the walk must not reach them.
-      const completeDigit = round === 0 ? Math.ceil(completeFrom / 2 ** 21) : 0;
-      for (let digit = bins - 1; digit >= 0; digit--) {
-        if (digit < completeDigit) return Number.NaN;
-        const h = histogram[digit]!;
-        if (h === 0) continue;
-        lowest = digit;
-        if (above + h >= remaining) {
-          chosen = digit;
-          break;
-        }
-        above += h;
-      }
-      if (chosen === -1) {
+      walkDigits(histogram, bins, remaining, round === 0 ? Math.ceil(completeFrom / 2 ** 21) : 0, walk);
+      if (walk.incomplete) return Number.NaN;
+      const chosen = walk.digit;
+      if (walk.short) {
         // Rounding left the total short of the target: keep everything down to the lowest bin.
-        chosen = lowest;
         remaining = Number.POSITIVE_INFINITY;
       } else {
-        remaining -= above;
+        remaining -= walk.above;
       }
       prefix |= chosen << shift;
       if (round === 2) break;
@@ -113,15 +149,18 @@ export class ThresholdSelector {
       const highShift = shift;
       const wanted = prefix >>> highShift;
       let kept = 0;
+      // Branch-free: on random values a branch here mispredicts on every few candidates.
       if (round === 0) {
         for (let j = 0; j < count; j++) {
           const i = candidates === null ? j : candidates[j]!;
-          if (orderedKey(bits[i]!) >>> highShift === wanted) survivors[kept++] = i;
+          survivors[kept] = i;
+          kept += +(orderedKey(bits[i]!) >>> highShift === wanted);
         }
       } else {
         for (let j = 0; j < survivorCount; j++) {
           const i = survivors[j]!;
-          if (orderedKey(bits[i]!) >>> highShift === wanted) survivors[kept++] = i;
+          survivors[kept] = i;
+          kept += +(orderedKey(bits[i]!) >>> highShift === wanted);
         }
       }
       survivorCount = kept;
