@@ -2,7 +2,13 @@ import { SamplerInputError } from '../errors.js';
 import { uniform53 } from '../philox.js';
 import type { ResolvedRequest, RowAdjustments } from '../request.js';
 import { expNonPositive } from './fast-exp.js';
-import { type DigitWalk, keyToFloat, orderedKey, ThresholdSelector, walkDigits } from './threshold-select.js';
+import {
+  type DigitWalk,
+  keyToFloat,
+  remainingAfter,
+  ThresholdSelector,
+  walkDigits,
+} from './threshold-select.js';
 
 /** Tokens per running total kept by the plain path (the draw recomputes at most this many weights). */
 const CHUNK = 32;
@@ -26,9 +32,10 @@ export class RowSampler {
   #counts = new Int32Array(0);
   /** Running weight at the end of each chunk of {@link CHUNK} tokens (the plain path). */
   #chunkTotals = new Float64Array(0);
-  /** Top-p's first-round histogram: weight per 11-bit digit of the ordered key. */
+  /** Top-p's first round: weight per top-11-bit digit, of the raw bits then of the key. */
+  readonly #rawDigitWeights = new Float64Array(2048);
   readonly #digitWeights = new Float64Array(2048);
-  readonly #walk: DigitWalk = { digit: 0, above: 0, short: false, incomplete: false };
+  readonly #walk: DigitWalk = { digit: 0, above: 0, short: false };
   /** Top-p's compact candidate list (#topPOverRow): tokens in #kept, then values and weights. */
   #massValues = new Float32Array(0);
   #massBits = new Uint32Array(0);
@@ -309,11 +316,11 @@ export class RowSampler {
    * their weights in #massWeights.
    *
    * The total needs every token's weight, in index order; the threshold needs far fewer. One
-   * pass computes the weights, their total and the radix select's first-round histogram (the
-   * weight per 11-bit digit, summed in index order as the select sums it): its walk names the
-   * digit where t_p lies. A second pass lists the tokens of that digit and above — a few
-   * percent of a row of random logits — and the select finishes on the list, told that it is
-   * complete from that digit up: same sums in the same order, so the row's own t_p, bit for bit.
+   * pass computes the weights, their total and the radix select's first round (the weight per
+   * 11-bit digit, summed in index order as the select sums it), whose walk names the digit
+   * where t_p lies. A second pass lists the tokens of that digit and above — a few percent of
+   * a row of random logits — and the select finishes its second and third rounds on the list:
+   * the same sums in the same order as over the row, so the row's own t_p, bit for bit.
    * Neither pass stores a weight per token (a row of stores costs as much as the exponentials
    * here), and neither branches on the data (a mispredicted branch per few tokens would too).
    */
@@ -327,36 +334,39 @@ export class RowSampler {
     topP: number,
   ): number {
     const vocab = x.length;
-    const histogram = this.#digitWeights;
-    histogram.fill(0);
+    // Indexed by the raw top 11 bits (one shift per token); see keyDigitWeights below.
+    const raw = this.#rawDigitWeights;
+    raw.fill(0);
     let total = 0;
     if (kind === 'logits') {
       for (let i = 0; i < vocab; i++) {
         const w = expNonPositive((x[i]! - max) * inverseTemperature);
         total += w;
-        histogram[orderedKey(bits[i]!) >>> 21]! += w;
+        raw[bits[i]! >>> 21]! += w;
       }
     } else {
       for (let i = 0; i < vocab; i++) {
         const w = weightOf(x[i]!, kind, max, inverseTemperature, plainProbs);
         total += w;
-        histogram[orderedKey(bits[i]!) >>> 21]! += w;
+        raw[bits[i]! >>> 21]! += w;
       }
     }
     const target = topP * total;
+    const histogram = keyDigitWeights(raw, this.#digitWeights);
     const walk = this.#walk;
-    walkDigits(histogram, 2048, target, 0, walk);
-    // The lowest digits hold the negative NaNs (no float is their lower end): no bound there.
-    let completeFrom = walk.digit > 3 && !walk.short ? (walk.digit << 21) >>> 0 : 0;
-    const bound = completeFrom === 0 ? Number.NEGATIVE_INFINITY : keyToFloat(completeFrom);
-    if (Number.isNaN(bound)) completeFrom = 0;
-    const count = this.#gather(x, completeFrom === 0 ? Number.NEGATIVE_INFINITY : bound, kind, max, inverseTemperature, plainProbs);
-    const found = this.#selector.select(this.#massBits, null, count, this.#massWeights, target, completeFrom);
-    if (!Number.isNaN(found)) return found;
-    // Not reached (the list holds the walked digits whole, summed as the first pass summed
-    // them); a guard that keeps the result exact if it ever were.
-    const all = this.#gather(x, Number.NEGATIVE_INFINITY, kind, max, inverseTemperature, plainProbs);
-    return this.#selector.select(this.#massBits, null, all, this.#massWeights, target);
+    walkDigits(histogram, 2048, target, walk);
+    // List the chosen digit and above. The lowest digits hold the negative NaNs: no float is
+    // their lower end, and no bound is needed there.
+    const lowerEnd = walk.digit > 3 ? keyToFloat((walk.digit << 21) >>> 0) : Number.NEGATIVE_INFINITY;
+    const count = this.#gather(x, lowerEnd, kind, max, inverseTemperature, plainProbs);
+    return this.#selector.selectWithin(
+      this.#massBits,
+      null,
+      count,
+      this.#massWeights,
+      walk.digit,
+      remainingAfter(walk, target),
+    );
   }
 
   /**
@@ -645,6 +655,20 @@ function weightOf(
 ): number {
   if (kind === 'logits') return expNonPositive((v - max) * inverseTemperature);
   return plainProbs ? v : (v / max) ** inverseTemperature;
+}
+
+/**
+ * Reorders weights indexed by the raw top 11 bits of float32 values into the order of the
+ * ordered key's top 11 bits (see orderedKey): positive floats (raw digit r < 0x400) go to
+ * r + 0x400, negative ones to 0x7ff − r. One raw digit is one key digit, so each bin holds the
+ * same tokens' weights, summed in the same order.
+ */
+function keyDigitWeights(raw: Float64Array, out: Float64Array): Float64Array {
+  for (let r = 0; r < 0x400; r++) {
+    out[r + 0x400] = raw[r]!;
+    out[0x7ff - (r + 0x400)] = raw[r + 0x400]!;
+  }
+  return out;
 }
 
 /** Writes the weights of the candidates (by token index) and returns their sum. */

@@ -34,31 +34,18 @@ export interface DigitWalk {
   above: number;
   /** The whole weight stays below the target (rounding): `digit` is the lowest with weight. */
   short: boolean;
-  /** The walk would have gone below the digits known to be complete: nothing chosen. */
-  incomplete: boolean;
 }
 
 /**
  * The radix select's step: walks `histogram[0 … bins)` from the largest digit down, skipping
  * digits with no weight, and stops at the first where the accumulated weight reaches
- * `remaining`. Digits below `completeDigit` may be incomplete: reaching one sets `incomplete`.
+ * `remaining`.
  */
-export function walkDigits(
-  histogram: Float64Array,
-  bins: number,
-  remaining: number,
-  completeDigit: number,
-  walk: DigitWalk,
-): void {
+export function walkDigits(histogram: Float64Array, bins: number, remaining: number, walk: DigitWalk): void {
   let lowest = -1;
   let above = 0;
   walk.short = false;
-  walk.incomplete = false;
   for (let digit = bins - 1; digit >= 0; digit--) {
-    if (digit < completeDigit) {
-      walk.incomplete = true;
-      return;
-    }
     const h = histogram[digit]!;
     if (h === 0) continue;
     lowest = digit;
@@ -74,6 +61,11 @@ export function walkDigits(
   walk.short = true;
 }
 
+/** The weight still to reach inside the digit a walk chose (everything, when it fell short). */
+export function remainingAfter(walk: DigitWalk, remaining: number): number {
+  return walk.short ? Number.POSITIVE_INFINITY : remaining - walk.above;
+}
+
 const ROUNDS: ReadonlyArray<{ shift: number; mask: number }> = [
   { shift: 21, mask: 0x7ff },
   { shift: 10, mask: 0x7ff },
@@ -85,7 +77,7 @@ const ROUNDS: ReadonlyArray<{ shift: number; mask: number }> = [
  */
 export class ThresholdSelector {
   readonly #histogram = new Float64Array(2048);
-  readonly #walk: DigitWalk = { digit: 0, above: 0, short: false, incomplete: false };
+  readonly #walk: DigitWalk = { digit: 0, above: 0, short: false };
   #survivors = new Int32Array(0);
 
   /**
@@ -94,12 +86,6 @@ export class ThresholdSelector {
    * list of indices (first `count` entries) or `null` for 0..count-1; `weights` is indexed by
    * token index, or `null` to count each candidate as 1. If rounding leaves the whole weight
    * below `target`, the smallest candidate value is returned (everything is kept).
-   *
-   * `completeFrom` says the candidates may be a prefilter of the row: they hold every token of
-   * the row whose ordered key is ≥ `completeFrom` (and perhaps some below), in index order. The
-   * result is then the row's own (same digit sums, same order) whenever the first round stops on
-   * a digit wholly at or above `completeFrom`; otherwise it returns NaN and the caller selects
-   * over the row. 0 (the default) means the candidates are the whole set.
    */
   select(
     bits: Uint32Array,
@@ -107,61 +93,67 @@ export class ThresholdSelector {
     count: number,
     weights: Float64Array | null,
     target: number,
-    completeFrom = 0,
+  ): number {
+    const histogram = this.#histogram;
+    histogram.fill(0);
+    for (let j = 0; j < count; j++) {
+      const i = candidates === null ? j : candidates[j]!;
+      histogram[orderedKey(bits[i]!) >>> 21]! += weights === null ? 1 : weights[i]!;
+    }
+    const walk = this.#walk;
+    walkDigits(histogram, 2048, target, walk);
+    return this.selectWithin(bits, candidates, count, weights, walk.digit, remainingAfter(walk, target));
+  }
+
+  /**
+   * {@link select} from its second round: the first round (the top 11 bits of the ordered key)
+   * chose `digit`, with `remaining` weight still to reach inside it. The candidates must hold
+   * every token of that digit, in the order the first round summed them; others are ignored.
+   * A caller that summed the first round itself (over a whole row, while it computed the
+   * weights) lists only the tokens of the chosen digit and above.
+   */
+  selectWithin(
+    bits: Uint32Array,
+    candidates: Int32Array | null,
+    count: number,
+    weights: Float64Array | null,
+    digit: number,
+    remaining: number,
   ): number {
     const histogram = this.#histogram;
     const walk = this.#walk;
     if (this.#survivors.length < count) this.#survivors = new Int32Array(Math.max(count, 1024));
     const survivors = this.#survivors;
-    let prefix = 0;
-    let remaining = target;
+    let prefix = digit << 21;
+    // The candidates whose key starts with the chosen digit. Branch-free: on random values a
+    // branch here mispredicts on every few candidates.
+    const first = prefix >>> 21;
     let survivorCount = 0;
-    for (let round = 0; round < 3; round++) {
+    for (let j = 0; j < count; j++) {
+      const i = candidates === null ? j : candidates[j]!;
+      survivors[survivorCount] = i;
+      survivorCount += +(orderedKey(bits[i]!) >>> 21 === first);
+    }
+    for (let round = 1; round < 3; round++) {
       const { shift, mask } = ROUNDS[round]!;
       const bins = mask + 1;
       histogram.fill(0, 0, bins);
-      if (round === 0) {
-        for (let j = 0; j < count; j++) {
-          const i = candidates === null ? j : candidates[j]!;
-          const digit = orderedKey(bits[i]!) >>> 21;
-          histogram[digit]! += weights === null ? 1 : weights[i]!;
-        }
-      } else {
-        for (let j = 0; j < survivorCount; j++) {
-          const i = survivors[j]!;
-          const digit = (orderedKey(bits[i]!) >>> shift) & mask;
-          histogram[digit]! += weights === null ? 1 : weights[i]!;
-        }
+      for (let j = 0; j < survivorCount; j++) {
+        const i = survivors[j]!;
+        const digit = (orderedKey(bits[i]!) >>> shift) & mask;
+        histogram[digit]! += weights === null ? 1 : weights[i]!;
       }
-      // Digits below `completeDigit` may be missing tokens: the walk must not reach them.
-      walkDigits(histogram, bins, remaining, round === 0 ? Math.ceil(completeFrom / 2 ** 21) : 0, walk);
-      if (walk.incomplete) return Number.NaN;
-      const chosen = walk.digit;
-      if (walk.short) {
-        // Rounding left the total short of the target: keep everything down to the lowest bin.
-        remaining = Number.POSITIVE_INFINITY;
-      } else {
-        remaining -= walk.above;
-      }
-      prefix |= chosen << shift;
+      walkDigits(histogram, bins, remaining, walk);
+      remaining = remainingAfter(walk, remaining);
+      prefix |= walk.digit << shift;
       if (round === 2) break;
-      // Narrow the candidates to those whose key starts with the chosen digits.
-      const highShift = shift;
-      const wanted = prefix >>> highShift;
+      // Narrow the survivors to those whose key starts with the chosen digits.
+      const wanted = prefix >>> shift;
       let kept = 0;
-      // Branch-free: on random values a branch here mispredicts on every few candidates.
-      if (round === 0) {
-        for (let j = 0; j < count; j++) {
-          const i = candidates === null ? j : candidates[j]!;
-          survivors[kept] = i;
-          kept += +(orderedKey(bits[i]!) >>> highShift === wanted);
-        }
-      } else {
-        for (let j = 0; j < survivorCount; j++) {
-          const i = survivors[j]!;
-          survivors[kept] = i;
-          kept += +(orderedKey(bits[i]!) >>> highShift === wanted);
-        }
+      for (let j = 0; j < survivorCount; j++) {
+        const i = survivors[j]!;
+        survivors[kept] = i;
+        kept += +(orderedKey(bits[i]!) >>> shift === wanted);
       }
       survivorCount = kept;
     }
