@@ -333,24 +333,12 @@ export class RowSampler {
     plainProbs: boolean,
     topP: number,
   ): number {
-    const vocab = x.length;
     // Indexed by the raw top 11 bits (one shift per token); see keyDigitWeights below.
     const raw = this.#rawDigitWeights;
-    raw.fill(0);
-    let total = 0;
-    if (kind === 'logits') {
-      for (let i = 0; i < vocab; i++) {
-        const w = expNonPositive((x[i]! - max) * inverseTemperature);
-        total += w;
-        raw[bits[i]! >>> 21]! += w;
-      }
-    } else {
-      for (let i = 0; i < vocab; i++) {
-        const w = weightOf(x[i]!, kind, max, inverseTemperature, plainProbs);
-        total += w;
-        raw[bits[i]! >>> 21]! += w;
-      }
-    }
+    const total =
+      kind === 'logits'
+        ? logitWeightsByDigit(x, bits, max, inverseTemperature, raw)
+        : probWeightsByDigit(x, bits, max, inverseTemperature, plainProbs, raw);
     const target = topP * total;
     const histogram = keyDigitWeights(raw, this.#digitWeights);
     const walk = this.#walk;
@@ -428,15 +416,12 @@ export class RowSampler {
     const vocab = x.length;
     const chunkTotals = this.#chunkTotals;
     let total = 0;
-    let chunk = 0;
-    let i = 0;
-    for (; i + CHUNK <= vocab; chunk++) {
-      const end = i + CHUNK;
-      for (; i < end; i++) total += expNonPositive((x[i]! - max) * inverseTemperature);
-      chunkTotals[chunk] = total;
-    }
-    if (i < vocab) {
-      for (; i < vocab; i++) total += expNonPositive((x[i]! - max) * inverseTemperature);
+    // One loop shape for every vocabulary: a tail branch that a vocabulary divisible by CHUNK
+    // never takes had no type feedback when V8 compiled the loop, and deoptimised it again
+    // and again (170 times in one bench run).
+    for (let chunk = 0, start = 0; start < vocab; chunk++, start += CHUNK) {
+      const end = Math.min(start + CHUNK, vocab);
+      for (let i = start; i < end; i++) total += expNonPositive((x[i]! - max) * inverseTemperature);
       chunkTotals[chunk] = total;
     }
     return total;
@@ -655,6 +640,48 @@ function weightOf(
 ): number {
   if (kind === 'logits') return expNonPositive((v - max) * inverseTemperature);
   return plainProbs ? v : (v / max) ** inverseTemperature;
+}
+
+// The hot loops below are functions of their own that return right after the loop: V8 compiles
+// a long loop while it runs (on-stack replacement), before the code after it has run once, and
+// re-entered that compiled loop on every call, to deoptimise each time at the first operation
+// after it (897 times in one bench run, when this loop was inline in #topPOverRow).
+
+/** Σ exp((x_i − max) / T) in index order, and the same weights summed per raw top-11-bit digit. */
+function logitWeightsByDigit(
+  x: Float32Array,
+  bits: Uint32Array,
+  max: number,
+  inverseTemperature: number,
+  byDigit: Float64Array,
+): number {
+  byDigit.fill(0);
+  let total = 0;
+  for (let i = 0; i < x.length; i++) {
+    const w = expNonPositive((x[i]! - max) * inverseTemperature);
+    total += w;
+    byDigit[bits[i]! >>> 21]! += w;
+  }
+  return total;
+}
+
+/** {@link logitWeightsByDigit} for probabilities. */
+function probWeightsByDigit(
+  x: Float32Array,
+  bits: Uint32Array,
+  max: number,
+  inverseTemperature: number,
+  plainProbs: boolean,
+  byDigit: Float64Array,
+): number {
+  byDigit.fill(0);
+  let total = 0;
+  for (let i = 0; i < x.length; i++) {
+    const w = weightOf(x[i]!, 'probs', max, inverseTemperature, plainProbs);
+    total += w;
+    byDigit[bits[i]! >>> 21]! += w;
+  }
+  return total;
 }
 
 /**
