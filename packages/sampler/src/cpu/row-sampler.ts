@@ -32,6 +32,10 @@ export class RowSampler {
   #counts = new Int32Array(0);
   /** Running weight at the end of each chunk of {@link CHUNK} tokens (the plain path). */
   #chunkTotals = new Float64Array(0);
+  /** Index of the maximum found by #streamTopK. */
+  #streamArgmax = -1;
+  /** The plain path's total (its kept list and running sums are implicit). */
+  #plainTotal = 0;
   /** Top-p's first round: weight per top-11-bit digit, of the raw bits then of the key. */
   readonly #rawDigitWeights = new Float64Array(2048);
   readonly #digitWeights = new Float64Array(2048);
@@ -116,7 +120,8 @@ export class RowSampler {
       candidateCount = found.count;
       threshold = found.threshold;
     } else {
-      [max, argmax] = kind === 'logits' ? maxOfLogits(x, row) : maxOfProbs(x, row);
+      argmax = kind === 'logits' ? argmaxOfLogits(x, row) : argmaxOfProbs(x, row);
+      max = argmax === -1 ? (kind === 'logits' ? Number.NEGATIVE_INFINITY : 0) : x[argmax]!;
     }
     if (argmax === -1) {
       tokens.fill(-1, out, out + samples);
@@ -165,11 +170,8 @@ export class RowSampler {
 
     if (kind === 'probs' && topK > 0) {
       threshold = this.#selector.select(bits, null, vocab, null, topK);
-      const list = this.#candidates;
-      let n = 0;
-      for (let i = 0; i < vocab; i++) if (x[i]! >= threshold) list[n++] = i;
-      candidates = list;
-      candidateCount = n;
+      candidates = this.#candidates;
+      candidateCount = listAtLeast(x, threshold, candidates, this.#massValues);
     }
     // Top-p over the whole row leaves its candidates in a compact list (see #topPOverRow).
     let massList = false;
@@ -188,70 +190,36 @@ export class RowSampler {
       if (topPThreshold > threshold) threshold = topPThreshold;
     }
 
-    // 5. Kept set in index order, with min-p, and its running weight.
+    // 5. Kept set in index order, with min-p, and its running weight: `kept` lists the tokens,
+    //    `cumulative` their running weights (so the total is its last entry).
     const minWeight = minP * maxWeight;
-    let keptCount = 0;
-    let total = 0;
+    let keptCount: number;
     if (massList) {
-      // Tokens, values and weights side by side, in index order: the list is compacted in place,
-      // without a branch per token (adding 0 · w leaves the total's bits as they are).
-      const values = this.#massValues;
-      const massWeights = this.#massWeights;
-      const count = this.#massCount;
-      for (let j = 0; j < count; j++) {
-        const w = massWeights[j]!;
-        const keep = +(values[j]! >= threshold) & +(w >= minWeight);
-        total += keep * w;
-        kept[keptCount] = kept[j]!;
-        cumulative[keptCount] = total;
-        keptCount += keep;
-      }
+      keptCount = keepListed(this.#massValues, this.#massWeights, this.#massCount, threshold, minWeight, kept, cumulative);
     } else if (!weighted && candidates === null && kind === 'logits') {
       // The common plain path: one pass of exponentials; min-p skips the exponential of tokens
       // far below its threshold (the exact test on the weight decides the rest).
-      if (minP > 0) {
-        const skipBelow = Math.log(minP) - 1e-6;
-        // Four at a time: a quad wholly below the skip level (the same test, token by token)
-        // costs one branch. (No closure here: one that captured `total` would keep it in memory.)
-        for (let quad = 0; quad < vocab; quad += 4) {
-          const end = quad + 4;
-          if (
-            end <= vocab &&
-            (x[quad]! - max) * inverseTemperature < skipBelow &&
-            (x[quad + 1]! - max) * inverseTemperature < skipBelow &&
-            (x[quad + 2]! - max) * inverseTemperature < skipBelow &&
-            (x[quad + 3]! - max) * inverseTemperature < skipBelow
-          )
-            continue;
-          for (let i = quad; i < end && i < vocab; i++) {
-            const d = (x[i]! - max) * inverseTemperature;
-            if (d < skipBelow) continue;
-            const w = expNonPositive(d);
-            if (w < minWeight) continue;
-            total += w;
-            kept[keptCount] = i;
-            cumulative[keptCount] = total;
-            keptCount++;
-          }
-        }
-      } else {
-        total = this.#plainWeights(x, max, inverseTemperature);
-        keptCount = vocab;
-        this.#identity = true;
-      }
+      keptCount =
+        minP > 0
+          ? keepAboveMinP(x, max, inverseTemperature, minP, minWeight, kept, cumulative)
+          : this.#plainWeights(x, max, inverseTemperature);
     } else {
-      for (let j = 0; j < candidateCount; j++) {
-        const i = candidates === null ? j : candidates[j]!;
-        const v = x[i]!;
-        if (v < threshold) continue;
-        const w = weighted ? weights[i]! : weightOf(v, kind, max, inverseTemperature, plainProbs);
-        if (w < minWeight) continue;
-        total += w;
-        kept[keptCount] = i;
-        cumulative[keptCount] = total;
-        keptCount++;
-      }
+      keptCount = keepCandidates(
+        x,
+        candidates,
+        candidateCount,
+        threshold,
+        weighted ? weights : null,
+        kind,
+        max,
+        inverseTemperature,
+        plainProbs,
+        minWeight,
+        kept,
+        cumulative,
+      );
     }
+    const total = this.#identity ? this.#plainTotal : keptCount === 0 ? 0 : cumulative[keptCount - 1]!;
     this.#keptCount = keptCount;
     this.#total = total;
     this.#draw(request, row, tokens, out);
@@ -269,45 +237,53 @@ export class RowSampler {
     k: number,
     row: number,
   ): { max: number; argmax: number; count: number; threshold: number } {
+    const count = this.#streamTopK(x, bits, k, row);
+    const argmax = this.#streamArgmax;
+    const threshold = this.#selector.select(bits, this.#candidates, count, null, k);
+    return {
+      max: argmax === -1 ? Number.NEGATIVE_INFINITY : x[argmax]!,
+      argmax,
+      count: compact(x, this.#candidates, count, threshold),
+      threshold,
+    };
+  }
+
+  /** The streaming pass of {@link #topKCandidates}: returns the buffer's count (argmax in #streamArgmax). */
+  #streamTopK(x: Float32Array, bits: Uint32Array, k: number, row: number): number {
     const vocab = x.length;
     const list = this.#candidates;
     let limit = Math.min(vocab, Math.max(4 * k, 1024));
     let running = Number.NEGATIVE_INFINITY;
     let count = 0;
     let max = Number.NEGATIVE_INFINITY;
-    let argmax = -1;
-    const visit = (i: number): void => {
-      const v = x[i]!;
-      if (v >= running) {
-        if (v > max) {
-          max = v;
-          argmax = i;
-        }
-        list[count++] = i;
-        if (count === limit && i + 1 < vocab) {
-          running = this.#selector.select(bits, list, count, null, k);
-          count = compact(x, list, count, running);
-          // Ties can keep the buffer full; grow it so that each tightening halves the work.
-          if (count * 2 > limit) limit = Math.min(vocab, limit * 2);
-        }
-      } else if (Number.isNaN(v)) {
-        throw new SamplerInputError('logits', 'no NaN', v, row);
-      }
-    };
+    this.#streamArgmax = -1;
     // Four at a time: one test rejects a quad below the running threshold (NaN fails it too,
-    // and is caught one by one); this halves the pass on V8.
-    let i = 0;
-    for (; i + 3 < vocab; i += 4) {
-      if (!(x[i]! < running && x[i + 1]! < running && x[i + 2]! < running && x[i + 3]! < running)) {
-        visit(i);
-        visit(i + 1);
-        visit(i + 2);
-        visit(i + 3);
+    // and is caught one by one); this halves the pass on V8. (No closure for the four: one that
+    // captured `running` would keep it in memory.)
+    for (let quad = 0; quad < vocab; quad += 4) {
+      const end = quad + 4;
+      if (end <= vocab && x[quad]! < running && x[quad + 1]! < running && x[quad + 2]! < running && x[quad + 3]! < running)
+        continue;
+      for (let i = quad; i < end && i < vocab; i++) {
+        const v = x[i]!;
+        if (v >= running) {
+          if (v > max) {
+            max = v;
+            this.#streamArgmax = i;
+          }
+          list[count++] = i;
+          if (count === limit && i + 1 < vocab) {
+            running = this.#selector.select(bits, list, count, null, k);
+            count = compact(x, list, count, running);
+            // Ties can keep the buffer full; grow it so that each tightening halves the work.
+            if (count * 2 > limit) limit = Math.min(vocab, limit * 2);
+          }
+        } else if (Number.isNaN(v)) {
+          throw new SamplerInputError('logits', 'no NaN', v, row);
+        }
       }
     }
-    for (; i < vocab; i++) visit(i);
-    const threshold = this.#selector.select(bits, list, count, null, k);
-    return { max, argmax, count: compact(x, list, count, threshold), threshold };
+    return count;
   }
 
   /**
@@ -359,9 +335,7 @@ export class RowSampler {
 
   /**
    * Lists the tokens with x ≥ `bound` in index order, with their values and weights side by
-   * side (#kept, #massValues, #massWeights); returns and records how many. Four at a time: a
-   * quad wholly below the bound costs one branch, and the quads that are not are written
-   * without a branch per token.
+   * side (#kept, #massValues, #massWeights); returns and records how many.
    */
   #gather(
     x: Float32Array,
@@ -371,60 +345,22 @@ export class RowSampler {
     inverseTemperature: number,
     plainProbs: boolean,
   ): number {
-    const vocab = x.length;
-    const tokens = this.#kept;
-    const values = this.#massValues;
-    let n = 0;
-    let i = 0;
-    for (; i + 3 < vocab; i += 4) {
-      const a = x[i]!;
-      const b = x[i + 1]!;
-      const c = x[i + 2]!;
-      const d = x[i + 3]!;
-      if (a < bound && b < bound && c < bound && d < bound) continue;
-      tokens[n] = i;
-      values[n] = a;
-      n += +(a >= bound);
-      tokens[n] = i + 1;
-      values[n] = b;
-      n += +(b >= bound);
-      tokens[n] = i + 2;
-      values[n] = c;
-      n += +(c >= bound);
-      tokens[n] = i + 3;
-      values[n] = d;
-      n += +(d >= bound);
-    }
-    for (; i < vocab; i++) {
-      const v = x[i]!;
-      tokens[n] = i;
-      values[n] = v;
-      n += +(v >= bound);
-    }
+    const count = listAtLeast(x, bound, this.#kept, this.#massValues);
     // The same weights the first pass summed (the same function of the same values).
-    const weights = this.#massWeights;
-    for (let j = 0; j < n; j++) weights[j] = weightOf(values[j]!, kind, max, inverseTemperature, plainProbs);
-    this.#massCount = n;
-    return n;
+    weighListed(this.#massValues, count, kind, max, inverseTemperature, plainProbs, this.#massWeights);
+    this.#massCount = count;
+    return count;
   }
 
   /**
-   * Σ exp((x_i − max) / T) over the row in index order (the plain path), keeping the running
-   * total at the end of every chunk of {@link CHUNK} tokens for the draw.
+   * The plain path: every token is kept (the kept list is the identity, never written), with
+   * the running total at the end of every chunk of {@link CHUNK} tokens for the draw; returns
+   * the kept count.
    */
   #plainWeights(x: Float32Array, max: number, inverseTemperature: number): number {
-    const vocab = x.length;
-    const chunkTotals = this.#chunkTotals;
-    let total = 0;
-    // One loop shape for every vocabulary: a tail branch that a vocabulary divisible by CHUNK
-    // never takes had no type feedback when V8 compiled the loop, and deoptimised it again
-    // and again (170 times in one bench run).
-    for (let chunk = 0, start = 0; start < vocab; chunk++, start += CHUNK) {
-      const end = Math.min(start + CHUNK, vocab);
-      for (let i = start; i < end; i++) total += expNonPositive((x[i]! - max) * inverseTemperature);
-      chunkTotals[chunk] = total;
-    }
-    return total;
+    this.#plainTotal = chunkedWeights(x, max, inverseTemperature, this.#chunkTotals);
+    this.#identity = true;
+    return x.length;
   }
 
   /**
@@ -588,35 +524,35 @@ export class RowSampler {
   }
 }
 
-function maxOfLogits(x: Float32Array, row: number): [number, number] {
+/**
+ * Index of the largest logit (the lowest on ties); -1 when every logit is -Infinity. Returns a
+ * number only: V8 compiles this loop while it runs, before the code after it has run once, and
+ * an array or object built there deoptimised the function on call after call.
+ */
+function argmaxOfLogits(x: Float32Array, row: number): number {
+  const n = x.length;
   let max = Number.NEGATIVE_INFINITY;
   let argmax = -1;
-  const visit = (i: number): void => {
-    const v = x[i]!;
-    if (v > max) {
-      max = v;
-      argmax = i;
-    } else if (Number.isNaN(v)) {
-      throw new SamplerInputError('logits', 'no NaN', v, row);
-    }
-  };
-  // Four at a time: a quad with nothing above the maximum (and no NaN) costs one test.
-  const n = x.length;
-  let i = 0;
-  for (; i + 3 < n; i += 4) {
-    if (!(x[i]! <= max && x[i + 1]! <= max && x[i + 2]! <= max && x[i + 3]! <= max)) {
-      visit(i);
-      visit(i + 1);
-      visit(i + 2);
-      visit(i + 3);
+  // Four at a time: a quad with nothing above the maximum (and no NaN) costs one test. (No
+  // closure for the four: one that captured `max` would keep it in memory.)
+  for (let quad = 0; quad < n; quad += 4) {
+    const end = quad + 4;
+    if (end <= n && x[quad]! <= max && x[quad + 1]! <= max && x[quad + 2]! <= max && x[quad + 3]! <= max) continue;
+    for (let i = quad; i < end && i < n; i++) {
+      const v = x[i]!;
+      if (v > max) {
+        max = v;
+        argmax = i;
+      } else if (Number.isNaN(v)) {
+        throw new SamplerInputError('logits', 'no NaN', v, row);
+      }
     }
   }
-  for (; i < n; i++) visit(i);
-  return [max, argmax];
+  return argmax;
 }
 
-/** Maximum of a probability row; argmax -1 when every probability is 0. */
-function maxOfProbs(x: Float32Array, row: number): [number, number] {
+/** Index of the largest probability (the lowest on ties); -1 when every probability is 0. */
+function argmaxOfProbs(x: Float32Array, row: number): number {
   let max = 0;
   let argmax = -1;
   for (let i = 0; i < x.length; i++) {
@@ -628,7 +564,7 @@ function maxOfProbs(x: Float32Array, row: number): [number, number] {
       argmax = i;
     }
   }
-  return [max, argmax];
+  return argmax;
 }
 
 function weightOf(
@@ -645,7 +581,167 @@ function weightOf(
 // The hot loops below are functions of their own that return right after the loop: V8 compiles
 // a long loop while it runs (on-stack replacement), before the code after it has run once, and
 // re-entered that compiled loop on every call, to deoptimise each time at the first operation
-// after it (897 times in one bench run, when this loop was inline in #topPOverRow).
+// after it (897 times in one bench run, when the weights loop was inline in #topPOverRow).
+
+/**
+ * Lists the indices i with x_i ≥ `bound` in `tokens` and their values in `values`, in index
+ * order; returns how many. Four at a time: a quad wholly below the bound costs one branch, and
+ * a quad that is not is written without a branch per token (on random logits a branch per
+ * token mispredicts every few tokens: 0.2 ms at 0% density, 1.25 ms at 50%).
+ */
+function listAtLeast(x: Float32Array, bound: number, tokens: Int32Array, values: Float32Array): number {
+  const vocab = x.length;
+  let n = 0;
+  // One loop shape for every length (no tail loop: see chunkedWeights).
+  for (let quad = 0; quad < vocab; quad += 4) {
+    const end = quad + 4;
+    if (end <= vocab && x[quad]! < bound && x[quad + 1]! < bound && x[quad + 2]! < bound && x[quad + 3]! < bound)
+      continue;
+    for (let i = quad; i < end && i < vocab; i++) {
+      const v = x[i]!;
+      tokens[n] = i;
+      values[n] = v;
+      n += +(v >= bound);
+    }
+  }
+  return n;
+}
+
+/** The weight of each listed value. */
+function weighListed(
+  values: Float32Array,
+  count: number,
+  kind: 'logits' | 'probs',
+  max: number,
+  inverseTemperature: number,
+  plainProbs: boolean,
+  weights: Float64Array,
+): void {
+  for (let j = 0; j < count; j++) weights[j] = weightOf(values[j]!, kind, max, inverseTemperature, plainProbs);
+}
+
+/**
+ * The kept set from a compact list (tokens in `kept`, values and weights side by side): those
+ * ≥ `threshold` with weight ≥ `minWeight`, compacted in place with their running weights;
+ * returns how many. Branch-free: adding 0 · w leaves the total's bits as they are.
+ */
+function keepListed(
+  values: Float32Array,
+  weights: Float64Array,
+  count: number,
+  threshold: number,
+  minWeight: number,
+  kept: Int32Array,
+  cumulative: Float64Array,
+): number {
+  let total = 0;
+  let keptCount = 0;
+  for (let j = 0; j < count; j++) {
+    const w = weights[j]!;
+    const keep = +(values[j]! >= threshold) & +(w >= minWeight);
+    total += keep * w;
+    kept[keptCount] = kept[j]!;
+    cumulative[keptCount] = total;
+    keptCount += keep;
+  }
+  return keptCount;
+}
+
+/**
+ * The kept set of min-p alone on logits: the tokens with weight ≥ `minWeight`, with their
+ * running weights; returns how many. Tokens far below skip the exponential (the exact test on
+ * the weight decides the rest), four at a time: a quad wholly below the skip level (the same
+ * test, token by token) costs one branch.
+ */
+function keepAboveMinP(
+  x: Float32Array,
+  max: number,
+  inverseTemperature: number,
+  minP: number,
+  minWeight: number,
+  kept: Int32Array,
+  cumulative: Float64Array,
+): number {
+  const vocab = x.length;
+  const skipBelow = Math.log(minP) - 1e-6;
+  let total = 0;
+  let keptCount = 0;
+  for (let quad = 0; quad < vocab; quad += 4) {
+    const end = quad + 4;
+    if (
+      end <= vocab &&
+      (x[quad]! - max) * inverseTemperature < skipBelow &&
+      (x[quad + 1]! - max) * inverseTemperature < skipBelow &&
+      (x[quad + 2]! - max) * inverseTemperature < skipBelow &&
+      (x[quad + 3]! - max) * inverseTemperature < skipBelow
+    )
+      continue;
+    for (let i = quad; i < end && i < vocab; i++) {
+      const d = (x[i]! - max) * inverseTemperature;
+      if (d < skipBelow) continue;
+      const w = expNonPositive(d);
+      if (w < minWeight) continue;
+      total += w;
+      kept[keptCount] = i;
+      cumulative[keptCount] = total;
+      keptCount++;
+    }
+  }
+  return keptCount;
+}
+
+/**
+ * The kept set among candidates (indices, or the whole row when null): those ≥ `threshold`
+ * with weight ≥ `minWeight`, weights read from `weights` (by token) or computed; returns how
+ * many.
+ */
+function keepCandidates(
+  x: Float32Array,
+  candidates: Int32Array | null,
+  count: number,
+  threshold: number,
+  weights: Float64Array | null,
+  kind: 'logits' | 'probs',
+  max: number,
+  inverseTemperature: number,
+  plainProbs: boolean,
+  minWeight: number,
+  kept: Int32Array,
+  cumulative: Float64Array,
+): number {
+  let total = 0;
+  let keptCount = 0;
+  for (let j = 0; j < count; j++) {
+    const i = candidates === null ? j : candidates[j]!;
+    const v = x[i]!;
+    if (v < threshold) continue;
+    const w = weights === null ? weightOf(v, kind, max, inverseTemperature, plainProbs) : weights[i]!;
+    if (w < minWeight) continue;
+    total += w;
+    kept[keptCount] = i;
+    cumulative[keptCount] = total;
+    keptCount++;
+  }
+  return keptCount;
+}
+
+/**
+ * Σ exp((x_i − max) / T) over the row in index order, with the running total at the end of
+ * every chunk of {@link CHUNK} tokens written to `chunkTotals`.
+ */
+function chunkedWeights(x: Float32Array, max: number, inverseTemperature: number, chunkTotals: Float64Array): number {
+  const vocab = x.length;
+  let total = 0;
+  // One loop shape for every vocabulary: a tail branch that a vocabulary divisible by CHUNK
+  // never takes had no type feedback when V8 compiled the loop, and deoptimised it again and
+  // again (170 times in one bench run).
+  for (let chunk = 0, start = 0; start < vocab; chunk++, start += CHUNK) {
+    const end = Math.min(start + CHUNK, vocab);
+    for (let i = start; i < end; i++) total += expNonPositive((x[i]! - max) * inverseTemperature);
+    chunkTotals[chunk] = total;
+  }
+  return total;
+}
 
 /** Σ exp((x_i − max) / T) in index order, and the same weights summed per raw top-11-bit digit. */
 function logitWeightsByDigit(

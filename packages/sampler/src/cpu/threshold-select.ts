@@ -73,7 +73,10 @@ const ROUNDS: ReadonlyArray<{ shift: number; mask: number }> = [
 ];
 
 /**
- * Scratch space for {@link selectThreshold}, reused across calls.
+ * Scratch space for the radix select, reused across calls.
+ *
+ * Its loops are functions of their own that return right after the loop (see
+ * row-sampler.ts: V8 compiles a long loop while it runs and deoptimised the code after it).
  */
 export class ThresholdSelector {
   readonly #histogram = new Float64Array(2048);
@@ -81,11 +84,12 @@ export class ThresholdSelector {
   #survivors = new Int32Array(0);
 
   /**
-   * Returns the value v (a float whose bits are `bits[i]` for some candidate i) over the candidates such that the weight of candidates with
-   * x > v is below `target` and the weight of those with x ≥ v reaches it. `candidates` is a
-   * list of indices (first `count` entries) or `null` for 0..count-1; `weights` is indexed by
-   * token index, or `null` to count each candidate as 1. If rounding leaves the whole weight
-   * below `target`, the smallest candidate value is returned (everything is kept).
+   * Returns the value v (a float whose bits are `bits[i]` for some candidate i) over the
+   * candidates such that the weight of candidates with x > v is below `target` and the weight
+   * of those with x ≥ v reaches it. `candidates` is a list of indices (first `count` entries)
+   * or `null` for 0..count-1; `weights` is indexed by token index, or `null` to count each
+   * candidate as 1. If rounding leaves the whole weight below `target`, the smallest candidate
+   * value is returned (everything is kept).
    */
   select(
     bits: Uint32Array,
@@ -96,10 +100,7 @@ export class ThresholdSelector {
   ): number {
     const histogram = this.#histogram;
     histogram.fill(0);
-    for (let j = 0; j < count; j++) {
-      const i = candidates === null ? j : candidates[j]!;
-      histogram[orderedKey(bits[i]!) >>> 21]! += weights === null ? 1 : weights[i]!;
-    }
+    sumByDigit(bits, candidates, count, weights, 21, 0x7ff, histogram);
     const walk = this.#walk;
     walkDigits(histogram, 2048, target, walk);
     return this.selectWithin(bits, candidates, count, weights, walk.digit, remainingAfter(walk, target));
@@ -125,38 +126,59 @@ export class ThresholdSelector {
     if (this.#survivors.length < count) this.#survivors = new Int32Array(Math.max(count, 1024));
     const survivors = this.#survivors;
     let prefix = digit << 21;
-    // The candidates whose key starts with the chosen digit. Branch-free: on random values a
-    // branch here mispredicts on every few candidates.
-    const first = prefix >>> 21;
-    let survivorCount = 0;
-    for (let j = 0; j < count; j++) {
-      const i = candidates === null ? j : candidates[j]!;
-      survivors[survivorCount] = i;
-      survivorCount += +(orderedKey(bits[i]!) >>> 21 === first);
-    }
+    let survivorCount = narrow(bits, candidates, count, 21, prefix >>> 21, survivors);
     for (let round = 1; round < 3; round++) {
       const { shift, mask } = ROUNDS[round]!;
       const bins = mask + 1;
       histogram.fill(0, 0, bins);
-      for (let j = 0; j < survivorCount; j++) {
-        const i = survivors[j]!;
-        const digit = (orderedKey(bits[i]!) >>> shift) & mask;
-        histogram[digit]! += weights === null ? 1 : weights[i]!;
-      }
+      sumByDigit(bits, survivors, survivorCount, weights, shift, mask, histogram);
       walkDigits(histogram, bins, remaining, walk);
       remaining = remainingAfter(walk, remaining);
       prefix |= walk.digit << shift;
       if (round === 2) break;
-      // Narrow the survivors to those whose key starts with the chosen digits.
-      const wanted = prefix >>> shift;
-      let kept = 0;
-      for (let j = 0; j < survivorCount; j++) {
-        const i = survivors[j]!;
-        survivors[kept] = i;
-        kept += +(orderedKey(bits[i]!) >>> shift === wanted);
-      }
-      survivorCount = kept;
+      survivorCount = narrow(bits, survivors, survivorCount, shift, prefix >>> shift, survivors);
     }
     return keyToFloat(prefix >>> 0);
   }
+}
+
+/**
+ * Adds each candidate's weight (1 when `weights` is null) to the bin of its digit
+ * `(key >>> shift) & mask`, in list order.
+ */
+function sumByDigit(
+  bits: Uint32Array,
+  candidates: Int32Array | null,
+  count: number,
+  weights: Float64Array | null,
+  shift: number,
+  mask: number,
+  histogram: Float64Array,
+): void {
+  for (let j = 0; j < count; j++) {
+    const i = candidates === null ? j : candidates[j]!;
+    histogram[(orderedKey(bits[i]!) >>> shift) & mask]! += weights === null ? 1 : weights[i]!;
+  }
+}
+
+/**
+ * Writes to `out` (which may be `candidates` itself) the candidates whose key >>> shift is
+ * `wanted`, in order; returns how many. Branch-free: on random values a branch here
+ * mispredicts on every few candidates.
+ */
+function narrow(
+  bits: Uint32Array,
+  candidates: Int32Array | null,
+  count: number,
+  shift: number,
+  wanted: number,
+  out: Int32Array,
+): number {
+  let kept = 0;
+  for (let j = 0; j < count; j++) {
+    const i = candidates === null ? j : candidates[j]!;
+    out[kept] = i;
+    kept += +(orderedKey(bits[i]!) >>> shift === wanted);
+  }
+  return kept;
 }
