@@ -136,23 +136,25 @@ function exactWeights(x: Float32Array, temperature: number): (v: number) => numb
 }
 
 describe('top-p kept set against a sort-based reference (float64 and 64-bit fixed point)', () => {
+  const shapes: Array<[Shape, number]> = [
+    ['normal', 3],
+    ['normal', 1],
+    ['ties', 2],
+    ['negativeInfinity', 3],
+    ['zipf', 1],
+  ];
+  const settings = [
+    [1, 0.9],
+    [0.7, 0.5],
+    [1.5, 0.99],
+  ] as const;
   const cases: Array<[number, Shape, number, number, number]> = [];
-  for (const vocab of [7, 64, 1000, 4097, 32000, 151936])
-    for (const [shape, sigma] of [
-      ['normal', 3],
-      ['normal', 1],
-      ['ties', 2],
-      ['negativeInfinity', 3],
-      ['zipf', 1],
-    ] as Array<[Shape, number]>)
-      for (const [temperature, topP] of [
-        [1, 0.9],
-        [0.7, 0.5],
-        [1.5, 0.99],
-      ])
-        // The largest vocabulary for three of the five shapes (each case sorts it twice).
-        if (vocab < 151936 || (shape === 'normal') === (sigma === 3))
-          cases.push([vocab, shape, sigma, temperature!, topP!]);
+  for (const vocab of [7, 64, 1000, 4097, 32000, 151936]) {
+    // The largest vocabulary for three of the five shapes (each case sorts it twice).
+    const used = vocab < 151936 ? shapes : [shapes[0]!, shapes[2]!, shapes[4]!];
+    for (const [shape, sigma] of used)
+      for (const [temperature, topP] of settings) cases.push([vocab, shape, sigma, temperature, topP]);
+  }
   // Rows whose p × total falls within the sums' rounding of a possible end of the walk.
   let nearBoundary = 0;
 
@@ -210,7 +212,30 @@ describe('top-p kept set against a sort-based reference (float64 and 64-bit fixe
 });
 
 describe('min-p', () => {
-  it.each([151936, 4097, 33])('keeps exactly the tokens with weight ≥ minP × the largest (vocab %i)', (vocab) => {
+  it('decides tokens at the threshold by their weight (none skipped on the way)', () => {
+    for (const [minP, temperature] of [
+      [0.1, 1],
+      [0.05, 0.7],
+    ]) {
+      // Logits spread over ±1e-3 around max + T · ln(minP), every fourth a maximum-sized one.
+      const vocab = 4001;
+      const x = new Float32Array(vocab);
+      const edge = Math.fround(temperature!) * Math.log(Math.fround(minP!));
+      for (let i = 0; i < vocab; i++) x[i] = i % 4 === 0 ? 0 : edge + (i - vocab / 2) * 5e-7;
+      const kept = keptSet(x, { minP, temperature });
+      const weigh = rowWeights(x, temperature!);
+      const expected: number[] = [];
+      for (let i = 0; i < vocab; i++) if (weigh(x[i]!) >= Math.fround(minP!)) expected.push(i);
+      expect(kept.tokens).toEqual(expected);
+      // Both sides of the threshold are there.
+      expect(expected.length).toBeGreaterThan(vocab / 4 + 100);
+      expect(expected.length).toBeLessThan(vocab - 100);
+    }
+  });
+
+  it.each([
+    151936, 4097, 33,
+  ])('keeps exactly the tokens with weight ≥ minP × the largest (vocab %i)', (vocab) => {
     const random = generator(vocab);
     for (const [minP, temperature] of [
       [0.1, 1],
@@ -234,26 +259,91 @@ describe('min-p', () => {
 });
 
 describe('the plain draw', () => {
-  it.each([1, 31, 32, 33, 100, 4097, 151936])(
-    'is the first token whose running weight exceeds u · total, in index order (vocab %i)',
-    (vocab) => {
-      const x = randomRow(vocab, 'normal', 3, generator(vocab + 1));
-      const samples = 300;
-      const seed = 77;
-      const result = createSampler({ backend: 'cpu' }).sample({ logits: x, seed, samples });
-      let max = Number.NEGATIVE_INFINITY;
-      for (const v of x) max = Math.max(max, v);
-      const running = new Float64Array(vocab);
-      let total = 0;
-      for (let i = 0; i < vocab; i++) {
-        total += expNonPositive(x[i]! - max);
-        running[i] = total;
-      }
-      for (let draw = 0; draw < samples; draw++) {
-        const target = uniform53(seed, 0, 0, 0, 0, draw) * total;
-        const token = running.findIndex((r) => r > target);
-        expect(result.tokens[draw]).toBe(token);
-      }
-    },
-  );
+  it.each([
+    1, 31, 32, 33, 100, 4097, 151936,
+  ])('is the first token whose running weight exceeds u · total, in index order (vocab %i)', (vocab) => {
+    const x = randomRow(vocab, 'normal', 3, generator(vocab + 1));
+    const samples = 300;
+    const seed = 77;
+    const result = createSampler({ backend: 'cpu' }).sample({ logits: x, seed, samples });
+    let max = Number.NEGATIVE_INFINITY;
+    for (const v of x) max = Math.max(max, v);
+    const running = new Float64Array(vocab);
+    let total = 0;
+    for (let i = 0; i < vocab; i++) {
+      total += expNonPositive(x[i]! - max);
+      running[i] = total;
+    }
+    for (let draw = 0; draw < samples; draw++) {
+      const target = uniform53(seed, 0, 0, 0, 0, draw) * total;
+      const token = running.findIndex((r) => r > target);
+      expect(result.tokens[draw]).toBe(token);
+    }
+  });
 });
+
+describe('results, bit for bit', () => {
+  it('match the digest of v1 (tokens, flags, processed log-probabilities, top lists) on 160 requests', () => {
+    // Every mode and input kind, ties, -Infinity, huge logits, adjustments, several draws; scalar
+    // seeds only. The digest was taken from v1 of this sampler, before the speed work of v2:
+    // a change that moves any bit of any result changes it. Change it only with a deliberate
+    // change of semantics (and the GPU comparisons re-run).
+    const random = generator(2024);
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+    const sampler = createSampler({ backend: 'cpu' });
+    let hash = 0x811c9dc5;
+    const add = (
+      array: ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number; byteLength: number },
+    ) => {
+      const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+      for (const byte of bytes) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+    };
+    for (let n = 0; n < 160; n++) {
+      const vocab = pick([1, 2, 5, 33, 100, 1000, 4097, 32000, 151936]);
+      const batch = vocab > 10000 ? 1 : 1 + Math.floor(random() * 3);
+      const kind = random() < 0.8 ? 'logits' : 'probs';
+      const input = new Float32Array(batch * vocab);
+      for (let row = 0; row < batch; row++) {
+        const shape = pick(['normal', 'ties', 'negativeInfinity', 'zipf'] as const);
+        const x = randomRow(vocab, shape, pick([0.5, 1, 3, 10]), random);
+        if (random() < 0.1) x[Math.floor(random() * vocab)] = pick([3e38, -3e38, 1e30]);
+        if (kind === 'probs')
+          for (let i = 0; i < vocab; i++)
+            x[i] = Number.isFinite(x[i]!) ? Math.exp(Math.min(x[i]! / 4, 60)) : 0;
+        input.set(x, row * vocab);
+      }
+      const request: SampleRequest = {
+        [kind]: input,
+        shape: [batch, vocab],
+        seed: Math.floor(random() * 1e9),
+        step: Math.floor(random() * 100),
+        temperature: pick([0, 0.3, 0.7, 1, 1, 1.5]),
+        samples: pick([1, 1, 2, 7]),
+        logprobs: pick([true, 0, 3, 20]),
+        logprobsMode: 'processed',
+      };
+      if (random() < 0.4) request.topK = pick([1, 2, 50, 1000, vocab - 1]);
+      if (random() < 0.5) request.topP = pick([0.1, 0.5, 0.9, 0.99]);
+      if (random() < 0.3) request.minP = pick([0.01, 0.1, 0.5]);
+      if (random() < 0.3) request.filterOrder = 'joint';
+      if (kind === 'logits' && batch === 1 && random() < 0.2) {
+        request.logitBias = { [Math.floor(random() * vocab)]: 2, [Math.floor(random() * vocab)]: -3 };
+        request.repetitionPenalty = 1.3;
+        request.frequencyPenalty = 0.5;
+        request.presencePenalty = 0.25;
+        request.outputTokens = [0, Math.floor(random() * vocab), 0];
+      }
+      const result = sampler.sample(request);
+      add(result.tokens);
+      add(result.valid);
+      add(result.logprobs!);
+      if (result.topLogprobs) {
+        add(result.topLogprobs.tokens);
+        add(result.topLogprobs.logprobs);
+      }
+    }
+    expect(hash.toString(16)).toBe(RESULTS_DIGEST);
+  });
+});
+
+const RESULTS_DIGEST = '7e2f106c';

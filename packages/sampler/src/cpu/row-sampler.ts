@@ -179,7 +179,16 @@ export class RowSampler {
       let topPThreshold: number;
       if (candidates !== null && request.filterOrder === 'topKFirst') {
         // Top-p of the renormalised top-k set: a few candidates, selected directly.
-        const total = fillWeights(x, candidates, candidateCount, kind, max, inverseTemperature, plainProbs, weights);
+        const total = fillWeights(
+          x,
+          candidates,
+          candidateCount,
+          kind,
+          max,
+          inverseTemperature,
+          plainProbs,
+          weights,
+        );
         topPThreshold = this.#selector.select(bits, candidates, candidateCount, weights, topP * total);
         weighted = true;
       } else {
@@ -195,7 +204,15 @@ export class RowSampler {
     const minWeight = minP * maxWeight;
     let keptCount: number;
     if (massList) {
-      keptCount = keepListed(this.#massValues, this.#massWeights, this.#massCount, threshold, minWeight, kept, cumulative);
+      keptCount = keepListed(
+        this.#massValues,
+        this.#massWeights,
+        this.#massCount,
+        threshold,
+        minWeight,
+        kept,
+        cumulative,
+      );
     } else if (!weighted && candidates === null && kind === 'logits') {
       // The common plain path: one pass of exponentials; min-p skips the exponential of tokens
       // far below its threshold (the exact test on the weight decides the rest).
@@ -262,7 +279,13 @@ export class RowSampler {
     // captured `running` would keep it in memory.)
     for (let quad = 0; quad < vocab; quad += 4) {
       const end = quad + 4;
-      if (end <= vocab && x[quad]! < running && x[quad + 1]! < running && x[quad + 2]! < running && x[quad + 3]! < running)
+      if (
+        end <= vocab &&
+        x[quad]! < running &&
+        x[quad + 1]! < running &&
+        x[quad + 2]! < running &&
+        x[quad + 3]! < running
+      )
         continue;
       for (let i = quad; i < end && i < vocab; i++) {
         const v = x[i]!;
@@ -537,7 +560,8 @@ function argmaxOfLogits(x: Float32Array, row: number): number {
   // closure for the four: one that captured `max` would keep it in memory.)
   for (let quad = 0; quad < n; quad += 4) {
     const end = quad + 4;
-    if (end <= n && x[quad]! <= max && x[quad + 1]! <= max && x[quad + 2]! <= max && x[quad + 3]! <= max) continue;
+    if (end <= n && x[quad]! <= max && x[quad + 1]! <= max && x[quad + 2]! <= max && x[quad + 3]! <= max)
+      continue;
     for (let i = quad; i < end && i < n; i++) {
       const v = x[i]!;
       if (v > max) {
@@ -595,7 +619,13 @@ function listAtLeast(x: Float32Array, bound: number, tokens: Int32Array, values:
   // One loop shape for every length (no tail loop: see chunkedWeights).
   for (let quad = 0; quad < vocab; quad += 4) {
     const end = quad + 4;
-    if (end <= vocab && x[quad]! < bound && x[quad + 1]! < bound && x[quad + 2]! < bound && x[quad + 3]! < bound)
+    if (
+      end <= vocab &&
+      x[quad]! < bound &&
+      x[quad + 1]! < bound &&
+      x[quad + 2]! < bound &&
+      x[quad + 3]! < bound
+    )
       continue;
     for (let i = quad; i < end && i < vocab; i++) {
       const v = x[i]!;
@@ -617,7 +647,8 @@ function weighListed(
   plainProbs: boolean,
   weights: Float64Array,
 ): void {
-  for (let j = 0; j < count; j++) weights[j] = weightOf(values[j]!, kind, max, inverseTemperature, plainProbs);
+  for (let j = 0; j < count; j++)
+    weights[j] = weightOf(values[j]!, kind, max, inverseTemperature, plainProbs);
 }
 
 /**
@@ -729,7 +760,12 @@ function keepCandidates(
  * Σ exp((x_i − max) / T) over the row in index order, with the running total at the end of
  * every chunk of {@link CHUNK} tokens written to `chunkTotals`.
  */
-function chunkedWeights(x: Float32Array, max: number, inverseTemperature: number, chunkTotals: Float64Array): number {
+function chunkedWeights(
+  x: Float32Array,
+  max: number,
+  inverseTemperature: number,
+  chunkTotals: Float64Array,
+): number {
   const vocab = x.length;
   let total = 0;
   // One loop shape for every vocabulary: a tail branch that a vocabulary divisible by CHUNK
