@@ -1,18 +1,24 @@
-// The GPU packages are optional peer dependencies. Their JavaScript is imported once, when
-// this module loads, so that createSampler stays synchronous; nothing native happens here —
-// the addon, the driver and the kernels load only when a GPU backend is asked for.
+// The GPU packages are optional peer dependencies, loaded with `require` on first use: both
+// ship CommonJS, and their ES module entries re-export that same instance, so this works from
+// the sampler's ESM and CommonJS builds alike and createSampler stays synchronous. Nothing
+// native happens here — the addon, the driver and the kernels load only when a GPU backend is
+// asked for.
+import { createRequire } from 'node:module';
+
 type HipRuntime = typeof import('@rocmforge/hip-runtime');
 type SamplingKernelsModule = typeof import('@rocmforge/sampling-kernels');
 
 export type GpuModules = { runtime: HipRuntime; kernels: SamplingKernelsModule };
 
-async function load(): Promise<GpuModules | Error> {
+let loaded: GpuModules | Error | undefined;
+
+function load(): GpuModules | Error {
+  const require = createRequire(import.meta.url);
   try {
-    const [runtime, kernels] = await Promise.all([
-      import('@rocmforge/hip-runtime'),
-      import('@rocmforge/sampling-kernels'),
-    ]);
-    return { runtime, kernels };
+    return {
+      runtime: require('@rocmforge/hip-runtime') as HipRuntime,
+      kernels: require('@rocmforge/sampling-kernels') as SamplingKernelsModule,
+    };
   } catch (error) {
     return new Error(
       `the GPU packages are not installed (${(error as Error).message.split('\n')[0]}); install @rocmforge/hip-runtime and @rocmforge/sampling-kernels`,
@@ -20,9 +26,8 @@ async function load(): Promise<GpuModules | Error> {
   }
 }
 
-const loaded = await load();
-
 /** The GPU packages, or the reason they are unavailable. */
 export function gpuModules(): GpuModules | Error {
+  loaded ??= load();
   return loaded;
 }
