@@ -1,14 +1,28 @@
-// One tsup configuration shape for every package: ESM for Node 20 with declarations.
+// One tsup configuration shape for every package, ESM and CommonJS for Node 20 with
+// declarations (`.d.ts` beside `.js`, `.d.cts` beside `.cjs`). `shims` gives the CommonJS
+// build an `import.meta.url`: packages find their files and addons relative to themselves.
 import { defineConfig, type Options } from 'tsup';
 
+/** ESM (`dist/index.js`) and CommonJS (`dist/index.cjs`) builds of `src/index.ts`. */
 export function packageBuild(options: Partial<Options> = {}) {
   return defineConfig({
     entry: ['src/index.ts'],
-    format: ['esm'],
+    format: ['esm', 'cjs'],
     dts: true,
+    shims: true,
     sourcemap: true,
     clean: true,
     target: 'node20',
     ...options,
   });
+}
+
+/**
+ * For packages that hold process-wide state (the native addon, loaded modules, classes whose
+ * instances cross package boundaries): one CommonJS build, `dist/index.cjs`, which the
+ * package's ES module entry `esm/index.js` re-exports, so that `import` and `require` share one
+ * instance (Node's "ES module wrapper" for dual packages).
+ */
+export function singleInstanceBuild(options: Partial<Options> = {}) {
+  return packageBuild({ format: ['cjs'], ...options });
 }

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BLOCK_THREADS, KERNEL_SIGNATURES, NARROW_BLOCK_THREADS } from '../dist/index.js';
+import { BLOCK_THREADS, KERNEL_SIGNATURES, NARROW_BLOCK_THREADS } from '../dist/index.cjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const kernels = join(root, 'kernels');
