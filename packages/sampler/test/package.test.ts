@@ -14,12 +14,14 @@ const packageRoot = join(import.meta.dirname, '..');
 const readme = readFileSync(join(packageRoot, '..', '..', 'README.md'), 'utf8');
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 let scratch = '';
+/** The environment of the child processes, without the NODE_PATH that pnpm's shims set (it reaches the workspace). */
+const { NODE_PATH: _nodePath, ...env } = process.env;
 let project = '';
 let tarball = '';
 
 /** Runs a command to completion; a failure shows its output. */
 function run(command: string, args: string[], cwd: string) {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8' });
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8', env });
   const output = `${result.stdout}${result.stderr}`;
   expect(result.status, `${command} ${args.join(' ')}\n${output}`).toBe(0);
   return output.trim();
