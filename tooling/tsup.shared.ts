@@ -1,6 +1,9 @@
 // One tsup configuration shape for every package, ESM and CommonJS for Node 20 with
 // declarations (`.d.ts` beside `.js`, `.d.cts` beside `.cjs`). `shims` gives the CommonJS
 // build an `import.meta.url`: packages find their files and addons relative to themselves.
+// ROCMFORGE_COMMONJS is `true` in the CommonJS build and `false` in the ESM one (undefined
+// when the sources run as they are), for the one place that cannot be written for both: the
+// sampler's top-level loading of its optional GPU packages (await import / require).
 import { defineConfig, type Options } from 'tsup';
 
 /** ESM (`dist/index.js`) and CommonJS (`dist/index.cjs`) builds of `src/index.ts`. */
@@ -13,6 +16,9 @@ export function packageBuild(options: Partial<Options> = {}) {
     sourcemap: true,
     clean: true,
     target: 'node20',
+    esbuildOptions(esbuild, { format }) {
+      esbuild.define = { ...esbuild.define, ROCMFORGE_COMMONJS: String(format === 'cjs') };
+    },
     ...options,
   });
 }
