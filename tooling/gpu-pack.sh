@@ -38,7 +38,9 @@ du -sh .gpu/*
 # (one level up from the bundle). Run there as `node .gpu/cli/dist/cli.mjs devices`.
 if [ -f packages/cli/dist/bin.js ]; then
   rm -rf .gpu/cli && mkdir -p .gpu/cli/dist .gpu/cli/build
-  node_modules/.bin/esbuild packages/cli/src/bin.ts --bundle --platform=node --format=esm --target=node20 \
+  # esbuild as tsup installed it (pnpm does not hoist it to node_modules/.bin).
+  esbuild=$(node -p "require.resolve('esbuild/bin/esbuild', { paths: [require.resolve('tsup')] })")
+  "$esbuild" packages/cli/src/bin.ts --bundle --platform=node --format=esm --target=node20 \
     --outfile=.gpu/cli/dist/cli.mjs --log-level=warning --external:node-llama-cpp \
     --banner:js="import { createRequire as __rfRequire } from 'node:module'; const require = __rfRequire(import.meta.url);"
   cp -r packages/hip-runtime/build/Release .gpu/cli/build/ 2>/dev/null || true
