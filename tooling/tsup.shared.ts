@@ -15,6 +15,8 @@ export function packageBuild(options: Partial<Options> = {}) {
     shims: true,
     sourcemap: true,
     clean: true,
+    // Errors only: a build's console is for what went wrong (and the kernels' summary lines).
+    silent: true,
     target: 'node20',
     esbuildOptions(esbuild, { format }) {
       esbuild.define = { ...esbuild.define, ROCMFORGE_COMMONJS: String(format === 'cjs') };

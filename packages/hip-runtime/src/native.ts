@@ -162,7 +162,7 @@ function unavailable(platform: string, attempts: readonly DriverAttempt[]): NoDr
       : []),
     ...(prebuilt
       ? [
-          `- Install the prebuilt addon, an optional dependency: \`npm install ${name}\` (it is left out by --omit=optional / --no-optional, and by a lockfile made on another platform).`,
+          `- Install the prebuilt addon, an optional dependency: \`npm install ${name}@${ownVersion()}\` (it is left out by --omit=optional / --no-optional, and by a lockfile made on another platform).`,
         ]
       : [`- No prebuilt addon exists for ${platform} (prebuilt: ${PREBUILT_PLATFORMS.join(', ')}).`]),
     '- Build it from source on install (needs cmake 3.15+ and a C++20 compiler): `npm rebuild @rocmforge/hip-runtime`; pnpm 10 runs no dependency build scripts until allowed: `pnpm approve-builds`, then `pnpm rebuild @rocmforge/hip-runtime`.',
@@ -240,9 +240,13 @@ export function loadAddon(): NativeAddon {
   throw loadError;
 }
 
-/** This package's version, which the platform package's must equal. */
+/** This package's version, which the platform package's must equal ('latest' where its package.json is not beside it, as in a bundle). */
 function ownVersion(): string {
-  return (nodeRequire('../package.json') as { version: string }).version;
+  try {
+    return (nodeRequire('../package.json') as { version: string }).version;
+  } catch {
+    return 'latest';
+  }
 }
 
 /** Calls into the addon, turning its driver errors into HipError with the caller's stack. */

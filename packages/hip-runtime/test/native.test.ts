@@ -115,7 +115,7 @@ describe('the addon loader, as installed', () => {
     expect(output).toMatch(/build\/Release\/rocmforge_hip_runtime\.node: not built/);
     expect(output).toContain(`@rocmforge/hip-runtime-${platform}: not installed`);
     expect(output).toContain('Possible solutions:');
-    expect(output).toContain(`npm install @rocmforge/hip-runtime-${platform}`);
+    expect(output).toContain(`npm install @rocmforge/hip-runtime-${platform}@${manifest.version}`);
     expect(output).toContain('pnpm approve-builds');
     expect(output).not.toContain('In the repository');
   });

@@ -3,7 +3,8 @@
 // nothing that goes into them changed: each binary's `buildHash` covers the sources, the
 // compiler flags and the targets, and its `sha256` the file itself. A changed input is rebuilt
 // where its compiler exists; where it does not, its stale binary leaves the manifest (the
-// device then compiles at run time). `ROCMFORGE_REBUILD_KERNELS=1` rebuilds everything.
+// device then compiles at run time). `ROCMFORGE_REBUILD_KERNELS=1` rebuilds everything. A
+// manifest from before build hashes is trusted by its source hash once and given its hashes.
 // One summary line per compiler; the per-kernel register / spill table goes to
 // build/kernels-<vendor>.log, and to the console with `ROCMFORGE_KERNELS_VERBOSE=1`.
 import { spawn, spawnSync } from 'node:child_process';
@@ -215,6 +216,17 @@ const binaries = await Promise.all(
         `[kernels] ${v.tool}: prebuilt/${v.file} is up to date (build ${buildHash}), not recompiled (ROCMFORGE_REBUILD_KERNELS=1 forces it)`,
       );
       return committed;
+    }
+    // A manifest written before build hashes existed vouched for its binaries by the source
+    // hash alone (same flags): taken at its word once, and given its hashes.
+    if (!forced && committed && !committed.buildHash && previous.sourceHash === sourceHash) {
+      const path = join(prebuilt, v.file);
+      if (existsSync(path)) {
+        console.log(
+          `[kernels] ${v.tool}: prebuilt/${v.file} was built from these sources (manifest without build hashes): hashes recorded, not recompiled`,
+        );
+        return binaryEntry(v, buildHash, readFileSync(path));
+      }
     }
     if (have(v.tool)) return compile(v, buildHash);
     if (fresh) {

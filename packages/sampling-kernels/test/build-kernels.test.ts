@@ -2,7 +2,16 @@
 // committed binaries are reused when their build hash and file hash match, a changed source
 // makes them stale, and ROCMFORGE_REBUILD_KERNELS=1 never throws a valid binary away.
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  appendFileSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,6 +88,19 @@ describe('build-kernels', () => {
     const { output, manifest: after } = build(dir);
     expect(output).toContain(`prebuilt/${first.file} is stale`);
     expect((JSON.parse(after) as KernelManifest).binaries.map((b) => b.file)).not.toContain(first.file);
+  });
+
+  it('trusts a manifest without build hashes by its source hash once, recording the hashes', () => {
+    const dir = copyPackage('legacy');
+    const legacy = JSON.parse(committed) as { binaries: Record<string, unknown>[] };
+    for (const binary of legacy.binaries) {
+      delete binary.buildHash;
+      delete binary.sha256;
+    }
+    writeFileSync(join(dir, 'prebuilt', 'manifest.json'), `${JSON.stringify(legacy, null, 2)}\n`);
+    const { output, manifest } = build(dir);
+    expect(output).toMatch(/built from these sources \(manifest without build hashes\): hashes recorded/);
+    expect(manifest).toBe(committed);
   });
 
   it('a changed source makes every binary stale: without compilers the manifest lists none', () => {
