@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { familySync, MUSL, versionSync } from 'detect-libc';
 import { type DriverAttempt, HipError, NoDriverError } from './errors.js';
 
 /** Device facts as the addon reads them, one driver attribute at a time. */
@@ -103,10 +102,23 @@ export function addonPath(): string {
   return join(here, '..', 'build', 'Release', 'rocmforge_hip_runtime.node');
 }
 
+/**
+ * The glibc version this process runs on, from Node's diagnostic report (which has it only on
+ * glibc: undefined on musl and off Linux). The GPU test machine carries no dependencies of
+ * this package, so this stays in Node's own API.
+ */
+function glibcVersion(): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  // Skips the report's network section where Node has the switch (22.13+): it can be slow.
+  (process.report as { excludeNetwork?: boolean }).excludeNetwork = true;
+  const report = process.report.getReport() as { header?: { glibcVersionRuntime?: string } };
+  return report.header?.glibcVersionRuntime;
+}
+
 /** This process's platform as the platform packages name it: `linux-x64-gnu`, `linux-arm64-musl`, `darwin-arm64`. */
 export function runtimePlatform(): string {
   if (process.platform !== 'linux') return `${process.platform}-${process.arch}`;
-  return `linux-${process.arch}-${familySync() === MUSL ? 'musl' : 'gnu'}`;
+  return `linux-${process.arch}-${glibcVersion() ? 'gnu' : 'musl'}`;
 }
 
 /** A platform package, reached through literal names that bundlers and file tracers can follow. */
@@ -148,10 +160,8 @@ function firstLine(error: unknown): string {
 function unavailable(platform: string, attempts: readonly DriverAttempt[]): NoDriverError {
   const name = `@rocmforge/hip-runtime-${platform}`;
   const prebuilt = (PREBUILT_PLATFORMS as readonly string[]).includes(platform);
-  const libc =
-    process.platform === 'linux'
-      ? `, ${familySync() ?? 'unknown libc'} ${versionSync() ?? ''}`.trimEnd()
-      : '';
+  const glibc = glibcVersion();
+  const libc = process.platform !== 'linux' ? '' : glibc ? `, glibc ${glibc}` : ', musl';
   const lines = [
     `the native addon of @rocmforge/hip-runtime is not available for ${platform} (Node.js ${process.version}${libc}).`,
     'Tried:',
