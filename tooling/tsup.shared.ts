@@ -27,10 +27,12 @@ export function packageBuild(options: Partial<Options> = {}) {
 
 /**
  * For packages that hold process-wide state (the native addon, loaded modules, classes whose
- * instances cross package boundaries): one CommonJS build, `dist/index.cjs`, which the
- * package's ES module entry `esm/index.js` re-exports, so that `import` and `require` share one
- * instance (Node's "ES module wrapper" for dual packages).
+ * instances cross package boundaries): the same two builds, but under Node both `import` and
+ * `require` reach the CommonJS one, through the ES module wrapper `esm/index.js` that
+ * re-exports it, so that a process has one instance however it loads the package. Bundlers
+ * take the ESM build through the `module` condition (a bundle holds one copy anyway, and
+ * keeps `import.meta.url` relative to itself).
  */
 export function singleInstanceBuild(options: Partial<Options> = {}) {
-  return packageBuild({ format: ['cjs'], ...options });
+  return packageBuild(options);
 }
