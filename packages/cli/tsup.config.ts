@@ -1,8 +1,11 @@
 import { packageBuild } from '../../tooling/tsup.shared.ts';
 
-export default packageBuild({
-  entry: ['src/index.ts', 'src/bin.ts'],
-  dts: { entry: 'src/index.ts' },
-  // The engine behind `generate` is an optional dependency, loaded when the command runs.
-  external: ['node-llama-cpp'],
-});
+// The engine behind `generate` is an optional dependency, loaded when the command runs.
+const external = ['node-llama-cpp'];
+
+export default [
+  // The library: ESM and CommonJS with declarations (cleans dist/ but for the program's files).
+  packageBuild({ external, clean: ['!bin.js', '!bin.js.map'] }),
+  // The program: ESM only (it awaits at top level).
+  packageBuild({ entry: ['src/bin.ts'], format: ['esm'], dts: false, clean: false, external }),
+];

@@ -1,3 +1,3 @@
-import { packageBuild } from '../../tooling/tsup.shared.ts';
+import { singleInstanceBuild } from '../../tooling/tsup.shared.ts';
 
-export default packageBuild({ external: ['@rocmforge/hip-runtime'] });
+export default singleInstanceBuild({ external: ['@rocmforge/hip-runtime'] });

@@ -3,6 +3,21 @@
 
 #include <dlfcn.h>
 
+// The prebuilt addons (ROCMFORGE_PORTABLE_GLIBC) are built on a current Debian but must load
+// on the older glibc that Node 20 and the GPU stacks still run on (RHEL 8, Ubuntu 20.04).
+// glibc 2.34 moved dlopen, dlsym and dlerror from libdl into libc under a new symbol version
+// and kept the old versions for compatibility: binding to the old ones (CMakeLists.txt links
+// libdl.so.2, which defines them on older glibc) keeps the requirement at glibc 2.17.
+#if defined(ROCMFORGE_PORTABLE_GLIBC) && defined(__GLIBC__) && defined(__x86_64__)
+__asm__(".symver dlopen,dlopen@GLIBC_2.2.5");
+__asm__(".symver dlsym,dlsym@GLIBC_2.2.5");
+__asm__(".symver dlerror,dlerror@GLIBC_2.2.5");
+#elif defined(ROCMFORGE_PORTABLE_GLIBC) && defined(__GLIBC__) && defined(__aarch64__)
+__asm__(".symver dlopen,dlopen@GLIBC_2.17");
+__asm__(".symver dlsym,dlsym@GLIBC_2.17");
+__asm__(".symver dlerror,dlerror@GLIBC_2.17");
+#endif
+
 #include <string>
 #include <vector>
 

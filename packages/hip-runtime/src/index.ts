@@ -19,7 +19,7 @@ export {
 } from './kernel-args.js';
 export { type Dim3, Kernel, type KernelAttributes, type LaunchOptions, Module } from './module.js';
 export type { DeviceFacts } from './native.js';
-export { addonPath } from './native.js';
+export { type AddonSource, addonPath, addonSource, PREBUILT_PLATFORMS, runtimePlatform } from './native.js';
 export { CompileError, type CompileOptions, compileForArchitecture } from './rtc.js';
 export { type DriverInfo, deviceCount, listDevices, openDevice, openDriver, probe } from './runtime.js';
 export { Event, Stream } from './stream.js';

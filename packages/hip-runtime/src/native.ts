@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HipError, NoDriverError } from './errors.js';
+import { type DriverAttempt, HipError, NoDriverError } from './errors.js';
 
 /** Device facts as the addon reads them, one driver attribute at a time. */
 export interface DeviceFacts {
@@ -75,32 +75,187 @@ export interface NativeAddon {
   ): { ok: boolean; log: string; binary?: Uint8Array };
 }
 
+/** Where the addon that loaded came from (see {@link addonSource}). */
+export interface AddonSource {
+  /** The `.node` file. */
+  path: string;
+  /**
+   * `build`: this package's own build in `build/Release` (`pnpm build` in the repository, or
+   * the source build on install); `prebuilt`: the platform package's (`@rocmforge/hip-runtime-<platform>`).
+   */
+  origin: 'build' | 'prebuilt';
+  /** The platform it was chosen for: `linux-x64-gnu`, `linux-arm64-gnu`, … */
+  platform: string;
+}
+
+/** The platforms with a prebuilt addon package (each is a literal `require` in `platformPackage`). */
+export const PREBUILT_PLATFORMS = ['linux-x64-gnu', 'linux-arm64-gnu'] as const;
+
+const nodeRequire = createRequire(import.meta.url);
 let addon: NativeAddon | undefined;
+let source: AddonSource | undefined;
 let loadError: Error | undefined;
 
-/** Where the built addon lives, relative to this file (dist/ or src/). */
+/** Where this package's own build of the addon lives (`pnpm build`, or the source build on install). */
 export function addonPath(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   return join(here, '..', 'build', 'Release', 'rocmforge_hip_runtime.node');
 }
 
-/** Loads the addon once; throws NoDriverError when it is not built or cannot load. */
+/**
+ * The glibc version this process runs on, from Node's diagnostic report (which has it only on
+ * glibc: undefined on musl and off Linux). The GPU test machine carries no dependencies of
+ * this package, so this stays in Node's own API.
+ */
+function glibcVersion(): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  // Skips the report's network section where Node has the switch (22.13+): it can be slow.
+  (process.report as { excludeNetwork?: boolean }).excludeNetwork = true;
+  const report = process.report.getReport() as { header?: { glibcVersionRuntime?: string } };
+  return report.header?.glibcVersionRuntime;
+}
+
+/** This process's platform as the platform packages name it: `linux-x64-gnu`, `linux-arm64-musl`, `darwin-arm64`. */
+export function runtimePlatform(): string {
+  if (process.platform !== 'linux') return `${process.platform}-${process.arch}`;
+  return `linux-${process.arch}-${glibcVersion() ? 'gnu' : 'musl'}`;
+}
+
+/** A platform package, reached through literal names that bundlers and file tracers can follow. */
+interface PlatformPackage {
+  /** Its package.json (throws when the package is not installed). */
+  manifest(): { version: string };
+  /** Its addon file (throws when the file is missing). */
+  file(): string;
+  /** Loads its addon. */
+  load(): NativeAddon;
+}
+
+/** The platform package of `platform`, or undefined where none is published. */
+function platformPackage(platform: string): PlatformPackage | undefined {
+  switch (platform) {
+    case 'linux-x64-gnu':
+      return {
+        manifest: () => nodeRequire('@rocmforge/hip-runtime-linux-x64-gnu/package.json'),
+        file: () => nodeRequire.resolve('@rocmforge/hip-runtime-linux-x64-gnu'),
+        load: () => nodeRequire('@rocmforge/hip-runtime-linux-x64-gnu'),
+      };
+    case 'linux-arm64-gnu':
+      return {
+        manifest: () => nodeRequire('@rocmforge/hip-runtime-linux-arm64-gnu/package.json'),
+        file: () => nodeRequire.resolve('@rocmforge/hip-runtime-linux-arm64-gnu'),
+        load: () => nodeRequire('@rocmforge/hip-runtime-linux-arm64-gnu'),
+      };
+    default:
+      return undefined;
+  }
+}
+
+/** The first line of an error, for one attempt's outcome. */
+function firstLine(error: unknown): string {
+  return String((error as Error).message ?? error).split('\n')[0] ?? '';
+}
+
+/** The message when no addon loads: what was tried, then what the user can do about it. */
+function unavailable(platform: string, attempts: readonly DriverAttempt[]): NoDriverError {
+  const name = `@rocmforge/hip-runtime-${platform}`;
+  const prebuilt = (PREBUILT_PLATFORMS as readonly string[]).includes(platform);
+  const glibc = glibcVersion();
+  const libc = process.platform !== 'linux' ? '' : glibc ? `, glibc ${glibc}` : ', musl';
+  const lines = [
+    `the native addon of @rocmforge/hip-runtime is not available for ${platform} (Node.js ${process.version}${libc}).`,
+    'Tried:',
+    ...attempts.map((a) => `- ${a.path}: ${a.outcome}`),
+    'Possible solutions:',
+    ...(existsSync(join(dirname(addonPath()), '..', '..', 'src', 'native.ts'))
+      ? ['- In the repository: `pnpm build` (needs cmake and a C++20 compiler).']
+      : []),
+    ...(prebuilt
+      ? [
+          `- Install the prebuilt addon, an optional dependency: \`npm install ${name}@${ownVersion()}\` (it is left out by --omit=optional / --no-optional, and by a lockfile made on another platform).`,
+        ]
+      : [`- No prebuilt addon exists for ${platform} (prebuilt: ${PREBUILT_PLATFORMS.join(', ')}).`]),
+    '- Build it from source on install (needs cmake 3.15+ and a C++20 compiler): `npm rebuild @rocmforge/hip-runtime`; pnpm 10 runs no dependency build scripts until allowed: `pnpm approve-builds`, then `pnpm rebuild @rocmforge/hip-runtime`.',
+    ...(process.platform === 'linux'
+      ? []
+      : ['- The GPU backends need Linux: the HIP and CUDA drivers are opened with dlopen there.']),
+  ];
+  return new NoDriverError(lines.join('\n'));
+}
+
+/**
+ * Loads the addon once and says where it came from: this package's own build first (the
+ * repository's `pnpm build`, or the source build on install), then the platform package's
+ * prebuilt addon, whose version must be this package's. Throws {@link NoDriverError} naming
+ * what was tried and what to do when none loads.
+ */
+export function addonSource(): AddonSource {
+  loadAddon();
+  return source!;
+}
+
+/** Loads the addon once; throws NoDriverError when none is built or installed, or none loads. */
 export function loadAddon(): NativeAddon {
   if (addon) return addon;
   if (loadError) throw loadError;
-  const path = addonPath();
-  if (!existsSync(path)) {
-    loadError = new NoDriverError(
-      `the native addon is not built (${path} is missing); run 'pnpm build' with cmake and a C++ compiler installed`,
-    );
-    throw loadError;
+  const platform = runtimePlatform();
+  const attempts: DriverAttempt[] = [];
+  const own = addonPath();
+  if (existsSync(own)) {
+    try {
+      addon = nodeRequire(own) as NativeAddon;
+      source = { path: own, origin: 'build', platform };
+      return addon;
+    } catch (cause) {
+      attempts.push({ path: own, outcome: `failed to load: ${firstLine(cause)}` });
+    }
+  } else {
+    attempts.push({ path: own, outcome: 'not built' });
   }
+  const name = `@rocmforge/hip-runtime-${platform}`;
+  const prebuilt = platformPackage(platform);
+  let version: string | undefined;
+  if (!prebuilt) {
+    attempts.push({ path: name, outcome: 'no such package' });
+  } else {
+    try {
+      version = prebuilt.manifest().version;
+    } catch (cause) {
+      attempts.push({ path: name, outcome: `not installed (${firstLine(cause)})` });
+    }
+  }
+  if (prebuilt && version !== undefined) {
+    if (version !== ownVersion()) {
+      attempts.push({
+        path: name,
+        outcome: `version ${version} does not match @rocmforge/hip-runtime ${ownVersion()}; install the same version of both`,
+      });
+    } else {
+      try {
+        addon = prebuilt.load();
+        source = { path: prebuilt.file(), origin: 'prebuilt', platform };
+        return addon;
+      } catch (cause) {
+        const missing = (cause as { code?: string }).code === 'MODULE_NOT_FOUND';
+        attempts.push({
+          path: name,
+          outcome: missing
+            ? `installed without its addon file (${firstLine(cause)})`
+            : `failed to load: ${firstLine(cause)}`,
+        });
+      }
+    }
+  }
+  loadError = unavailable(platform, attempts);
+  throw loadError;
+}
+
+/** This package's version, which the platform package's must equal ('latest' where its package.json is not beside it, as in a bundle). */
+function ownVersion(): string {
   try {
-    addon = createRequire(import.meta.url)(path) as NativeAddon;
-    return addon;
-  } catch (cause) {
-    loadError = new NoDriverError(`the native addon failed to load: ${(cause as Error).message}`);
-    throw loadError;
+    return (nodeRequire('../package.json') as { version: string }).version;
+  } catch {
+    return 'latest';
   }
 }
 
