@@ -62,7 +62,7 @@ export interface SampleRequest<Input = Float32Array> {
   outputTokens?: ArrayLike<number> | ReadonlyArray<ArrayLike<number>>;
   /**
    * `true`: the log-probability of each sampled token; a number n (at most
-   * {@link MAX_TOP_LOGPROBS}): that, plus the top-n per row.
+   * 1024, `MAX_TOP_LOGPROBS`): that, plus the top-n per row.
    */
   logprobs?: boolean | number;
   /** `raw` (default): the model's log-softmax; `processed`: the distribution actually sampled. */
