@@ -71,3 +71,15 @@ export function chiSquare(
 
 /** Deterministic N(0, σ²) logits from a fixed seed: the sampler's own benchmark generator. */
 export { syntheticLogits as gaussianLogits } from '../packages/sampler/src/benchmark.js';
+
+/** mulberry32: a small deterministic generator of uniforms in [0, 1), so that test rows are fixed. */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

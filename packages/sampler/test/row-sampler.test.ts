@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../../tooling/statistics.js';
 import { expNonPositive } from '../src/cpu/fast-exp.js';
 import { RowSampler } from '../src/cpu/row-sampler.js';
 import { createSampler, resolveRequest, type SampleRequest, uniform53 } from '../src/index.js';
@@ -7,17 +8,7 @@ import { createSampler, resolveRequest, type SampleRequest, uniform53 } from '..
 // semantics of docs/GPU_SAMPLER.md with plain sort-based references written here, its draws to
 // the index-order walk, and its results, bit for bit, to a digest.
 
-/** A small deterministic generator (mulberry32), so that every row below is fixed. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const generator = mulberry32;
 
 type Shape = 'normal' | 'ties' | 'negativeInfinity' | 'zipf';
 

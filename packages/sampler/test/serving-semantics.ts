@@ -4,7 +4,7 @@
 // position; a bad row is flagged and costs the other rows nothing; log-probabilities and bias
 // have their limits at ±Infinity and at huge finite values.
 import { expect, it } from 'vitest';
-import { gaussianLogits } from '../../../tooling/statistics.js';
+import { gaussianLogits, mulberry32 } from '../../../tooling/statistics.js';
 import {
   MAX_TOP_LOGPROBS,
   RowStatus,
@@ -25,17 +25,7 @@ export interface ServingSemanticsOptions {
   exactAcrossBatchSizes: boolean;
 }
 
-/** mulberry32: a small deterministic generator for positions and parameters. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const generator = mulberry32;
 
 const pick = <T>(next: () => number, values: readonly T[]): T => values[Math.floor(next() * values.length)]!;
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../../tooling/statistics.js';
 import {
   type DigitWalk,
   keyToFloat,
@@ -8,16 +9,7 @@ import {
   walkDigits,
 } from '../src/cpu/threshold-select.js';
 
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const generator = mulberry32;
 
 /** Random float32 values: normal, with ties, infinities, zeros of both signs and subnormals. */
 function randomValues(count: number, random: () => number): Float32Array {
