@@ -1,5 +1,24 @@
+// Markers under global symbols, looked for by the static `isInstance` methods: unlike
+// `instanceof`, the check holds when an application has two copies of this package (the
+// sampler recognises a driver failure from whichever copy threw it).
+const HIP_RUNTIME_ERROR = Symbol.for('rocmforge.hip-runtime.HipRuntimeError');
+const HIP_ERROR = Symbol.for('rocmforge.hip-runtime.HipError');
+
+/** Whether `error` carries `marker`. */
+function marked(error: unknown, marker: symbol): boolean {
+  return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[marker] === true;
+}
+
 /** Base class of every error this package throws. */
 export class HipRuntimeError extends Error {
+  /** @internal The marker {@link isInstance} looks for. */
+  readonly [HIP_RUNTIME_ERROR] = true;
+
+  /** Whether `error` is a HipRuntimeError, from this copy of the package or another. */
+  static isInstance(error: unknown): error is HipRuntimeError {
+    return marked(error, HIP_RUNTIME_ERROR);
+  }
+
   /** Stable code for programs: `ERR_HIP_DRIVER`, `ERR_HIP_NO_DRIVER`, `ERR_HIP_NO_DEVICE`, `ERR_HIP_DISPOSED`, `ERR_HIP_ARGUMENT`, … */
   readonly code: string;
   constructor(message: string, code: string, options?: ErrorOptions) {
@@ -14,6 +33,14 @@ export class HipRuntimeError extends Error {
  * `CUDA_ERROR_OUT_OF_MEMORY`), `call` the function that failed (e.g. `cuMemAlloc_v2`).
  */
 export class HipError extends HipRuntimeError {
+  /** @internal The marker {@link isInstance} looks for. */
+  readonly [HIP_ERROR] = true;
+
+  /** Whether `error` is a failed driver call (a HipError), from this copy of the package or another. */
+  static override isInstance(error: unknown): error is HipError {
+    return marked(error, HIP_ERROR);
+  }
+
   /** The driver's numeric error code. */
   readonly driverCode: number;
   /** The driver's error name, e.g. `CUDA_ERROR_OUT_OF_MEMORY`. */

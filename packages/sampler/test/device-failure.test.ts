@@ -30,6 +30,17 @@ describe('isDeviceFailure', () => {
     expect(isDeviceFailure(error, HipError)).toBe(false);
   });
 
+  it('recognises a driver failure thrown by another copy of hip-runtime (its marker), never by a code prefix', () => {
+    // What a second copy's HipError looks like from here: another class, the same global marker.
+    const otherCopy = () =>
+      Object.assign(new Error('cuLaunchKernel failed'), {
+        [Symbol.for('rocmforge.hip-runtime.HipError')]: true,
+      });
+    expect(isDeviceFailure(otherCopy(), HipError)).toBe(true);
+    expect(HipError.isInstance(otherCopy())).toBe(true);
+    expect(HipError.isInstance(new HipArgumentError('x'))).toBe(false);
+  });
+
   it('recognises driver failures by class, never by a code prefix', () => {
     const lookalike = Object.assign(new Error('cuLaunchKernel failed'), { code: 'ERR_HIP_DRIVER' });
     expect(isDeviceFailure(lookalike, HipError)).toBe(false);
