@@ -62,6 +62,10 @@ gpuSuite(probe)('GPU sampler', () => {
     ['plain', {}],
     ['top-k 50', { topK: 50 }],
     ['top-p 0.9', { topP: 0.9 }],
+    // Top-p alone by distance bins, at T ≠ 1 and with min-p: the kept sums folded into the
+    // gathering pass drop what min-p drops; σ · 1/T spreads the row over fewer or more bins.
+    ['top-p 0.8 + min-p 0.02, T 1.7', { topP: 0.8, minP: 0.02, temperature: 1.7 }],
+    ['top-p 0.95, T 0.4', { topP: 0.95, temperature: 0.4 }],
     ['min-p 0.1', { minP: 0.1 }],
     ['top-k 50 + top-p 0.9', { topK: 50, topP: 0.9, temperature: 0.8 }],
     ['top-k 50 + top-p 0.9, joint', { topK: 50, topP: 0.9, filterOrder: 'joint' }],
