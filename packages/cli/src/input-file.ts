@@ -17,6 +17,38 @@ function toMatrix(file: string, data: Float32Array, shape: readonly number[]): L
   throw new InputFileError(file, `expected a 1-D or 2-D array but found shape [${shape.join(', ')}]`);
 }
 
+/** Element types a logits file may hold; the sampler takes float32, so halves are widened on read. */
+export type FileDtype = 'float32' | 'float16' | 'bfloat16';
+
+const widen = new Float32Array(1);
+const widenBits = new Uint32Array(widen.buffer);
+
+/** bfloat16 bits → float32: they are the high half of the float32's bits (exact). */
+export function bfloat16ToFloat32(bits: number): number {
+  widenBits[0] = (bits & 0xffff) << 16;
+  return widen[0]!;
+}
+
+/**
+ * `count` little-endian values of `dtype` from `bytes` at `offset`, as float32 (exact: every
+ * float16 and bfloat16 value is a float32 value).
+ */
+function decodeValues(bytes: Buffer, offset: number, count: number, dtype: FileDtype): Float32Array {
+  const data = new Float32Array(count);
+  if (dtype === 'float32') {
+    new Uint8Array(data.buffer).set(bytes.subarray(offset, offset + count * 4));
+  } else {
+    const toFloat = dtype === 'float16' ? float16ToFloat32 : bfloat16ToFloat32;
+    for (let i = 0; i < count; i++) data[i] = toFloat(bytes.readUInt16LE(offset + 2 * i));
+  }
+  return data;
+}
+
+/** Bytes per element of `dtype`. */
+function bytesOf(dtype: FileDtype): number {
+  return dtype === 'float32' ? 4 : 2;
+}
+
 /**
  * Checks that `file` is a regular file: a missing or unreadable one is an InputFileError, a
  * directory a usage error.
@@ -42,12 +74,46 @@ export function readBytes(file: string): Buffer {
   }
 }
 
-/** .npy: float32 or float16, 1-D or 2-D, C order (read with npyjs). */
+/**
+ * A .npy array of bfloat16 (ml_dtypes writes its dtype as the 2-byte void `<V2` / `|V2`, or
+ * names it `bfloat16`), which npyjs does not read; undefined for any other dtype.
+ */
+function readBfloat16Npy(file: string, bytes: Buffer): LogitsMatrix | undefined {
+  const major = bytes[6]!;
+  const headerLength = major >= 2 ? bytes.readUInt32LE(8) : bytes.readUInt16LE(8);
+  const start = major >= 2 ? 12 : 10;
+  const header = bytes.toString('latin1', start, start + headerLength);
+  const descr = /'descr':\s*'([^']*)'/.exec(header)?.[1];
+  if (descr !== '<V2' && descr !== '|V2' && descr !== 'bfloat16' && descr !== '<bfloat16') return undefined;
+  if (/'fortran_order':\s*True/.test(header)) {
+    throw new InputFileError(file, 'Fortran-ordered arrays are not supported');
+  }
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (shapeText === undefined) throw new InputFileError(file, 'cannot be parsed as .npy (no shape)');
+  const shape = shapeText
+    .split(',')
+    .map((d) => d.trim())
+    .filter((d) => d.length > 0)
+    .map(Number);
+  const count = shape.reduce((a, b) => a * b, 1);
+  const offset = start + headerLength;
+  if (bytes.length - offset < count * 2) {
+    throw new InputFileError(
+      file,
+      `truncated: ${Math.floor((bytes.length - offset) / 2)} of ${count} values`,
+    );
+  }
+  return toMatrix(file, decodeValues(bytes, offset, count, 'bfloat16'), shape);
+}
+
+/** .npy: float32, float16 or bfloat16 (ml_dtypes), 1-D or 2-D, C order (read with npyjs). */
 export function readNpy(file: string): LogitsMatrix {
   const bytes = readBytes(file);
   if (bytes.length < 10 || bytes.toString('latin1', 0, 6) !== '\x93NUMPY') {
     throw new InputFileError(file, 'not a .npy file (wrong magic)');
   }
+  const bfloat16 = readBfloat16Npy(file, bytes);
+  if (bfloat16) return bfloat16;
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   let array: ReturnType<typeof parseNpy>;
   try {
@@ -57,7 +123,10 @@ export function readNpy(file: string): LogitsMatrix {
   }
   if (array.fortranOrder) throw new InputFileError(file, 'Fortran-ordered arrays are not supported');
   if (array.dtype !== 'f4' && array.dtype !== 'f2') {
-    throw new InputFileError(file, `unsupported dtype ${array.dtype} (expected float32 or float16)`);
+    throw new InputFileError(
+      file,
+      `unsupported dtype ${array.dtype} (expected float32, float16 or bfloat16)`,
+    );
   }
   const count = array.shape.reduce((a, b) => a * b, 1);
   const data =
@@ -68,7 +137,7 @@ export function readNpy(file: string): LogitsMatrix {
   return toMatrix(file, data, array.shape);
 }
 
-/** .safetensors: the tensor `name` (or the only tensor), F32 or F16. */
+/** .safetensors: the tensor `name` (or the only tensor), F32, F16 or BF16. */
 export function readSafetensors(file: string, name: string | undefined): LogitsMatrix {
   const bytes = readBytes(file);
   if (bytes.length < 8) throw new InputFileError(file, 'truncated: no header');
@@ -103,53 +172,49 @@ export function readSafetensors(file: string, name: string | undefined): LogitsM
   if (base + end > bytes.length)
     throw new InputFileError(file, `truncated: tensor '${chosen}' runs past the end of the file`);
   const count = tensor.shape.reduce((a, b) => a * b, 1);
-  let data: Float32Array;
-  if (tensor.dtype === 'F32') {
-    if (end - start !== count * 4)
-      throw new InputFileError(
-        file,
-        `tensor '${chosen}' has ${end - start} bytes for ${count} float32 values`,
-      );
-    data = new Float32Array(count);
-    new Uint8Array(data.buffer).set(bytes.subarray(base + start, base + end));
-  } else if (tensor.dtype === 'F16') {
-    if (end - start !== count * 2)
-      throw new InputFileError(
-        file,
-        `tensor '${chosen}' has ${end - start} bytes for ${count} float16 values`,
-      );
-    data = new Float32Array(count);
-    for (let i = 0; i < count; i++) data[i] = float16ToFloat32(bytes.readUInt16LE(base + start + 2 * i));
-  } else {
-    throw new InputFileError(file, `unsupported dtype ${tensor.dtype} for '${chosen}' (expected F32 or F16)`);
+  const dtypes: Record<string, FileDtype> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
+  const dtype = dtypes[tensor.dtype];
+  if (dtype === undefined) {
+    throw new InputFileError(
+      file,
+      `unsupported dtype ${tensor.dtype} for '${chosen}' (expected F32, F16 or BF16)`,
+    );
   }
+  if (end - start !== count * bytesOf(dtype)) {
+    throw new InputFileError(
+      file,
+      `tensor '${chosen}' has ${end - start} bytes for ${count} ${dtype} values`,
+    );
+  }
+  const data = decodeValues(bytes, base + start, count, dtype);
   return toMatrix(file, data, tensor.shape);
 }
 
-/** Raw little-endian float32 with an explicit shape. */
-export function readRaw(file: string, shape: [number, number]): LogitsMatrix {
+/** Raw little-endian values of `dtype` (float32 unless given) with an explicit shape. */
+export function readRaw(file: string, shape: [number, number], dtype: FileDtype = 'float32'): LogitsMatrix {
   const bytes = readBytes(file);
-  const expected = shape[0] * shape[1] * 4;
+  const expected = shape[0] * shape[1] * bytesOf(dtype);
   if (bytes.length !== expected) {
     throw new InputFileError(
       file,
-      `has ${bytes.length} bytes but --shape ${shape.join(',')} needs ${expected}`,
+      `has ${bytes.length} bytes but --shape ${shape.join(',')} of ${dtype} needs ${expected}`,
     );
   }
-  const data = new Float32Array(shape[0] * shape[1]);
-  new Uint8Array(data.buffer).set(bytes);
-  return { data, shape };
+  return { data: decodeValues(bytes, 0, shape[0] * shape[1], dtype), shape };
 }
 
-/** Reads logits or probabilities by extension: .npy, .safetensors, or raw float32 with `shape`. */
+/** Reads logits or probabilities by extension: .npy, .safetensors, or raw values with `shape` (and `dtype`). */
 export function readLogitsFile(
   file: string,
-  options: { tensor?: string; shape?: [number, number] },
+  options: { tensor?: string; shape?: [number, number]; dtype?: FileDtype },
 ): LogitsMatrix {
   const ext = extname(file).toLowerCase();
+  if (options.dtype !== undefined && (ext === '.npy' || ext === '.safetensors')) {
+    throw new InputFileError(file, `--dtype is for raw files: ${ext} files name their own dtype`, EXIT.usage);
+  }
   if (ext === '.npy') return readNpy(file);
   if (ext === '.safetensors') return readSafetensors(file, options.tensor);
-  if (options.shape) return readRaw(file, options.shape);
+  if (options.shape) return readRaw(file, options.shape, options.dtype);
   checkRegularFile(file);
   throw new InputFileError(
     file,

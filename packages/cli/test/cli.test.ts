@@ -174,6 +174,88 @@ describe('rocmforge CLI', () => {
     expect(table.stdout).toMatch(/nothing to sample/);
   });
 
+  describe('half-precision files (widened to float32 on read)', () => {
+    // Values every half type holds exactly (k/8 in [-4, 4]), so that each file gives the tokens
+    // of the same float32 logits.
+    const exact = Float32Array.from({ length: 3 * 40 }, (_, i) => Math.round(Math.sin(i * 1.7) * 32) / 8);
+    const bf16 = Buffer.alloc(exact.length * 2);
+    const f16 = Buffer.alloc(exact.length * 2);
+    const bits = new Uint32Array(exact.buffer);
+    const f16Of = (v: number) => {
+      // k/8 with |k| ≤ 32: sign, exponent and 10 mantissa bits, built by hand (no rounding needed).
+      if (v === 0) return Object.is(v, -0) ? 0x8000 : 0;
+      const sign = v < 0 ? 0x8000 : 0;
+      const a = Math.abs(v);
+      const e = Math.floor(Math.log2(a));
+      return sign | ((e + 15) << 10) | Math.round((a / 2 ** e - 1) * 1024);
+    };
+    for (let i = 0; i < exact.length; i++) {
+      bf16.writeUInt16LE(bits[i]! >>> 16, 2 * i);
+      f16.writeUInt16LE(f16Of(exact[i]!), 2 * i);
+    }
+    const tokensOf = (args: string[]) => {
+      const r = cli(
+        'sample',
+        ...args,
+        '--top-k',
+        '5',
+        '--seed',
+        '11',
+        '--samples',
+        '3',
+        '--backend',
+        'cpu',
+        '--json',
+      );
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      return JSON.parse(r.stdout).rows.map((row: { tokens: number[] }) => row.tokens);
+    };
+    const reference = () => {
+      const file = write('exact.npy', Buffer.from(dump(exact, [3, 40])));
+      return tokensOf([file]);
+    };
+
+    it('.safetensors F16 and BF16 give the tokens of the same values in F32', () => {
+      const want = reference();
+      for (const [dtype, data] of [
+        ['F16', f16],
+        ['BF16', bf16],
+      ] as const) {
+        const file = write(
+          `half-${dtype}.safetensors`,
+          safetensors({ logits: { dtype, shape: [3, 40], data } }),
+        );
+        expect(tokensOf([file])).toEqual(want);
+      }
+    });
+
+    it('.npy bfloat16 (ml_dtypes writes its dtype as <V2) gives the tokens of float32', () => {
+      let header = "{'descr': '<V2', 'fortran_order': False, 'shape': (3, 40), }";
+      header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64);
+      header += '\n';
+      const head = Buffer.alloc(10);
+      head.write('\x93NUMPY', 'latin1');
+      head[6] = 1;
+      head.writeUInt16LE(header.length, 8);
+      const file = write('half.npy', Buffer.concat([head, Buffer.from(header, 'latin1'), bf16]));
+      expect(tokensOf([file])).toEqual(reference());
+    });
+
+    it('raw files take --dtype; a .npy or .safetensors file with --dtype is a usage error', () => {
+      const want = reference();
+      expect(tokensOf([write('half.bf16', bf16), '--shape', '3,40', '--dtype', 'bfloat16'])).toEqual(want);
+      expect(tokensOf([write('half.f16', f16), '--shape', '3,40', '--dtype', 'float16'])).toEqual(want);
+      const short = cli('sample', write('short.f16', f16), '--shape', '3,40');
+      expect(short.code).toBe(1);
+      expect(short.stderr).toMatch(/needs 480/);
+      const both = cli('sample', npy, '--dtype', 'float16');
+      expect(both.code).toBe(2);
+      expect(both.stderr).toMatch(/--dtype is for raw files/);
+      expect(cli('sample', write('x.bin', f16), '--shape', '3,40', '--dtype', 'float8').code).toBe(2);
+    });
+  });
+
   it('sample prints a table with log-probabilities', () => {
     const r = cli('sample', npy, '--seed', '1', '--logprobs', '2', '--backend', 'cpu');
     expect(r.code).toBe(0);
@@ -219,7 +301,7 @@ describe('rocmforge CLI', () => {
     [
       'a raw file not matching --shape',
       () => [raw, '--shape', '4,40'],
-      /logits\.bin: has 480 bytes but --shape 4,40 needs 640/,
+      /logits\.bin: has 480 bytes but --shape 4,40 of float32 needs 640/,
       1,
     ],
     [

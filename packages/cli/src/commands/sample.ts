@@ -1,7 +1,7 @@
 import { createSampler, RowStatus, type SampleRequest } from '@rocmforge/sampler';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { shape } from '../arguments.js';
-import { readLogitsFile } from '../input-file.js';
+import { type FileDtype, readLogitsFile } from '../input-file.js';
 import {
   addBackendFlags,
   addSamplingFlags,
@@ -18,12 +18,14 @@ export interface SampleOptions
     SampleRequest,
     'temperature' | 'topK' | 'topP' | 'minP' | 'filterOrder' | 'seed' | 'step' | 'samples' | 'logprobs'
   > {
-  /** The logits file: `.npy`, `.safetensors` or raw float32. */
+  /** The logits file: `.npy`, `.safetensors` or raw values (float32, float16 or bfloat16). */
   file: string;
   /** Tensor name in a `.safetensors` file holding several. */
   tensor?: string;
-  /** [batch, vocab] of a raw float32 file. */
+  /** [batch, vocab] of a raw file. */
   shape?: [number, number];
+  /** Element type of a raw file (default float32); .npy and .safetensors files name their own. */
+  dtype?: FileDtype;
   /** The file holds probabilities, not logits. */
   probs?: boolean;
   /** Sampler backend: `auto`, `cpu` or `gpu`. */
@@ -67,6 +69,7 @@ export function sampleFile(options: SampleOptions): SampleReport {
   const matrix = readLogitsFile(options.file, {
     ...(options.tensor ? { tensor: options.tensor } : {}),
     ...(options.shape ? { shape: options.shape } : {}),
+    ...(options.dtype ? { dtype: options.dtype } : {}),
   });
   const sampler = createSampler({ backend: options.backend, logger: null });
   try {
@@ -135,10 +138,19 @@ type SampleFlags = Omit<SampleOptions, 'file' | 'backend'> & BackendFlags & { js
 export function registerSample(program: Command): void {
   const command = program
     .command('sample')
-    .description('sample tokens from logits (or probabilities) in a .npy, .safetensors or raw float32 file')
+    .description(
+      'sample tokens from logits (or probabilities) in a .npy, .safetensors or raw file (float32, float16 or bfloat16)',
+    )
     .argument('<file>', 'the logits file')
     .option('--tensor <name>', 'tensor name in a .safetensors file')
-    .option('--shape <B,V>', 'shape of a raw float32 file', shape)
+    .option('--shape <B,V>', 'shape of a raw file', shape)
+    .addOption(
+      new Option('--dtype <type>', 'element type of a raw file (default float32)').choices([
+        'float32',
+        'float16',
+        'bfloat16',
+      ]),
+    )
     .option('--probs', 'the file holds probabilities, not logits');
   addBackendFlags(command);
   addSamplingFlags(command, [
