@@ -6,6 +6,14 @@ export { type GenerateOptions, type GenerateResult, generate } from './commands/
 export { printSample, type SampleOptions, type SampleReport, sampleFile } from './commands/sample.js';
 export { CliError, EXIT, InputFileError } from './errors.js';
 export { type GgufTensor, type GgufTyped, type GgufValue, writeGguf } from './gguf.js';
-export { type LogitsMatrix, readLogitsFile, readNpy, readRaw, readSafetensors } from './input-file.js';
+export {
+  bfloat16ToFloat32,
+  type FileDtype,
+  type LogitsMatrix,
+  readLogitsFile,
+  readNpy,
+  readRaw,
+  readSafetensors,
+} from './input-file.js';
 export { type ConvertOptions, convertLlama2c } from './llama2c.js';
 export { createProgram, run } from './program.js';
