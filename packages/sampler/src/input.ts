@@ -12,8 +12,6 @@ export interface InputRule {
   readonly expected: string;
   /** The device whose DeviceBuffers it takes as they are; host arrays only when absent. */
   readonly device?: Device;
-  /** The most top log-probabilities it computes per row, when it has a limit (the GPU kernel's). */
-  readonly maxTopLogprobs?: number;
 }
 
 /** The CPU's rule: host arrays only. */
@@ -73,10 +71,6 @@ export function resolveFor(
   } else {
     if (given !== undefined) checkInput(field, given, rule);
     resolved = resolveCounted(request as SampleRequest, (input) => input.length, true);
-  }
-  const n = resolved.logprobs?.n ?? 0;
-  if (rule.maxTopLogprobs !== undefined && n > rule.maxTopLogprobs) {
-    throw new SamplerInputError('logprobs', `at most ${rule.maxTopLogprobs} on the GPU`, n);
   }
   return resolved;
 }

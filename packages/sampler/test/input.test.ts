@@ -9,7 +9,7 @@ describe('input rules', () => {
   const other = { index: 1 } as Device;
   const buffer = (on: Device, byteLength: number) =>
     ({ address: 0x1000n, byteLength, device: on }) as DeviceInput;
-  const gpu: InputRule = { expected: 'a Float32Array or a DeviceBuffer', device, maxTopLogprobs: 4 };
+  const gpu: InputRule = { expected: 'a Float32Array or a DeviceBuffer', device };
   const logits = new Float32Array([1, 2, 3, 4, 5, 6]);
 
   const error = (run: () => unknown) => {
@@ -48,14 +48,6 @@ describe('input rules', () => {
     expect(error(() => resolveFor({ logits: [1, 2] as never }, gpu))).toMatch(
       /Expected a Float32Array or a DeviceBuffer for logits/,
     );
-  });
-
-  it('holds a backend to its limit on top log-probabilities', () => {
-    expect(resolveFor({ logits, logprobs: 4 }, gpu).logprobs).toEqual({ n: 4, mode: 'raw' });
-    expect(error(() => resolveFor({ logits, logprobs: 5 }, gpu))).toMatch(
-      /at most 4 on the GPU for logprobs/,
-    );
-    expect(resolveFor({ logits, logprobs: 5 }, CPU_INPUT).logprobs?.n).toBe(5);
   });
 
   it('brings a resolved request to the host side, or says why not', () => {

@@ -43,8 +43,7 @@ export class GpuSampler implements ResolvedSampler<Float32Array | DeviceInput> {
     this.#stream = device.createStream();
     this.#workspace = new DeviceWorkspace(device);
     this.#staging = new Staging(device, this.#workspace);
-    const maxTopLogprobs = modules.kernels.MAX_TOP_LOGPROBS;
-    this.#input = { expected: 'a Float32Array or a DeviceBuffer', device, maxTopLogprobs };
+    this.#input = { expected: 'a Float32Array or a DeviceBuffer', device };
     this.#context = {
       modules: modules.kernels,
       kernels: this.kernels,

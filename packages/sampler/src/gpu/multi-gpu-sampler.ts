@@ -39,7 +39,6 @@ export class MultiGpuSampler implements ResolvedSampler<Float32Array> {
     this.shards = shards;
     this.#input = {
       expected: 'a Float32Array (a DeviceBuffer lives on one device: use a single-device sampler)',
-      maxTopLogprobs: gpuLimit(),
     };
   }
 
@@ -172,12 +171,6 @@ function safeCount(count: () => number): number {
   } catch {
     return 0;
   }
-}
-
-/** The GPU's limit on top log-probabilities, when the GPU packages are there. */
-function gpuLimit(): number | undefined {
-  const modules = gpuModules();
-  return modules instanceof Error ? undefined : modules.kernels.MAX_TOP_LOGPROBS;
 }
 
 /** The shards' results in row order, as one result. */
