@@ -44,9 +44,9 @@ if [ -f packages/cli/dist/bin.js ]; then
     --outfile=.gpu/cli/dist/cli.mjs --log-level=warning --external:node-llama-cpp \
     --banner:js="import { createRequire as __rfRequire } from 'node:module'; const require = __rfRequire(import.meta.url);"
   cp -r packages/hip-runtime/build/Release .gpu/cli/build/ 2>/dev/null || true
-  cp -r packages/sampling-kernels/prebuilt packages/sampling-kernels/kernels .gpu/cli/ 2>/dev/null || true
-  # The GPU machine is NVIDIA: the AMD code object (2 MB) would only eat into the 64 MiB carry.
-  rm -f .gpu/cli/prebuilt/sampling.hip.hsaco
+  # The kernel binaries and sources as links: they travel in the tree already (64 MiB carry).
+  ln -sfn ../../packages/sampling-kernels/prebuilt .gpu/cli/prebuilt
+  ln -sfn ../../packages/sampling-kernels/kernels .gpu/cli/kernels
   # The bundled model, where the bundle looks for it (a link: the file travels in the tree).
   ln -sf ../../packages/model-kjv/kjv.gguf ../../packages/model-kjv/training.json .gpu/cli/
 fi

@@ -18,6 +18,16 @@ enum RfInputKind : unsigned {
   RF_INPUT_KIND_PROBS = 1,
 };
 
+// The element type of input rows. Each kernel that reads input rows has one entry point per
+// type: the float32 one by its plain name, the others with the type's suffix (rf_sample_f16,
+// rf_sample_bf16, rf_sample_narrow_f16, …); its parameter struct is the same, `input` /
+// `values` pointing at elements of that type.
+enum RfElementType : unsigned {
+  RF_ELEMENT_TYPE_FLOAT32 = 0,   // suffix none; 4 bytes
+  RF_ELEMENT_TYPE_FLOAT16 = 1,   // suffix _f16; IEEE binary16, 2 bytes
+  RF_ELEMENT_TYPE_BFLOAT16 = 2,  // suffix _bf16; the top 16 bits of a float32, 2 bytes
+};
+
 // How top-k and top-p combine: top-p over the renormalised top-k set, or both over the row.
 enum RfFilterOrder : unsigned {
   RF_FILTER_ORDER_TOP_K_FIRST = 0,
@@ -55,14 +65,14 @@ constexpr unsigned RF_ROW_STATS = 6;  // floats per row
 // Most blocks one row is split over.
 constexpr unsigned RF_MAX_ROW_PARTS = 256;
 // Bytes of split-row scratch per row: sizeof(RowScratch), which row_split.h asserts.
-constexpr unsigned RF_SPLIT_SCRATCH_BYTES = 104464;
+constexpr unsigned RF_SPLIT_SCRATCH_BYTES = 116760;
 // Largest n of rf_top_logprobs.
 constexpr unsigned RF_MAX_TOP_LOGPROBS = 1024;
 
 // rf_sample and rf_sample_narrow: every row of a [batch, vocab] matrix sampled in one launch.
 // Per-row arrays hold one element per row.
 struct RfSampleParams {
-  const float* input;          // [batch, vocab] logits or probabilities
+  const void* input;           // [batch, vocab] logits or probabilities, of the entry point's element type
   unsigned vocab;              // elements per row
   RfInputKind kind;            // what `input` holds
   const float* temperature;    // per row
@@ -138,7 +148,7 @@ struct RfAdjustLogitsParams {
 
 // rf_token_logprobs: the log-probability of each sampled token.
 struct RfTokenLogprobsParams {
-  const float* values;     // [batch, vocab]: the inputs (raw) or the adjusted logits (processed)
+  const void* values;      // [batch, vocab]: the inputs (raw) or the adjusted logits (processed), of the entry point's element type
   unsigned vocab;          // elements per row
   RfInputKind kind;        // what `values` holds
   const int* tokens;       // [batch, samples]: the sampled tokens
@@ -150,7 +160,7 @@ struct RfTokenLogprobsParams {
 
 // rf_top_logprobs: the n most probable tokens of each row with their log-probabilities.
 struct RfTopLogprobsParams {
-  const float* values;        // [batch, vocab]: as for rf_token_logprobs
+  const void* values;         // [batch, vocab]: as for rf_token_logprobs
   unsigned vocab;             // elements per row
   RfInputKind kind;           // what `values` holds
   unsigned n;                 // tokens per row, at most RF_MAX_TOP_LOGPROBS
@@ -161,4 +171,11 @@ struct RfTopLogprobsParams {
   int* outTokens;             // out [batch, n]
   float* outLogprobs;         // out [batch, n]
   const unsigned char* valid; // [batch]: rf_sample's RfRowStatus per row
+};
+
+// rf_widen_f16, rf_widen_bf16: float32 copies of half rows.
+struct RfWidenParams {
+  const void* input;  // [batch, vocab] of the entry point's element type
+  float* output;      // out [batch, vocab]
+  unsigned vocab;     // elements per row
 };

@@ -26,6 +26,10 @@ __device__ __forceinline__ T rf_shfl(T value, int lane) {
 }
 // A short pause in a spin loop, so that pollers leave the memory system to the writers.
 __device__ __forceinline__ void rf_pause() { __builtin_amdgcn_s_sleep(1); }
+// IEEE binary16 bits → float (exact), without the vendor's half header.
+__device__ __forceinline__ float rf_half_bits_to_float(unsigned short bits) {
+  return static_cast<float>(__builtin_bit_cast(_Float16, bits));
+}
 #else  // nvcc and NVRTC
 #define RF_WARP_SIZE 32
 template <typename T>
@@ -41,6 +45,11 @@ __device__ __forceinline__ T rf_shfl(T value, int lane) {
   return __shfl_sync(0xffffffffu, value, lane);
 }
 __device__ __forceinline__ void rf_pause() { __nanosleep(64); }
+__device__ __forceinline__ float rf_half_bits_to_float(unsigned short bits) {
+  float f;
+  asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(bits));
+  return f;
+}
 #endif
 
 #define RF_KERNEL extern "C" __global__

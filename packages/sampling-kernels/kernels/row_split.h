@@ -6,10 +6,13 @@
 #pragma once
 #include "abi.h"
 #include "block.h"
+#include "elements.h"
 
 constexpr int MAX_PARTS = RF_MAX_ROW_PARTS;
 constexpr int HISTOGRAM_BINS = 2048;
 constexpr int HISTOGRAM_ROUNDS = 6;  // three rounds of top-k, three of top-p
+// Entries of a split row's candidate buffer in device memory (select.h's CANDIDATE_CAPACITY).
+constexpr unsigned SPLIT_CANDIDATES = 1024;
 
 // Per-row scratch in device memory, used when parts > 1. Zeroed once when allocated; the kernel
 // leaves the barrier counters at zero when it ends and clears the histograms before using them.
@@ -24,6 +27,13 @@ struct RowScratch {
   int last[MAX_PARTS];
   double sums[MAX_PARTS];
   unsigned long long histogram[HISTOGRAM_ROUNDS][HISTOGRAM_BINS];
+  // Top-k on a split row (sampling.hip, split_top_k): each block's largest thread maxima, then
+  // the row's elements at or above the bound they give, gathered by every block.
+  unsigned candidates;  // entries gathered this launch; the last block out resets it
+  unsigned pad2;
+  float tops[SPLIT_CANDIDATES];
+  float candValue[SPLIT_CANDIDATES];
+  int candIndex[SPLIT_CANDIDATES];
 };
 // The size the host allocates per row (abi.h).
 static_assert(sizeof(RowScratch) == RF_SPLIT_SCRATCH_BYTES, "RowScratch is RF_SPLIT_SCRATCH_BYTES");
@@ -32,7 +42,9 @@ static_assert(sizeof(RowScratch) == RF_SPLIT_SCRATCH_BYTES, "RowScratch is RF_SP
 // reports an error instead of hanging the device.
 constexpr unsigned BARRIER_SPIN_LIMIT = 1u << 25;
 
-template <int BLOCK>
+// GRAIN: chunks and segments are multiples of this many elements (one 16-byte load of the row's
+// element type, Vector<T>::N), so that they start on a 16-byte boundary when the row does.
+template <int BLOCK, unsigned GRAIN = 4>
 struct RowPart {
   static constexpr int kWarps = BLOCK / RF_WARP_SIZE;
   unsigned row;
@@ -47,18 +59,18 @@ struct RowPart {
     parts = partsPerRow;
     row = blockIndex / parts;
     part = blockIndex % parts;
-    // Chunks of a multiple of 4 elements keep 16-byte loads aligned inside a row.
-    const unsigned chunk = ((vocab + parts - 1) / parts + 3u) & ~3u;
+    // Chunks of a multiple of GRAIN elements keep 16-byte loads aligned inside a row.
+    const unsigned chunk = ((vocab + parts - 1) / parts + (GRAIN - 1)) & ~(GRAIN - 1);
     begin = min(vocab, part * chunk);
     end = min(vocab, begin + chunk);
     scratch = parts > 1 ? static_cast<RowScratch*>(scratchBase) + row : nullptr;
     arrivals = 0;
   }
 
-  // This warp's segment of the chunk; segments are multiples of 4 elements long.
+  // This warp's segment of the chunk; segments are multiples of GRAIN elements long.
   __device__ void segment(int warp, unsigned* a, unsigned* b) const {
     const unsigned length = end - begin;
-    const unsigned per = ((length + kWarps - 1) / kWarps + 3u) & ~3u;
+    const unsigned per = ((length + kWarps - 1) / kWarps + (GRAIN - 1)) & ~(GRAIN - 1);
     *a = min(end, begin + warp * per);
     *b = min(end, *a + per);
   }
@@ -94,6 +106,7 @@ struct RowPart {
       if (timedOut) atomicExch(&scratch->poisoned, 1u);
       __threadfence();
       if (atomicAdd(&scratch->exits, 1u) == parts - 1) {
+        atomicExch(&scratch->candidates, 0u);
         atomicExch(&scratch->barrier, 0u);
         atomicExch(&scratch->exits, 0u);
       }
@@ -101,62 +114,68 @@ struct RowPart {
   }
 };
 
-// Calls f(value, index) for every element of x[a, b) that this warp owns: lanes stride through
-// the segment with 16-byte loads where the address allows it and scalar loads at the ends, so
-// that a vocabulary that is not a multiple of 4 costs no more per element.
+// The row-splitting of a row of element type T.
+template <int BLOCK, typename T>
+using RowPartOf = RowPart<BLOCK, Vector<T>::N>;
+
+// Calls f(value, index) for every element of x[a, b) that this warp owns, widened to float:
+// lanes stride through the segment with 16-byte loads (Vector<T>::N elements) where the address
+// allows it and scalar loads at the ends, so that a vocabulary that is not a multiple of N
+// costs no more per element.
 //
 // LOADS > 1 issues that many 16-byte loads per lane before handing any element to `f`: the
 // functors' atomics and shared-memory stores otherwise keep the compiler from moving the next
 // load above them, and a block alone on its multiprocessor (a wide block per row) then has about
 // one request per lane in flight, far from what the memory system needs. A lane visits its
 // elements in the same order either way, so per-thread sums are bit-identical.
-template <unsigned LOADS = 1, typename F>
-__device__ __forceinline__ void warp_for_each(const float* x, unsigned a, unsigned b, F& f) {
+template <unsigned LOADS = 1, typename T, typename F>
+__device__ __forceinline__ void warp_for_each(const T* x, unsigned a, unsigned b, F& f) {
+  using V = Vector<T>;
+  constexpr unsigned N = V::N;
+  using Load = typename V::Load;
   const unsigned lane = threadIdx.x % RF_WARP_SIZE;
   if (a >= b) return;
-  const unsigned misaligned = static_cast<unsigned>((reinterpret_cast<size_t>(x + a) >> 2) & 3u);
-  const unsigned head = misaligned ? min(4u - misaligned, b - a) : 0u;
-  if (lane < head) f(x[a + lane], a + lane);
+  const unsigned misaligned = static_cast<unsigned>((reinterpret_cast<size_t>(x + a) / sizeof(T)) & (N - 1));
+  const unsigned head = misaligned ? min(N - misaligned, b - a) : 0u;
+  if (lane < head) f(to_float(x[a + lane]), a + lane);
   const unsigned start = a + head;
-  const unsigned quads = (b - start) / 4;
-  const float4* v = reinterpret_cast<const float4*>(x + start);
+  const unsigned vectors = (b - start) / N;
+  const Load* v = reinterpret_cast<const Load*>(x + start);
   if constexpr (LOADS > 1) {
     unsigned j = lane;
-    for (; j + (LOADS - 1) * RF_WARP_SIZE < quads; j += LOADS * RF_WARP_SIZE) {
-      float4 q[LOADS];
+    for (; j + (LOADS - 1) * RF_WARP_SIZE < vectors; j += LOADS * RF_WARP_SIZE) {
+      Load q[LOADS];
 #pragma unroll
       for (unsigned u = 0; u < LOADS; u++) q[u] = v[j + u * RF_WARP_SIZE];
 #pragma unroll
       for (unsigned u = 0; u < LOADS; u++) {
-        const unsigned i = start + 4 * (j + u * RF_WARP_SIZE);
-        f(q[u].x, i);
-        f(q[u].y, i + 1);
-        f(q[u].z, i + 2);
-        f(q[u].w, i + 3);
+        const unsigned i = start + N * (j + u * RF_WARP_SIZE);
+        float e[N];
+        V::unpack(q[u], e);
+#pragma unroll
+        for (unsigned n = 0; n < N; n++) f(e[n], i + n);
       }
     }
 #pragma unroll 1
-    for (; j < quads; j += RF_WARP_SIZE) {
-      const float4 q = v[j];
-      const unsigned i = start + 4 * j;
-      f(q.x, i);
-      f(q.y, i + 1);
-      f(q.z, i + 2);
-      f(q.w, i + 3);
+    for (; j < vectors; j += RF_WARP_SIZE) {
+      const unsigned i = start + N * j;
+      float e[N];
+      V::unpack(v[j], e);
+#pragma unroll
+      for (unsigned n = 0; n < N; n++) f(e[n], i + n);
     }
   } else {
 #pragma unroll 4
-    for (unsigned j = lane; j < quads; j += RF_WARP_SIZE) {
-      const float4 q = v[j];
-      const unsigned i = start + 4 * j;
-      f(q.x, i);
-      f(q.y, i + 1);
-      f(q.z, i + 2);
-      f(q.w, i + 3);
+    for (unsigned j = lane; j < vectors; j += RF_WARP_SIZE) {
+      const unsigned i = start + N * j;
+      float e[N];
+      V::unpack(v[j], e);
+#pragma unroll
+      for (unsigned n = 0; n < N; n++) f(e[n], i + n);
     }
   }
-  const unsigned tail = start + 4 * quads;
-  if (lane < b - tail) f(x[tail + lane], tail + lane);
+  const unsigned tail = start + N * vectors;
+  if (lane < b - tail) f(to_float(x[tail + lane]), tail + lane);
 }
 
 // Loads in flight per lane for a block of B threads: wide blocks (a row per multiprocessor) 2 —
@@ -179,8 +198,8 @@ __device__ __forceinline__ T warp_reduce(T value, Op op) {
 // `running`, exceeds `target` — weights from `weight(value)`, zero meaning not kept. One warp
 // walks; every lane gets the answer. -1 when rounding leaves no such element; `lastKept` then
 // holds the last element with a positive weight (-1 if none).
-template <typename Weight>
-__device__ int warp_walk(const float* x, unsigned a, unsigned b, const Weight& weight, double running, double target,
+template <typename T, typename Weight>
+__device__ int warp_walk(const T* x, unsigned a, unsigned b, const Weight& weight, double running, double target,
                          int* lastKept) {
   constexpr unsigned ITEMS = 4;
   constexpr unsigned TILE = RF_WARP_SIZE * ITEMS;
@@ -192,7 +211,7 @@ __device__ int warp_walk(const float* x, unsigned a, unsigned b, const Weight& w
 #pragma unroll
     for (unsigned j = 0; j < ITEMS; j++) {
       const unsigned i = base + lane * ITEMS + j;
-      w[j] = i < b ? weight(x[i]) : 0.0f;
+      w[j] = i < b ? weight(to_float(x[i])) : 0.0f;
       local += w[j];
       if (w[j] > 0.0f) last = static_cast<int>(i);
     }

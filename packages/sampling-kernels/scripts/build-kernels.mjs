@@ -23,7 +23,9 @@ const source = join(kernels, 'sampling.hip');
 const forced = process.env.ROCMFORGE_REBUILD_KERNELS === '1';
 const verbose = process.env.ROCMFORGE_KERNELS_VERBOSE === '1';
 
-const NVIDIA_TARGETS = ['sm_80', 'sm_86', 'sm_89', 'sm_90'];
+// A cubin runs on later minor versions of its major architecture (sm_80's on sm_86 and sm_89;
+// src/manifest.ts picks it there), so one per major version is enough.
+const NVIDIA_TARGETS = ['sm_80', 'sm_90'];
 /** PTX of the newest target too, for chips newer than any listed (the driver JIT-compiles it). */
 const NVIDIA_PTX = 'compute_90';
 const AMD_TARGETS = ['gfx906', 'gfx908', 'gfx90a', 'gfx1030'];
@@ -63,6 +65,9 @@ const vendors = [
       ...NVIDIA_TARGETS.flatMap((t) => ['-gencode', `arch=compute_${t.slice(3)},code=${t}`]),
       '-gencode',
       `arch=${NVIDIA_PTX},code=${NVIDIA_PTX}`,
+      // Compressed cubins and PTX (the driver inflates them at load): a third of the size.
+      '-Xfatbin',
+      '-compress-all',
       '-x',
       'cu',
     ],

@@ -10,6 +10,20 @@ export const INPUT_KIND = {
   probs: 1,
 } as const;
 
+/**
+ * The element type of input rows (`RfElementType`). Each kernel that reads input rows has one
+ * entry point per type: the float32 one by its plain name, the others with the type's
+ * {@link ELEMENT_SUFFIX} (`rf_sample_f16`, `rf_sample_narrow_bf16`, …).
+ */
+export const ELEMENT_TYPE = {
+  /** IEEE binary32 (`RF_ELEMENT_TYPE_FLOAT32`). */
+  float32: 0,
+  /** IEEE binary16 (`RF_ELEMENT_TYPE_FLOAT16`). */
+  float16: 1,
+  /** The top 16 bits of a binary32 (`RF_ELEMENT_TYPE_BFLOAT16`). */
+  bfloat16: 2,
+} as const;
+
 /** How top-k and top-p combine (`RfFilterOrder`): top-p over the renormalised top-k set, or both over the row. */
 export const FILTER_ORDER = {
   /** Top-p measured on the renormalised top-k distribution (`RF_FILTER_ORDER_TOP_K_FIRST`). */
@@ -63,6 +77,18 @@ export const ROW_STAT = {
   minWeight: 5,
 } as const;
 
+/** An input element type: `'float32'`, `'float16'` or `'bfloat16'`. */
+export type ElementTypeName = keyof typeof ELEMENT_TYPE;
+/** Bytes per element of each input element type. */
+export const ELEMENT_BYTES: Readonly<Record<ElementTypeName, number>> = {
+  float32: 4,
+  float16: 2,
+  bfloat16: 2,
+};
+/** The suffix of each element type's kernel entry points (kernels/abi.h, `RfElementType`). */
+export const ELEMENT_SUFFIX = { float32: '', float16: '_f16', bfloat16: '_bf16' } as const satisfies Readonly<
+  Record<ElementTypeName, string>
+>;
 /** What input rows can hold: `'logits'` or `'probs'`. */
 export type InputKindName = keyof typeof INPUT_KIND;
 /** A filter order: `'topKFirst'` or `'joint'`. */
@@ -77,15 +103,22 @@ export const ROW_STATS = 6;
 /** Most blocks one row is split over (`RF_MAX_ROW_PARTS`). */
 export const MAX_ROW_PARTS = 256;
 /** Bytes of split-row scratch per row (`RF_SPLIT_SCRATCH_BYTES`, sizeof(RowScratch) in kernels/row_split.h). */
-export const SPLIT_SCRATCH_BYTES = 104_464;
+export const SPLIT_SCRATCH_BYTES = 116_760;
 /** Largest n for top-n log-probabilities (`RF_MAX_TOP_LOGPROBS`). */
 export const MAX_TOP_LOGPROBS = 1024;
 
 /** The name of an enum of kernels/abi.h. */
-export type AbiEnumName = 'RfInputKind' | 'RfFilterOrder' | 'RfLogprobsMode' | 'RfRowStatus' | 'RfRowStat';
+export type AbiEnumName =
+  | 'RfElementType'
+  | 'RfInputKind'
+  | 'RfFilterOrder'
+  | 'RfLogprobsMode'
+  | 'RfRowStatus'
+  | 'RfRowStat';
 
 /** Every enum of kernels/abi.h, by its C name. */
 export const ABI_ENUMS = {
+  RfElementType: ELEMENT_TYPE,
   RfInputKind: INPUT_KIND,
   RfFilterOrder: FILTER_ORDER,
   RfLogprobsMode: LOGPROBS_MODE,
@@ -116,7 +149,7 @@ export interface ParamStruct {
 export const SAMPLE_PARAMS = {
   name: 'RfSampleParams',
   fields: {
-    input: 'const float*',
+    input: 'const void*',
     vocab: 'unsigned',
     kind: 'RfInputKind',
     temperature: 'const float*',
@@ -200,7 +233,7 @@ export const ADJUST_LOGITS_PARAMS = {
 export const TOKEN_LOGPROBS_PARAMS = {
   name: 'RfTokenLogprobsParams',
   fields: {
-    values: 'const float*',
+    values: 'const void*',
     vocab: 'unsigned',
     kind: 'RfInputKind',
     tokens: 'const int*',
@@ -215,7 +248,7 @@ export const TOKEN_LOGPROBS_PARAMS = {
 export const TOP_LOGPROBS_PARAMS = {
   name: 'RfTopLogprobsParams',
   fields: {
-    values: 'const float*',
+    values: 'const void*',
     vocab: 'unsigned',
     kind: 'RfInputKind',
     n: 'unsigned',
@@ -229,6 +262,12 @@ export const TOP_LOGPROBS_PARAMS = {
   },
 } as const satisfies ParamStruct;
 
+/** `RfWidenParams`: rf_widen_f16 and rf_widen_bf16. */
+export const WIDEN_PARAMS = {
+  name: 'RfWidenParams',
+  fields: { input: 'const void*', output: 'float*', vocab: 'unsigned' },
+} as const satisfies ParamStruct;
+
 /** Every parameter struct of kernels/abi.h, by its C name. */
 export const ABI_STRUCTS = {
   RfSampleParams: SAMPLE_PARAMS,
@@ -239,31 +278,46 @@ export const ABI_STRUCTS = {
   RfAdjustLogitsParams: ADJUST_LOGITS_PARAMS,
   RfTokenLogprobsParams: TOKEN_LOGPROBS_PARAMS,
   RfTopLogprobsParams: TOP_LOGPROBS_PARAMS,
+  RfWidenParams: WIDEN_PARAMS,
 } as const;
 
 /** The name of one of the kernels. */
 export type KernelName =
-  | 'rf_sample'
-  | 'rf_sample_narrow'
+  | `rf_sample${ElementSuffix}`
+  | `rf_sample_narrow${ElementSuffix}`
   | 'rf_softmax'
   | 'rf_prefix_sum'
   | 'rf_philox'
   | 'rf_uniform'
   | 'rf_adjust_logits'
-  | 'rf_token_logprobs'
-  | 'rf_top_logprobs';
+  | `rf_token_logprobs${ElementSuffix}`
+  | `rf_top_logprobs${ElementSuffix}`
+  | 'rf_widen_f16'
+  | 'rf_widen_bf16';
+/** An element type's entry-point suffix. */
+export type ElementSuffix = (typeof ELEMENT_SUFFIX)[ElementTypeName];
 
 /** Each kernel's parameter struct: the kernel takes it by value as its only parameter. */
 export const KERNEL_PARAMS = {
   rf_sample: SAMPLE_PARAMS,
+  rf_sample_f16: SAMPLE_PARAMS,
+  rf_sample_bf16: SAMPLE_PARAMS,
   rf_sample_narrow: SAMPLE_PARAMS,
+  rf_sample_narrow_f16: SAMPLE_PARAMS,
+  rf_sample_narrow_bf16: SAMPLE_PARAMS,
   rf_softmax: SOFTMAX_PARAMS,
   rf_prefix_sum: PREFIX_SUM_PARAMS,
   rf_philox: PHILOX_PARAMS,
   rf_uniform: UNIFORM_PARAMS,
   rf_adjust_logits: ADJUST_LOGITS_PARAMS,
   rf_token_logprobs: TOKEN_LOGPROBS_PARAMS,
+  rf_token_logprobs_f16: TOKEN_LOGPROBS_PARAMS,
+  rf_token_logprobs_bf16: TOKEN_LOGPROBS_PARAMS,
   rf_top_logprobs: TOP_LOGPROBS_PARAMS,
+  rf_top_logprobs_f16: TOP_LOGPROBS_PARAMS,
+  rf_top_logprobs_bf16: TOP_LOGPROBS_PARAMS,
+  rf_widen_f16: WIDEN_PARAMS,
+  rf_widen_bf16: WIDEN_PARAMS,
 } as const satisfies Record<KernelName, ParamStruct>;
 
 /** The per-row parameters of `rf_sample`: fields of `RfSampleParams`, one device array of `batch` elements each. */

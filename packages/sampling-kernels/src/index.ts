@@ -1,5 +1,10 @@
 export {
   type AbiEnumName,
+  ELEMENT_BYTES,
+  ELEMENT_SUFFIX,
+  ELEMENT_TYPE,
+  type ElementSuffix,
+  type ElementTypeName,
   FILTER_ORDER,
   type FieldType,
   type FilterOrderName,

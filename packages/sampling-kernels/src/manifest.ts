@@ -44,9 +44,10 @@ export function readManifest(): KernelManifest | undefined {
 }
 
 /**
- * The prebuilt binary that runs on a device of `backend` and `architecture`, if any. NVIDIA
- * fatbins run on their listed targets and, through their PTX, on any newer chip; AMD code
- * objects run only on the exact targets they were built for.
+ * The prebuilt binary that runs on a device of `backend` and `architecture`, if any. An NVIDIA
+ * cubin runs on its own architecture and on later minor versions of the same major one (sm_80's
+ * on sm_86 and sm_89), and the fatbin's PTX on any newer chip; AMD code objects run only on the
+ * exact targets they were built for.
  */
 export function prebuiltFor(
   manifest: KernelManifest | undefined,
@@ -56,7 +57,7 @@ export function prebuiltFor(
   | {
       /** Absolute path of the binary. */
       path: string;
-      /** The architecture it was chosen for (`sm_90`, `compute_90` for PTX, `gfx90a`). */
+      /** The architecture it was chosen for (`sm_90`, `sm_80` on an sm_86, `compute_90` for PTX, `gfx90a`). */
       target: string;
     }
   | undefined {
@@ -66,9 +67,14 @@ export function prebuiltFor(
   const path = join(packageRoot(), 'prebuilt', binary.file);
   if (!existsSync(path)) return undefined;
   if (binary.targets.includes(architecture)) return { path, target: architecture };
-  if (backend === 'cuda' && binary.ptx) {
+  if (backend === 'cuda') {
     const version = (arch: string) => Number.parseInt(arch.replace(/^(sm|compute)_/, ''), 10);
-    if (version(architecture) >= version(binary.ptx)) return { path, target: binary.ptx };
+    const wanted = version(architecture);
+    const sameMajor = binary.targets
+      .filter((t) => Math.floor(version(t) / 10) === Math.floor(wanted / 10) && version(t) <= wanted)
+      .sort((a, b) => version(b) - version(a));
+    if (sameMajor[0]) return { path, target: sameMajor[0] };
+    if (binary.ptx && wanted >= version(binary.ptx)) return { path, target: binary.ptx };
   }
   return undefined;
 }

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { Device, DeviceBuffer, Kernel, Module, Stream } from '@rocmforge/hip-runtime';
 import {
+  ELEMENT_BYTES,
+  ELEMENT_SUFFIX,
+  type ElementTypeName,
   type FilterOrderName,
   type InputKindName,
   KERNEL_PARAMS,
@@ -28,8 +31,10 @@ import {
 
 /** The buffers and sizes of one `rf_sample` launch. */
 export interface SampleLaunch {
-  /** f32 [batch, vocab]: logits (kind 'logits') or probabilities. */
+  /** [batch, vocab] of `dtype`: logits (kind 'logits') or probabilities. */
   input: DeviceRegion;
+  /** The element type of `input` (default 'float32'): picks the kernel's entry point. */
+  dtype?: ElementTypeName;
   /** Byte offset of the first row in `input` (default 0). */
   inputOffset?: number;
   /** Rows. */
@@ -64,6 +69,9 @@ const loaded = new WeakMap<Device, SamplingKernels>();
 
 /** Threads per block of rf_adjust_logits (a row's entries, one per thread). */
 const ADJUST_THREADS = 256;
+
+/** Threads per block of rf_widen_* (one block per row). */
+const WIDEN_THREADS = 256;
 
 /** Threads per block of the per-draw kernels (rf_philox, rf_uniform). */
 const PER_ROW_THREADS = 256;
@@ -188,7 +196,8 @@ export class SamplingKernels {
     const { batch, vocab, samples } = launch;
     const parts = launch.scratch ? this.sampleParts(batch, vocab) : 1;
     if (launch.scratch && parts > 1) need(launch.scratch, batch * SPLIT_SCRATCH_BYTES, 'scratch');
-    need(launch.input, (launch.inputOffset ?? 0) + batch * vocab * 4, 'input');
+    const dtype = launch.dtype ?? 'float32';
+    need(launch.input, (launch.inputOffset ?? 0) + batch * vocab * ELEMENT_BYTES[dtype], 'input');
     need(launch.tokens, batch * samples * 4, 'tokens');
     need(launch.valid, batch, 'valid');
     if (launch.rowStats) need(launch.rowStats, batch * ROW_STATS * 4, 'rowStats');
@@ -197,7 +206,7 @@ export class SamplingKernels {
     const input = launch.input.address + BigInt(launch.inputOffset ?? 0);
     const narrow = this.sampleNarrow(batch, parts);
     this.#launch(
-      narrow ? 'rf_sample_narrow' : 'rf_sample',
+      `${narrow ? 'rf_sample_narrow' : 'rf_sample'}${ELEMENT_SUFFIX[dtype]}`,
       batch * parts,
       narrow ? NARROW_BLOCK_THREADS : BLOCK_THREADS,
       {
@@ -313,9 +322,36 @@ export class SamplingKernels {
     );
   }
 
+  /** Float32 copies of half-precision rows (exact), for the paths that adjust logits in place. */
+  widen(a: {
+    /** [batch, vocab] of `dtype`. */
+    input: DeviceRegion;
+    /** Byte offset of the first row in `input` (default 0). */
+    inputOffset?: number;
+    dtype: Exclude<ElementTypeName, 'float32'>;
+    /** f32 [batch, vocab] out. */
+    output: DeviceRegion;
+    batch: number;
+    vocab: number;
+    stream?: Stream;
+  }): void {
+    const offset = a.inputOffset ?? 0;
+    need(a.input, offset + a.batch * a.vocab * ELEMENT_BYTES[a.dtype], 'input');
+    need(a.output, a.batch * a.vocab * 4, 'output');
+    this.#launch(
+      `rf_widen${ELEMENT_SUFFIX[a.dtype]}`,
+      a.batch,
+      WIDEN_THREADS,
+      { input: a.input.address + BigInt(offset), output: a.output, vocab: a.vocab },
+      a.stream,
+    );
+  }
+
   /** Log-probability of each sampled token: raw (of `values` = the inputs) or processed (`values` = adjusted logits). */
   tokenLogprobs(a: {
     values: DeviceRegion;
+    /** The element type of `values` (default 'float32'). */
+    dtype?: ElementTypeName;
     batch: number;
     vocab: number;
     kind: InputKindName;
@@ -328,7 +364,7 @@ export class SamplingKernels {
   }): void {
     need(a.out, a.batch * a.samples * 4, 'out');
     this.#launch(
-      'rf_token_logprobs',
+      `rf_token_logprobs${ELEMENT_SUFFIX[a.dtype ?? 'float32']}`,
       a.batch,
       BLOCK_THREADS,
       {
@@ -348,6 +384,8 @@ export class SamplingKernels {
   /** The n most probable tokens per row with their raw or processed log-probabilities. */
   topLogprobs(a: {
     values: DeviceRegion;
+    /** The element type of `values` (default 'float32'). */
+    dtype?: ElementTypeName;
     batch: number;
     vocab: number;
     kind: InputKindName;
@@ -370,7 +408,7 @@ export class SamplingKernels {
     need(a.outTokens, a.batch * a.n * 4, 'outTokens');
     need(a.outLogprobs, a.batch * a.n * 4, 'outLogprobs');
     this.#launch(
-      'rf_top_logprobs',
+      `rf_top_logprobs${ELEMENT_SUFFIX[a.dtype ?? 'float32']}`,
       a.batch,
       BLOCK_THREADS,
       {

@@ -9,7 +9,7 @@ const source = readFileSync(join(packageRoot(), 'kernels', 'sampling.hip'), 'utf
 /** The parameter list of each extern "C" kernel, read from the HIP source. */
 function kernelParameters(): Map<string, string> {
   const out = new Map<string, string>();
-  const kernel = /RF_KERNEL void (?:\w+\([\w, ]+\) )?(rf_\w+)\(([^)]*)\)/g;
+  const kernel = /RF_KERNEL void (?:\w+(?:\([\w, ]+\))? )?(rf_\w+)\(([^)]*)\)/g;
   for (let m = kernel.exec(source); m; m = kernel.exec(source))
     out.set(m[1]!, m[2]!.replace(/\s+/g, ' ').trim());
   return out;
@@ -35,7 +35,7 @@ describe('kernel manifest and signatures', () => {
     for (const binary of manifest!.binaries) expect(binary.targets.length).toBeGreaterThan(0);
   });
 
-  it('chooses a prebuilt binary by architecture: exact for AMD, PTX for newer NVIDIA chips', () => {
+  it('chooses a prebuilt binary by architecture: exact for AMD; for NVIDIA the same major version, else PTX for newer chips', () => {
     const manifest = {
       sourceHash: 'x',
       source: 'kernels/sampling.hip',
@@ -49,6 +49,9 @@ describe('kernel manifest and signatures', () => {
     expect(prebuiltFor(manifest, 'cuda', 'sm_90')?.target).toBe('sm_90');
     expect(prebuiltFor(manifest, 'cuda', 'sm_100')?.target).toBe('compute_90');
     expect(prebuiltFor(manifest, 'cuda', 'sm_75')).toBeUndefined();
+    // A cubin runs on later minor versions of its major architecture.
+    expect(prebuiltFor(manifest, 'cuda', 'sm_86')?.target).toBe('sm_80');
+    expect(prebuiltFor(manifest, 'cuda', 'sm_89')?.target).toBe('sm_80');
     expect(prebuiltFor(manifest, 'hip', 'gfx90a')?.target).toBe('gfx90a');
     expect(prebuiltFor(manifest, 'hip', 'gfx942')).toBeUndefined();
     expect(prebuiltFor(undefined, 'hip', 'gfx90a')).toBeUndefined();
@@ -59,9 +62,14 @@ describe('kernel manifest and signatures', () => {
     expect(Object.keys(headers).sort()).toEqual([
       'abi.h',
       'block.h',
+      'draw.h',
+      'elements.h',
       'philox.h',
       'portability.h',
       'row_split.h',
+      'select.h',
+      'spread.h',
+      'weights.h',
     ]);
     expect(hash).toMatch(/^[0-9a-f]{16}$/);
     for (const include of source.matchAll(/#include "([^"]+)"/g)) expect(headers[include[1]!]).toBeDefined();

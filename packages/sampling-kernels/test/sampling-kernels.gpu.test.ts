@@ -331,6 +331,198 @@ gpuSuite(probe)('sampling kernels on a GPU', () => {
     expect(same / total).toBeGreaterThanOrEqual(0.999);
   });
 
+  it('half-precision entry points (float16, bfloat16) give the tokens and statuses of the same values in float32', () => {
+    // Values exactly representable in each type, so the float32 rows hold the same numbers.
+    const halves = {
+      // bfloat16: the top 16 bits of the float32.
+      bfloat16: (x: Float32Array) => {
+        const bits = new Uint32Array(x.buffer, x.byteOffset, x.length);
+        const h = Uint16Array.from(bits, (b) => b >>> 16);
+        return { h, f: new Float32Array(Uint32Array.from(h, (b) => b << 16).buffer) };
+      },
+      // IEEE half: the sign, the exponent clamped to normal halves (|x| ≥ 2^-14, else ±0), 10 bits of mantissa.
+      float16: (x: Float32Array) => {
+        const h = new Uint16Array(x.length);
+        const f = new Float32Array(x.length);
+        for (let i = 0; i < x.length; i++) {
+          const v = x[i]!;
+          const sign = v < 0 || Object.is(v, -0) ? 0x8000 : 0;
+          const a = Math.abs(v);
+          if (Number.isNaN(v)) {
+            h[i] = 0x7e00;
+            f[i] = Number.NaN;
+          } else if (a === Infinity || a >= 65504) {
+            h[i] = sign | 0x7c00;
+            f[i] = sign ? -Infinity : Infinity;
+          } else if (a < 2 ** -14) {
+            h[i] = sign;
+            f[i] = sign ? -0 : 0;
+          } else {
+            const e = Math.floor(Math.log2(a));
+            const m = Math.min(1023, Math.floor((a / 2 ** e - 1) * 1024));
+            h[i] = sign | ((e + 15) << 10) | m;
+            f[i] = (sign ? -1 : 1) * (1 + m / 1024) * 2 ** e;
+          }
+        }
+        return { h, f };
+      },
+    } as const;
+    const sms = device.info.multiprocessors;
+    let same = 0;
+    let total = 0;
+    for (const [dtype, convert] of Object.entries(halves) as Array<
+      [keyof typeof halves, (typeof halves)['float16']]
+    >) {
+      // One row split over blocks, rows in one block each, and narrow blocks.
+      for (const [batch, vocab] of [
+        [1, 151_936],
+        [sms, 32_003],
+        [2 * sms + 3, 32_000],
+      ] as const) {
+        const x = gaussianLogits(batch * vocab, 3, 91);
+        if (batch > 1) {
+          x.fill(Number.NaN, vocab + 10, vocab + 11);
+          x.fill(-Infinity, 2 * vocab, 3 * vocab);
+          x[2 * vocab + 77] = 2;
+        }
+        const { h, f } = convert(x);
+        const half = upload(h);
+        const single = upload(f);
+        for (const setting of [
+          {},
+          { temperature: 0 },
+          { topK: 50 },
+          { topP: 0.9 },
+          { minP: 0.1 },
+          { topK: 50, topP: 0.9, temperature: 0.7 },
+        ]) {
+          const samples = 8;
+          const run = (input: DeviceBuffer, type: 'float32' | typeof dtype) => {
+            const tokens = alloc(batch * samples * 4);
+            const valid = alloc(batch);
+            kernels.sample({
+              input,
+              dtype: type,
+              batch,
+              vocab,
+              kind: 'logits',
+              params: params(batch, { ...setting, seedLo: 3 }),
+              filterOrder: 'topKFirst',
+              samples,
+              tokens,
+              valid,
+              scratch: scratchFor(batch, vocab),
+            });
+            return {
+              tokens: tokens.read(new Int32Array(batch * samples)),
+              valid: [...valid.read(new Uint8Array(batch))],
+            };
+          };
+          const a = run(half, dtype);
+          const b = run(single, 'float32');
+          const where = `${dtype} ${batch}×${vocab} ${JSON.stringify(setting)}`;
+          expect(a.valid, where).toEqual(b.valid);
+          if (batch > 1) {
+            expect(a.valid.slice(0, 3), where).toEqual([1, 2, 1]);
+            for (let j = 0; j < samples; j++) expect(a.tokens[2 * samples + j], where).toBe(77);
+          }
+          for (let i = 0; i < a.tokens.length; i++) {
+            expect(a.tokens[i]).toBeLessThan(vocab);
+            expect(a.tokens[i]).toBeGreaterThanOrEqual(a.valid[Math.floor(i / samples)] === 1 ? 0 : -1);
+            if (a.tokens[i] === b.tokens[i]) same++;
+            total++;
+          }
+          if ('temperature' in setting) expect([...a.tokens], where).toEqual([...b.tokens]);
+        }
+        // Raw log-probabilities of the sampled tokens and the top 5, from the half rows.
+        if (batch === sms) {
+          const samples = 1;
+          const tokens = alloc(batch * samples * 4);
+          const valid = alloc(batch);
+          const rowStats = alloc(batch * 6 * 4);
+          kernels.sample({
+            input: single,
+            batch,
+            vocab,
+            kind: 'logits',
+            params: params(batch, { seedLo: 9 }),
+            filterOrder: 'topKFirst',
+            samples,
+            tokens,
+            valid,
+            rowStats,
+          });
+          const logprobs = (input: DeviceBuffer, type: 'float32' | typeof dtype) => {
+            const out = alloc(batch * 4);
+            kernels.tokenLogprobs({
+              values: input,
+              dtype: type,
+              batch,
+              vocab,
+              kind: 'logits',
+              tokens,
+              samples,
+              rowStats,
+              mode: 'raw',
+              out,
+            });
+            const topTokens = alloc(batch * 5 * 4);
+            const topLogprobs = alloc(batch * 5 * 4);
+            kernels.topLogprobs({
+              values: input,
+              dtype: type,
+              batch,
+              vocab,
+              kind: 'logits',
+              n: 5,
+              rowStats,
+              tokens,
+              samples,
+              mode: 'processed',
+              outTokens: topTokens,
+              outLogprobs: topLogprobs,
+              valid,
+            });
+            return {
+              token: out.read(new Float32Array(batch)),
+              topTokens: [...topTokens.read(new Int32Array(batch * 5))],
+              top: topLogprobs.read(new Float32Array(batch * 5)),
+            };
+          };
+          const a = logprobs(half, dtype);
+          const b = logprobs(single, 'float32');
+          expect(a.topTokens).toEqual(b.topTokens);
+          for (let i = 0; i < batch; i++) {
+            if (Number.isNaN(b.token[i]!)) expect(a.token[i]).toBeNaN();
+            else
+              expect(Math.abs(a.token[i]! - b.token[i]!)).toBeLessThanOrEqual(
+                1e-5 * Math.max(1, Math.abs(b.token[i]!)),
+              );
+          }
+          for (let i = 0; i < a.top.length; i++) {
+            if (Number.isFinite(b.top[i]!))
+              expect(Math.abs(a.top[i]! - b.top[i]!)).toBeLessThanOrEqual(
+                1e-5 * Math.max(1, Math.abs(b.top[i]!)),
+              );
+            else expect(a.top[i]).toBe(b.top[i]);
+          }
+        }
+        // The widened copy is exact.
+        const wide = alloc(batch * vocab * 4);
+        kernels.widen({ input: half, dtype, output: wide, batch, vocab });
+        const widened = wide.read(new Float32Array(batch * vocab));
+        for (let i = 0; i < widened.length; i++) {
+          if (!Object.is(widened[i], f[i]) && !(Number.isNaN(widened[i]!) && Number.isNaN(f[i]!)))
+            throw new Error(`${dtype}: widened element ${i} is ${widened[i]}, expected ${f[i]}`);
+        }
+      }
+    }
+    console.log(`half vs float32 rows: ${same} of ${total} draws identical`);
+    // Threads see the elements of a 16-byte load in different groupings (8 halves vs 4 floats),
+    // so partial sums round differently: a draw may differ only at a rounding boundary.
+    expect(same / total).toBeGreaterThanOrEqual(0.999);
+  });
+
   it('edge rows: k = 1, k > vocab, p = 1, one-hot, uniform, all-zero probabilities, NaN, -Infinity', () => {
     const vocab = 8;
     const rows: Array<{
