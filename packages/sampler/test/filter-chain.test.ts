@@ -121,9 +121,9 @@ describe("kept sets of llama.cpp's own test cases (tests/test-sampling.cpp, rest
   });
 
   it('typical-p 0.5: {0.97, 0.01 ×3} keeps 0.97; {0.4, 0.2 ×3} keeps the three 0.2', () => {
-    expect(kept(sampler.filteredProbs({ logits: logOf([0.97, 0.01, 0.01, 0.01]), typicalP: 0.5 }).values)).toEqual(
-      [0],
-    );
+    expect(
+      kept(sampler.filteredProbs({ logits: logOf([0.97, 0.01, 0.01, 0.01]), typicalP: 0.5 }).values),
+    ).toEqual([0]);
     const values = sampler.filteredProbs({ logits: logOf([0.4, 0.2, 0.2, 0.2]), typicalP: 0.5 }).values;
     expect(kept(values)).toEqual([1, 2, 3]);
     for (const i of [1, 2, 3]) expect(values[i]).toBeCloseTo(1 / 3, 6);
@@ -155,7 +155,13 @@ describe('edge cases', () => {
     const logits = logOf([0.4, 0.3, 0.2, 0.1]);
     let applied = 0;
     for (let step = 0; step < 200; step++) {
-      const values = sampler.filteredProbs({ logits, xtcProbability: 0.5, xtcThreshold: 0.09, seed: 5, step }).values;
+      const values = sampler.filteredProbs({
+        logits,
+        xtcProbability: 0.5,
+        xtcThreshold: 0.09,
+        seed: 5,
+        step,
+      }).values;
       const coin = upperUniform53(5, 0, step, 0, 0, 0) < 0.5;
       expect(kept(values)).toEqual(coin ? [3] : [0, 1, 2, 3]);
       if (coin) applied++;
@@ -195,15 +201,23 @@ describe('edge cases', () => {
   it('probabilities as input: top-n-sigma measures log p; typical and XTC act on the same distribution as for logits', () => {
     const probs = row([0.1, 0.2, 0.3, 0.4]);
     expect(kept(sampler.filteredProbs({ probs, topNSigma: 1 }).values)).toEqual([2, 3]);
-    expect(kept(sampler.filteredProbs({ probs, xtcProbability: 1, xtcThreshold: 0.19 }).values)).toEqual([0, 1]);
+    expect(kept(sampler.filteredProbs({ probs, xtcProbability: 1, xtcThreshold: 0.19 }).values)).toEqual([
+      0, 1,
+    ]);
   });
 
   it('rows that cannot be sampled are NaN throughout, with their status', () => {
     const logits = row([1, Number.NaN, Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY, 0, 1]);
     const result = sampler.filteredProbs({ logits, shape: [3, 2], typicalP: 0.9 });
-    expect([...result.status]).toEqual([RowStatus.invalidValues, RowStatus.nothingToSample, RowStatus.sampled]);
+    expect([...result.status]).toEqual([
+      RowStatus.invalidValues,
+      RowStatus.nothingToSample,
+      RowStatus.sampled,
+    ]);
     expect([...result.values.subarray(0, 4)].every(Number.isNaN)).toBe(true);
-    expect(() => sampler.filteredProbs({ logits, shape: [3, 2], onInvalidRow: 'throw' })).toThrow(SamplerInputError);
+    expect(() => sampler.filteredProbs({ logits, shape: [3, 2], onInvalidRow: 'throw' })).toThrow(
+      SamplerInputError,
+    );
   });
 
   it('filteredProbs and maskedLogits describe one distribution: softmax(maskedLogits) = filteredProbs', () => {
@@ -215,7 +229,8 @@ describe('edge cases', () => {
       const part = masked.subarray(r * 500, (r + 1) * 500);
       const max = Math.max(...part);
       const sum = part.reduce((s, v) => s + Math.exp(v - max), 0);
-      for (let i = 0; i < 500; i++) expect(probs[r * 500 + i]!).toBeCloseTo(Math.exp(part[i]! - max) / sum, 6);
+      for (let i = 0; i < 500; i++)
+        expect(probs[r * 500 + i]!).toBeCloseTo(Math.exp(part[i]! - max) / sum, 6);
     }
   });
 
