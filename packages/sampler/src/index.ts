@@ -2,6 +2,7 @@ export type { SamplerLogger } from './auto-sampler.js';
 export {
   BENCH_MODES,
   type BenchCase,
+  type BenchMode,
   type BenchOptions,
   type BenchResult,
   defaultBenchGrid,
