@@ -128,7 +128,7 @@ export class CpuSampler implements ResolvedSampler<Float32Array> {
    * import { createSampler } from '@rocmforge/sampler';
    * const sampler = createSampler({ backend: 'cpu' });
    * const { values } = sampler.maskedLogits({ logits: new Float32Array([0, 1, 2, 3]), topK: 2, temperature: 0.5 });
-   * console.log([...values]); // [ -Infinity, -Infinity, 4, 6 ]
+   * console.log(values.join(' ')); // -Infinity -Infinity 4 6
    * ```
    */
   maskedLogits(request: SampleRequest): DistributionResult {
@@ -153,7 +153,7 @@ export class CpuSampler implements ResolvedSampler<Float32Array> {
    *   temperature: 0, // greedy target: accepts the drafts that are its argmax
    *   seed: 1,
    * });
-   * console.log(accepted[0], [...tokens]); // 2 [ 0, 1, 2 ]
+   * console.log(accepted[0], tokens.join(' ')); // 2 0 1 2
    * ```
    */
   verify(request: VerifyRequest): VerifyResult {
