@@ -10,6 +10,10 @@ export type SamplingFlagName =
   | 'topP'
   | 'minP'
   | 'filterOrder'
+  | 'typicalP'
+  | 'topNSigma'
+  | 'xtcProbability'
+  | 'xtcThreshold'
   | 'seed'
   | 'step'
   | 'samples'
@@ -40,6 +44,22 @@ const SAMPLING_FLAGS: { [K in SamplingFlagName]: FlagSpec<NonNullable<SampleRequ
     flags: '--filter-order <order>',
     description: 'how top-k and top-p combine',
     choices: ['topKFirst', 'joint'] satisfies FilterOrder[],
+  },
+  typicalP: { flags: '--typical-p <p>', description: 'typical-p (1 = off)', parse: finite('--typical-p') },
+  topNSigma: {
+    flags: '--top-n-sigma <n>',
+    description: 'top-n-sigma: keep logits ≥ max − n·σ (0 = off)',
+    parse: finite('--top-n-sigma'),
+  },
+  xtcProbability: {
+    flags: '--xtc-probability <p>',
+    description: 'XTC: chance per step of removing the top choices (0 = off)',
+    parse: finite('--xtc-probability'),
+  },
+  xtcThreshold: {
+    flags: '--xtc-threshold <p>',
+    description: 'XTC: probability from which a token is a top choice (default 0.1)',
+    parse: finite('--xtc-threshold'),
   },
   seed: { flags: '--seed <n>', description: 'random seed (64-bit)', parse: unsigned64('--seed') },
   step: { flags: '--step <n>', description: 'decode step (64-bit)', parse: unsigned64('--step') },

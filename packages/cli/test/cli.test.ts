@@ -158,6 +158,36 @@ describe('rocmforge CLI', () => {
     expect(report.rows.map((row: { tokens: number[] }) => row.tokens)).toEqual(expectedRows);
   });
 
+  it('sample takes --typical-p, --top-n-sigma, --xtc-probability and --xtc-threshold as the library does', () => {
+    const flags = [
+      '--typical-p',
+      '0.7',
+      '--top-n-sigma',
+      '2',
+      '--xtc-probability',
+      '0.5',
+      '--xtc-threshold',
+      '0.05',
+    ];
+    const r = cli('sample', npy, ...flags, '--seed', '7', '--samples', '4', '--backend', 'cpu', '--json');
+    expect(r.code).toBe(0);
+    const library = createSampler({ backend: 'cpu' }).sample({
+      logits,
+      shape: [3, 40],
+      typicalP: 0.7,
+      topNSigma: 2,
+      xtcProbability: 0.5,
+      xtcThreshold: 0.05,
+      seed: 7n,
+      samples: 4,
+    });
+    const rows = JSON.parse(r.stdout).rows.map((row: { tokens: number[] }) => row.tokens);
+    expect(rows).toEqual([0, 1, 2].map((i) => [...library.tokens.subarray(i * 4, i * 4 + 4)]));
+    const bad = cli('sample', npy, '--typical-p', '0', '--backend', 'cpu');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/typicalP/);
+  });
+
   it('sample reports a row it could not sample by its status and samples the others', () => {
     const bad = Float32Array.from({ length: 3 * 40 }, (_, i) => (i % 40) / 10);
     bad[45] = Number.NaN;

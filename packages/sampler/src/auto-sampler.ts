@@ -3,7 +3,14 @@ import { type DriverErrorClass, isDeviceFailure } from './device-failure.js';
 import { SamplerDisposedError } from './errors.js';
 import { CPU_INPUT, type DeviceInput, onHost } from './input.js';
 import type { PinnedHostMemory } from './pinned.js';
-import type { ResolvedRequest, SampleRequest, SampleResult } from './request.js';
+import type {
+  DistributionResult,
+  ResolvedRequest,
+  SampleRequest,
+  SampleResult,
+  VerifyRequest,
+  VerifyResult,
+} from './request.js';
 import type { BackendName, ResolvedSampler, Sampler } from './sampler.js';
 
 /** Where a sampler reports a fallback; `null` silences it. Default: `console.warn`. */
@@ -21,10 +28,15 @@ export type GpuBackend = ResolvedSampler<Float32Array | DeviceInput> & {
 /**
  * `auto` on a usable GPU: resolves each request once, samples it on the GPU until a GPU call
  * fails (see {@link isDeviceFailure}), then on the CPU for good, with the same resolved request.
+ * What the GPU has no kernels for (typical-p, top-n-sigma, XTC, `filteredProbs`, `maskedLogits`,
+ * `verify`) runs on the CPU by design, call by call, while the rest stays on the GPU: routed
+ * here before the GPU sees it, never a fallback (host arrays only; see docs/GPU_SAMPLER.md "Backends").
  */
 export class AutoSampler implements Sampler {
   #gpu: GpuBackend | undefined;
   #cpu: CpuSampler | undefined;
+  /** The CPU for what the GPU has no kernels for, while the GPU serves the rest. */
+  #cpuForUnsupported: CpuSampler | undefined;
   #reason: string | undefined;
   #disposed = false;
   readonly #logger: SamplerLogger;
@@ -53,6 +65,7 @@ export class AutoSampler implements Sampler {
     const gpu = this.#gpu;
     if (!gpu) return this.#cpu!.sample(request as SampleRequest);
     const resolved = gpu.resolve(request);
+    if (resolved.extraFilters) return this.#hostCpu().sampleResolved(onHost(resolved, CPU_INPUT));
     try {
       return gpu.sampleResolved(resolved);
     } catch (error) {
@@ -65,11 +78,33 @@ export class AutoSampler implements Sampler {
     const gpu = this.#gpu;
     if (!gpu) return this.#cpu!.sample(request as SampleRequest);
     const resolved = gpu.resolve(request);
+    if (resolved.extraFilters) return this.#hostCpu().sampleResolved(onHost(resolved, CPU_INPUT));
     try {
       return await gpu.sampleResolvedAsync(resolved);
     } catch (error) {
       return this.#onCpu(error, resolved);
     }
+  }
+
+  filteredProbs(request: SampleRequest): DistributionResult {
+    if (this.#disposed) throw new SamplerDisposedError();
+    return (this.#gpu ? this.#hostCpu() : this.#cpu!).filteredProbs(request);
+  }
+
+  maskedLogits(request: SampleRequest): DistributionResult {
+    if (this.#disposed) throw new SamplerDisposedError();
+    return (this.#gpu ? this.#hostCpu() : this.#cpu!).maskedLogits(request);
+  }
+
+  verify(request: VerifyRequest): VerifyResult {
+    if (this.#disposed) throw new SamplerDisposedError();
+    return (this.#gpu ? this.#hostCpu() : this.#cpu!).verify(request);
+  }
+
+  /** The CPU sampler for the calls the GPU has no kernels for (created on first use). */
+  #hostCpu(): CpuSampler {
+    this.#cpuForUnsupported ??= new CpuSampler();
+    return this.#cpuForUnsupported;
   }
 
   /** Rethrows `error` unless the GPU failed; then moves to the CPU for good and samples there. */
@@ -101,6 +136,7 @@ export class AutoSampler implements Sampler {
     this.#disposed = true;
     this.#gpu?.dispose();
     this.#cpu?.dispose();
+    this.#cpuForUnsupported?.dispose();
   }
 
   /** Same as {@link dispose}, for `using`. */

@@ -3,14 +3,84 @@ import { GpuSampler } from './gpu/gpu-sampler.js';
 import { MultiGpuSampler } from './gpu/multi-gpu-sampler.js';
 import type { SampleRequest } from './request.js';
 
+/**
+ * A benchmark mode: a request's parameters, and the Sampler method it times (`sample` unless
+ * named). `verify` takes a cell's rows as target positions: rows of n + 1 = 4 positions (fewer
+ * when the cell has fewer rows), each draft the target's own distribution, so that every draft
+ * is accepted and every position is verified (the most work a call can do).
+ */
+export type BenchMode = Partial<SampleRequest> & {
+  /** The Sampler method timed (default `sample`). */
+  method?: 'sample' | 'filteredProbs' | 'verify';
+};
+
 /** A sampling mode as the benchmark names it. */
-export const BENCH_MODES: Record<string, Partial<SampleRequest>> = {
+export const BENCH_MODES: Record<string, BenchMode> = {
   plain: {},
   'top-k': { topK: 50 },
   'top-p': { topP: 0.9 },
   'min-p': { minP: 0.1 },
   'top-k+top-p': { topK: 50, topP: 0.9 },
+  'typical-p': { typicalP: 0.9 },
+  'top-n-sigma': { topNSigma: 1 },
+  xtc: { xtcProbability: 1, xtcThreshold: 0.1 },
+  'filtered-probs': { topK: 50, topP: 0.9, method: 'filteredProbs' },
+  verify: { method: 'verify' },
 };
+
+/** Whether the GPU backend has kernels for `mode` (the others are measured on the CPU only). */
+function gpuRuns(mode: BenchMode): boolean {
+  return (
+    (mode.method ?? 'sample') === 'sample' &&
+    mode.typicalP === undefined &&
+    mode.topNSigma === undefined &&
+    mode.xtcProbability === undefined
+  );
+}
+
+/** The CPU call of one case: `sample`, `filteredProbs` or `verify` on `rows` rows of `part`. */
+function cpuCall(
+  cpu: CpuSampler,
+  bench: BenchMode,
+  part: Float32Array,
+  rows: number,
+  vocab: number,
+): (step: number) => void {
+  const { method, ...mode } = bench;
+  if (method === 'filteredProbs') {
+    return (step) => cpu.filteredProbs({ ...mode, logits: part, shape: [rows, vocab], seed: 1, step });
+  }
+  if (method !== 'verify') {
+    return (step) => cpu.sample({ ...mode, logits: part, shape: [rows, vocab], seed: 1, step });
+  }
+  const draft = Math.min(3, rows - 1);
+  const positions = draft + 1;
+  const verifyRows = Math.floor(rows / positions);
+  const target = part.subarray(0, verifyRows * positions * vocab);
+  const probs = cpu.filteredProbs({ ...mode, logits: target, shape: [verifyRows * positions, vocab] }).values;
+  const draftProbs = new Float32Array(verifyRows * draft * vocab);
+  const draftTokens: number[] = [];
+  for (let b = 0; b < verifyRows; b++) {
+    for (let j = 0; j < draft; j++) {
+      const at = (b * positions + j) * vocab;
+      const q = probs.subarray(at, at + vocab);
+      draftProbs.set(q, (b * draft + j) * vocab);
+      let best = 0;
+      for (let i = 1; i < vocab; i++) if (q[i]! > q[best]!) best = i;
+      draftTokens.push(best);
+    }
+  }
+  return (step) =>
+    cpu.verify({
+      ...mode,
+      logits: target,
+      shape: [verifyRows, draft, vocab],
+      draftTokens,
+      draftProbs,
+      seed: 1,
+      step,
+    });
+}
 
 /** One cell of the benchmark grid. */
 export interface BenchCase {
@@ -56,7 +126,7 @@ export function defaultBenchGrid(
 export interface BenchResult extends BenchCase {
   /** Bytes one pass over the input moves (batch × vocab × 4). */
   bytes: number;
-  /** The GPU backend's figures. */
+  /** The GPU backend's figures (absent for modes it has no kernels for). */
   gpu?: {
     /** Kernel time by device events (median of means over 10 back-to-back launches), input already on the device. */
     kernelMicroseconds: number;
@@ -216,13 +286,11 @@ export function runBenchmark(options: BenchOptions): {
   const inputs = new Map<string, Float32Array>();
   // Per case: the CPU's input rows (a copy: the batch's logits are dropped when the shape
   // changes) and the timed calls of each round.
-  const cpuCases: Array<{ rows: number; part: Float32Array; rounds: number[][] }> = [];
+  const cpuCases: Array<{ rows: number; call: (step: number) => void; rounds: number[][] }> = [];
   const timeCpu = (index: number, warmUpCalls: number) => {
-    const c = options.cases[index]!;
-    const { rows, part, rounds } = cpuCases[index]!;
-    const mode = BENCH_MODES[c.mode] ?? {};
+    const { call, rounds } = cpuCases[index]!;
     rounds.push(
-      timeCalls((step) => cpu!.sample({ ...mode, logits: part, shape: [rows, c.vocab], seed: 1, step }), {
+      timeCalls(call, {
         warmUpCalls,
         repetitions: Math.ceil(repetitions / CPU_ROUNDS),
         milliseconds: cpuMilliseconds / CPU_ROUNDS,
@@ -242,7 +310,7 @@ export function runBenchmark(options: BenchOptions): {
     }
     const mode = BENCH_MODES[c.mode] ?? {};
     const result: BenchResult = { ...c, bytes: c.batch * c.vocab * 4 };
-    if (gpu) {
+    if (gpu && gpuRuns(mode)) {
       using onDevice = gpu.device.upload(logits);
       const request = { ...mode, logits: onDevice, shape: [c.batch, c.vocab] as [number, number], seed: 1 };
       for (let i = 0; i < 3; i++) gpu.sample({ ...request, step: i });
@@ -276,7 +344,8 @@ export function runBenchmark(options: BenchOptions): {
     }
     if (cpu) {
       const rows = Math.min(c.batch, cpuRows);
-      cpuCases.push({ rows, part: logits.slice(0, rows * c.vocab), rounds: [] });
+      const part = logits.slice(0, rows * c.vocab);
+      cpuCases.push({ rows, call: cpuCall(cpu, mode, part, rows, c.vocab), rounds: [] });
       timeCpu(results.length, WARM_UP_CALLS);
     }
     results.push(result);

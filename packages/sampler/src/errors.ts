@@ -6,6 +6,7 @@ const INPUT_ERROR = Symbol.for('rocmforge.sampler.SamplerInputError');
 const BACKEND_UNAVAILABLE = Symbol.for('rocmforge.sampler.BackendUnavailableError');
 const KERNEL_FAILURE = Symbol.for('rocmforge.sampler.KernelFailureError');
 const DISPOSED = Symbol.for('rocmforge.sampler.SamplerDisposedError');
+const UNSUPPORTED = Symbol.for('rocmforge.sampler.UnsupportedOnBackendError');
 
 /** Whether `error` carries `marker`. */
 function marked(error: unknown, marker: symbol): boolean {
@@ -114,6 +115,36 @@ export class KernelFailureError extends SamplerError {
     super(message, 'ERR_KERNEL_FAILURE');
     this.name = 'KernelFailureError';
     this.row = row;
+  }
+}
+
+/**
+ * The backend has no implementation of a request field or a method (the GPU backend for
+ * typical-p, top-n-sigma, XTC, `filteredProbs`, `maskedLogits` and `verify`). Nothing failed: it
+ * is not a device failure, and an `auto` sampler runs such requests on the CPU by design (see
+ * docs/GPU_SAMPLER.md "Backends").
+ */
+export class UnsupportedOnBackendError extends SamplerError {
+  /** @internal The marker {@link isInstance} looks for. */
+  readonly [UNSUPPORTED] = true;
+
+  /** Whether `error` is an UnsupportedOnBackendError, from this copy of the package or another. */
+  static override isInstance(error: unknown): error is UnsupportedOnBackendError {
+    return marked(error, UNSUPPORTED);
+  }
+
+  /** The backend, e.g. `gpu`. */
+  readonly backend: string;
+  /** The request field or method it lacks, e.g. `typicalP` or `verify`. */
+  readonly feature: string;
+  constructor(backend: string, feature: string) {
+    super(
+      `The ${backend} backend does not implement ${feature} yet: use the cpu or auto backend`,
+      'ERR_SAMPLER_UNSUPPORTED',
+    );
+    this.name = 'UnsupportedOnBackendError';
+    this.backend = backend;
+    this.feature = feature;
   }
 }
 

@@ -2,6 +2,7 @@ export type { SamplerLogger } from './auto-sampler.js';
 export {
   BENCH_MODES,
   type BenchCase,
+  type BenchMode,
   type BenchOptions,
   type BenchResult,
   defaultBenchGrid,
@@ -20,13 +21,16 @@ export {
   SamplerDisposedError,
   SamplerError,
   SamplerInputError,
+  UnsupportedOnBackendError,
 } from './errors.js';
 export { GpuSampler } from './gpu/gpu-sampler.js';
 export { MultiGpuSampler } from './gpu/multi-gpu-sampler.js';
 export type { DeviceInput } from './input.js';
-export { philox4x32, uniform53 } from './philox.js';
+export { philox4x32, uniform53, upperUniform53 } from './philox.js';
 export type { PinnedHostMemory } from './pinned.js';
 export type {
+  DistributionResult,
+  ExtraFilters,
   FilterOrder,
   LogitBias,
   LogprobsMode,
@@ -35,6 +39,8 @@ export type {
   RowAdjustments,
   SampleRequest,
   SampleResult,
+  VerifyRequest,
+  VerifyResult,
 } from './request.js';
 export { MAX_TOP_LOGPROBS } from './request.js';
 export { resolveRequest } from './resolve-request.js';

@@ -93,3 +93,21 @@ export function uniform53(
   philox4x32(draw, stream, stepLo, stepHi, seedLo, seedHi, scratch);
   return ((scratch[0]! >>> 5) * 67108864 + (scratch[1]! >>> 6)) * TWO_POW_M53;
 }
+
+/**
+ * The second uniform of a Philox block: as {@link uniform53}, from the block's third and fourth
+ * output words (27 high bits of word 2, then 26 high bits of word 3). The token draws use only
+ * words 0 and 1, so this uniform never coincides with one of them: XTC's coin takes it from the
+ * block of draw 0.
+ */
+export function upperUniform53(
+  seedLo: number,
+  seedHi: number,
+  stepLo: number,
+  stepHi: number,
+  stream: number,
+  draw: number,
+): number {
+  philox4x32(draw, stream, stepLo, stepHi, seedLo, seedHi, scratch);
+  return ((scratch[2]! >>> 5) * 67108864 + (scratch[3]! >>> 6)) * TWO_POW_M53;
+}

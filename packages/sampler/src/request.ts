@@ -35,6 +35,25 @@ export interface SampleRequest<Input = Float32Array> {
   /** `topKFirst` (default): top-p measured on the renormalised top-k distribution; `joint`: both on the full one. */
   filterOrder?: FilterOrder;
   /**
+   * Locally typical sampling (HF `typical_p`): keep the tokens whose surprisal is closest to the
+   * entropy of the distribution left by the filters before it, until their mass reaches p; in
+   * (0, 1], 1 = off. Default 1.
+   */
+  typicalP?: PerRow<number>;
+  /**
+   * Top-n-sigma (llama.cpp `top_n_sigma`): keep the tokens whose logit is ≥ max − n·σ, σ the
+   * population standard deviation of the row's finite logits; a finite number ≥ 0, 0 = off. Default 0.
+   */
+  topNSigma?: PerRow<number>;
+  /**
+   * XTC (exclude top choices): with this probability (a coin from the row's Philox stream), remove
+   * every token whose probability is ≥ `xtcThreshold` except the least probable of them; in [0, 1],
+   * 0 = off. Default 0.
+   */
+  xtcProbability?: PerRow<number>;
+  /** XTC's threshold, in [0, 1] (above 0.5 XTC never removes anything). Default 0.1. */
+  xtcThreshold?: PerRow<number>;
+  /**
    * Philox key, an integer in [0, 2⁶⁴). Default 0. One seed per row (an array) makes each row's
    * draws depend on its own seed and step only, wherever it sits in the batch.
    */
@@ -146,6 +165,8 @@ export interface ResolvedRequest<Input = Float32Array> {
   stepHi: Uint32Array;
   /** Present only when some row has a bias, a penalty or histories that matter. */
   adjustments: RowAdjustments | undefined;
+  /** Present only when some row uses typical-p, top-n-sigma or XTC. */
+  extraFilters?: ExtraFilters | undefined;
   /** What log-probabilities to report: the top `n` (0: the sampled token's only) in `mode`. */
   logprobs:
     | {
@@ -157,6 +178,18 @@ export interface ResolvedRequest<Input = Float32Array> {
     | undefined;
   /** What a row that cannot be sampled does: reported in `status`, or an error. */
   onInvalidRow: InvalidRowPolicy;
+}
+
+/** Per-row parameters of the filters after top-k, top-p and min-p (see docs/GPU_SAMPLER.md "Semantics"). */
+export interface ExtraFilters {
+  /** Per-row typical-p (1 = off). */
+  typicalP: Float32Array;
+  /** Per-row top-n-sigma n (0 = off). */
+  topNSigma: Float32Array;
+  /** Per-row XTC probability (0 = off). */
+  xtcProbability: Float32Array;
+  /** Per-row XTC threshold. */
+  xtcThreshold: Float32Array;
 }
 
 /** Per-row logit adjustments, applied in order: bias, repetition, frequency and presence. */
@@ -173,4 +206,81 @@ export interface RowAdjustments {
   promptTokens: (ArrayLike<number> | undefined)[];
   /** Per row, the tokens generated so far (count for every penalty). */
   outputTokens: (ArrayLike<number> | undefined)[];
+}
+
+/**
+ * What `filteredProbs` and `maskedLogits` return: the distribution each row is sampled from,
+ * whole rows, without drawing.
+ */
+export interface DistributionResult {
+  /**
+   * `batch × vocab`: the probabilities after temperature and every filter (0 outside the kept
+   * set), or the processed logits (x / T) of the kept tokens with -Infinity elsewhere; NaN
+   * throughout a row that was not sampled (see `status`).
+   */
+  values: Float32Array;
+  /** Per row: 1 when `status[row]` is `RowStatus.sampled`, else 0. */
+  valid: Uint8Array;
+  /** Per row, a `RowStatus` code, as `sample` reports it. */
+  status: Uint8Array;
+  /** Rows. */
+  batch: number;
+  /** Elements per row. */
+  vocab: number;
+}
+
+/**
+ * Speculative decoding's verification (chain speculative sampling): per row, n draft tokens with
+ * the draft model's distributions, and the target model's logits (or probabilities) for the n + 1
+ * positions that follow. The target's parameters (temperature, filters, bias, seed, …) are given
+ * per row as in {@link SampleRequest} and apply at every position of the row; position j draws as
+ * a `sample` call at step `step + j`. See docs/GPU_SAMPLER.md "Speculative verification".
+ */
+export interface VerifyRequest<Input = Float32Array>
+  extends Omit<
+    SampleRequest<Input>,
+    | 'shape'
+    | 'samples'
+    | 'logprobs'
+    | 'logprobsMode'
+    | 'repetitionPenalty'
+    | 'frequencyPenalty'
+    | 'presencePenalty'
+    | 'promptTokens'
+    | 'outputTokens'
+  > {
+  /**
+   * `[batch, n, vocab]`: n draft tokens per row (n ≥ 0). The target (`logits` or `probs`) is
+   * `[batch, n + 1, vocab]`, row-major.
+   */
+  shape: readonly [number, number, number];
+  /** `batch × n` draft token ids, row-major. */
+  draftTokens: ArrayLike<number>;
+  /**
+   * `batch × n × vocab`: the draft model's distribution at each draft position (non-negative and
+   * finite; each is divided by its sum, which must be positive).
+   */
+  draftProbs: Float32Array;
+}
+
+/** What `verify` returns. */
+export interface VerifyResult {
+  /** Per row, how many draft tokens were accepted (0 … n); -1 for a row that was not verified. */
+  accepted: Int32Array;
+  /**
+   * `batch × (n + 1)`: per row, the accepted draft tokens, then one token drawn by the target
+   * (from the residual distribution at the first rejection, or the bonus token after n
+   * acceptances): `accepted[row] + 1` tokens, then -1.
+   */
+  tokens: Int32Array;
+  /** Per row: 1 when `status[row]` is `RowStatus.sampled`, else 0. */
+  valid: Uint8Array;
+  /** Per row, a `RowStatus` code (a target position with nothing to sample or invalid values, or invalid draft probabilities). */
+  status: Uint8Array;
+  /** Rows. */
+  batch: number;
+  /** Draft tokens per row (n). */
+  draft: number;
+  /** Elements per row. */
+  vocab: number;
 }

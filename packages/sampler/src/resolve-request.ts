@@ -1,5 +1,6 @@
 import { SamplerInputError } from './errors.js';
 import {
+  type ExtraFilters,
   type LogitBias,
   MAX_TOP_LOGPROBS,
   type PerRow,
@@ -7,7 +8,7 @@ import {
   type RowAdjustments,
   type SampleRequest,
 } from './request.js';
-import { adjustmentsMatter } from './resolved-request.js';
+import { adjustmentsMatter, extraFiltersMatter } from './resolved-request.js';
 
 const U32 = 0x100000000;
 
@@ -21,6 +22,10 @@ const REQUEST_FIELDS: Record<keyof SampleRequest<unknown>, true> = {
   topP: true,
   minP: true,
   filterOrder: true,
+  typicalP: true,
+  topNSigma: true,
+  xtcProbability: true,
+  xtcThreshold: true,
   seed: true,
   stream: true,
   step: true,
@@ -261,6 +266,7 @@ export function resolveCounted<Input>(
   }
 
   const adjustments = resolveAdjustments(request, kind, batch, vocab);
+  const extraFilters = resolveExtraFilters(request, batch);
 
   let logprobs: ResolvedRequest['logprobs'];
   if (request.logprobs !== undefined && request.logprobs !== false) {
@@ -300,9 +306,42 @@ export function resolveCounted<Input>(
     stepLo,
     stepHi,
     adjustments,
+    ...(extraFilters ? { extraFilters } : {}),
     logprobs,
     onInvalidRow,
   };
+}
+
+/** Typical-p, top-n-sigma and XTC per row; undefined when no row uses any of them. */
+function resolveExtraFilters(request: SampleRequest<unknown>, batch: number): ExtraFilters | undefined {
+  if (
+    request.typicalP === undefined &&
+    request.topNSigma === undefined &&
+    request.xtcProbability === undefined &&
+    request.xtcThreshold === undefined
+  )
+    return undefined;
+  const filters: ExtraFilters = {
+    typicalP: new Float32Array(batch),
+    topNSigma: new Float32Array(batch),
+    xtcProbability: new Float32Array(batch),
+    xtcThreshold: new Float32Array(batch),
+  };
+  const { typicalP, topNSigma, xtcProbability, xtcThreshold } = filters;
+  numberField('typicalP', request.typicalP, batch, 1, 'a number in (0, 1]', (v) => v > 0 && v <= 1, typicalP);
+  numberField(
+    'topNSigma',
+    request.topNSigma,
+    batch,
+    0,
+    'a finite number ≥ 0',
+    (v) => v >= 0 && v < Infinity,
+    topNSigma,
+  );
+  const unit = (v: number) => v >= 0 && v <= 1;
+  numberField('xtcProbability', request.xtcProbability, batch, 0, 'a number in [0, 1]', unit, xtcProbability);
+  numberField('xtcThreshold', request.xtcThreshold, batch, 0.1, 'a number in [0, 1]', unit, xtcThreshold);
+  return extraFiltersMatter(filters, 0, batch) ? filters : undefined;
 }
 
 /**

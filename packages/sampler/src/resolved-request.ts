@@ -1,4 +1,4 @@
-import type { ResolvedRequest, RowAdjustments, SampleResult } from './request.js';
+import type { ExtraFilters, ResolvedRequest, RowAdjustments, SampleResult } from './request.js';
 
 /** The arrays of a result for `request`, to be filled: tokens, flags and the log-probabilities asked for. */
 export function allocateResult(
@@ -33,6 +33,17 @@ export function adjustmentsMatter(adjustments: RowAdjustments, first: number, en
   return false;
 }
 
+/** Whether any row of [first, end) uses typical-p, top-n-sigma or XTC. */
+export function extraFiltersMatter(filters: ExtraFilters, first: number, end: number): boolean {
+  for (let row = first; row < end; row++) if (rowUsesExtraFilters(filters, row)) return true;
+  return false;
+}
+
+/** Whether row `row` uses typical-p, top-n-sigma or XTC. */
+export function rowUsesExtraFilters(filters: ExtraFilters, row: number): boolean {
+  return filters.typicalP[row]! < 1 || filters.topNSigma[row]! > 0 || filters.xtcProbability[row]! > 0;
+}
+
 /**
  * Rows [first, first + rows) of a resolved request, without validating anything again: views of
  * its arrays (every row keeps its own stream, seed and step). Adjustments stay only when some
@@ -57,6 +68,16 @@ export function sliceRows(
           outputTokens: a.outputTokens.slice(first, end),
         }
       : undefined;
+  const f = request.extraFilters;
+  const extraFilters: ExtraFilters | undefined =
+    f && extraFiltersMatter(f, first, end)
+      ? {
+          typicalP: f.typicalP.subarray(first, end),
+          topNSigma: f.topNSigma.subarray(first, end),
+          xtcProbability: f.xtcProbability.subarray(first, end),
+          xtcThreshold: f.xtcThreshold.subarray(first, end),
+        }
+      : undefined;
   return {
     input: request.input.subarray(first * vocab, end * vocab),
     kind: request.kind,
@@ -74,6 +95,7 @@ export function sliceRows(
     stepLo: request.stepLo.subarray(first, end),
     stepHi: request.stepHi.subarray(first, end),
     adjustments,
+    ...(extraFilters ? { extraFilters } : {}),
     logprobs: request.logprobs,
     onInvalidRow: request.onInvalidRow,
   };

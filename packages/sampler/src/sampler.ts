@@ -1,7 +1,14 @@
 import type { DeviceBuffer } from '@rocmforge/hip-runtime';
 import type { DeviceInput } from './input.js';
 import type { PinnedHostMemory } from './pinned.js';
-import type { ResolvedRequest, SampleRequest, SampleResult } from './request.js';
+import type {
+  DistributionResult,
+  ResolvedRequest,
+  SampleRequest,
+  SampleResult,
+  VerifyRequest,
+  VerifyResult,
+} from './request.js';
 
 /** Which implementation a {@link Sampler} runs on. */
 export type BackendName = 'cpu' | 'gpu';
@@ -18,6 +25,22 @@ export interface Sampler extends Disposable {
   sample(request: SampleRequest<Float32Array | DeviceBuffer>): SampleResult;
   /** Samples without blocking the event loop while a GPU works. */
   sampleAsync(request: SampleRequest<Float32Array | DeviceBuffer>): Promise<SampleResult>;
+  /**
+   * The probabilities each row is sampled from (temperature and every filter applied; 0 outside
+   * the kept set), whole rows, without drawing. Host arrays only. The GPU backend has no kernel
+   * for it yet (`UnsupportedOnBackendError`); `auto` computes it on the CPU.
+   */
+  filteredProbs(request: SampleRequest): DistributionResult;
+  /**
+   * The processed logits (x / T) of each row's kept tokens, -Infinity elsewhere: the
+   * distribution of {@link filteredProbs} as logits. Host arrays only; GPU: as filteredProbs.
+   */
+  maskedLogits(request: SampleRequest): DistributionResult;
+  /**
+   * Speculative decoding's verification (chain speculative sampling) on host arrays; see
+   * {@link VerifyRequest}. GPU: as filteredProbs.
+   */
+  verify(request: VerifyRequest): VerifyResult;
   /**
    * Page-locks a host array that you will pass as `logits` / `probs` (typically again and
    * again, refilled in place), until the handle is disposed. Its copies to the GPU are then

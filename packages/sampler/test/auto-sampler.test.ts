@@ -96,4 +96,30 @@ describe('AutoSampler', () => {
     expect(calls.sampled).toBe(0);
     expect(auto.backend).toBe('gpu');
   });
+
+  it('runs what the GPU has no kernels for on the CPU by design: the GPU keeps the rest, no fallback', () => {
+    const { gpu, calls } = fakeGpu(() => undefined);
+    const warnings: string[] = [];
+    const auto = new AutoSampler(gpu, { warn: (m) => warnings.push(m) }, HipError);
+    const cpu = new CpuSampler();
+    const extra = { ...request, typicalP: 0.8, xtcProbability: 0.5 };
+    expect([...auto.sample(extra).tokens]).toEqual([...cpu.sample(extra).tokens]);
+    expect(calls.sampled).toBe(0);
+    const probsRequest = { logits: logits.subarray(0, 300), topK: 5 };
+    expect(auto.filteredProbs(probsRequest)).toEqual(cpu.filteredProbs(probsRequest));
+    expect(auto.maskedLogits(probsRequest)).toEqual(cpu.maskedLogits(probsRequest));
+    const verifyRequest = {
+      logits: logits.subarray(0, 600),
+      shape: [1, 1, 300] as const,
+      draftTokens: [4],
+      draftProbs: new Float32Array(300).fill(1),
+      seed: 2,
+    };
+    expect(auto.verify(verifyRequest)).toEqual(cpu.verify(verifyRequest));
+    expect(auto.backend).toBe('gpu');
+    expect(auto.fallbackReason).toBeUndefined();
+    expect(warnings).toEqual([]);
+    auto.sample(request);
+    expect(calls.sampled).toBe(1);
+  });
 });

@@ -2,7 +2,12 @@ import { DisposedError, HipArgumentError, HipError, NoDeviceError } from '@rocmf
 import { KernelArgumentError, KernelsUnavailableError } from '@rocmforge/sampling-kernels';
 import { describe, expect, it } from 'vitest';
 import { isDeviceFailure } from '../src/device-failure.js';
-import { KernelFailureError, SamplerDisposedError, SamplerInputError } from '../src/index.js';
+import {
+  KernelFailureError,
+  SamplerDisposedError,
+  SamplerInputError,
+  UnsupportedOnBackendError,
+} from '../src/index.js';
 
 // The fallback policy of `auto`: the GPU failing moves a sampler to the CPU; a bug or a bad
 // request does not (the CPU would not fix it, and a fallback would hide it).
@@ -25,6 +30,7 @@ describe('isDeviceFailure', () => {
     ['ERR_KERNELS_UNAVAILABLE', new KernelsUnavailableError('no binary')],
     ['ERR_SAMPLER_INPUT', new SamplerInputError('topP', 'a number in (0, 1]', 2)],
     ['ERR_SAMPLER_DISPOSED', new SamplerDisposedError()],
+    ['ERR_SAMPLER_UNSUPPORTED', new UnsupportedOnBackendError('gpu', 'typicalP')],
     ['a TypeError', new TypeError('x is not a function')],
   ])('%s is not', (_code, error) => {
     expect(isDeviceFailure(error, HipError)).toBe(false);

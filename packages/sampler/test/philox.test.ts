@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { philox4x32, uniform53 } from '../src/philox.js';
+import { philox4x32, uniform53, upperUniform53 } from '../src/philox.js';
 
 describe('philox4x32', () => {
   // Random123's published known-answer vectors (tests/kat_vectors, philox4x32 10 rounds).
@@ -67,5 +67,17 @@ describe('uniform53', () => {
     ]) {
       expect(other).not.toBe(base);
     }
+  });
+});
+
+describe('upperUniform53', () => {
+  it("is the uniform of the block's words 2 and 3, in [0, 1), and differs from the token draw's", () => {
+    const words = philox4x32(4, 9, 7, 0, 3, 0, new Uint32Array(4));
+    const u = upperUniform53(3, 0, 7, 0, 9, 4);
+    expect(u).toBe(((words[2]! >>> 5) * 2 ** 26 + (words[3]! >>> 6)) / 2 ** 53);
+    expect(u).not.toBe(uniform53(3, 0, 7, 0, 9, 4));
+    let sum = 0;
+    for (let step = 0; step < 20_000; step++) sum += upperUniform53(1, 0, step, 0, 0, 0);
+    expect(Math.abs(sum / 20_000 - 0.5)).toBeLessThan(0.01);
   });
 });

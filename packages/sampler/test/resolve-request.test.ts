@@ -98,6 +98,35 @@ describe('request validation', () => {
     }
   });
 
+  it.each([
+    ['typicalP', { typicalP: 0 }],
+    ['typicalP', { typicalP: 1.5 }],
+    ['topNSigma', { topNSigma: -1 }],
+    ['topNSigma', { topNSigma: Number.POSITIVE_INFINITY }],
+    ['xtcProbability', { xtcProbability: 1.1 }],
+    ['xtcThreshold', { xtcThreshold: -0.1 }],
+  ])('rejects a bad %s, naming it', (field, change) => {
+    expect(() => resolveRequest({ logits: new Float32Array(4), ...change })).toThrow(
+      expect.objectContaining({ field, row: undefined }),
+    );
+  });
+
+  it('checks the new filters per row and resolves them only when a row uses one', () => {
+    const logits = new Float32Array(8);
+    expect(() => resolveRequest({ logits, shape: [2, 4], topNSigma: [1, -2] })).toThrow(
+      expect.objectContaining({ field: 'topNSigma', row: 1 }),
+    );
+    expect(
+      resolveRequest({ logits, shape: [2, 4], typicalP: 1, xtcThreshold: 0.2 }).extraFilters,
+    ).toBeUndefined();
+    const filters = resolveRequest({ logits, shape: [2, 4], typicalP: [1, 0.5], xtcProbability: 0.3 })
+      .extraFilters!;
+    expect([...filters.typicalP]).toEqual([1, 0.5]);
+    expect([...filters.xtcProbability]).toEqual([Math.fround(0.3), Math.fround(0.3)]);
+    expect([...filters.xtcThreshold]).toEqual([Math.fround(0.1), Math.fround(0.1)]);
+    expect([...filters.topNSigma]).toEqual([0, 0]);
+  });
+
   it('names the field an unknown one resembles', () => {
     expect(inputError({ logits, topk: 2 } as SampleRequest).message).toBe(
       'Expected a SampleRequest field name (did you mean topK?) for topk but received 2 of type number',

@@ -26,6 +26,8 @@ describe('sliceRows', () => {
     logitBias: [undefined, { 3: 2 }, undefined, undefined, undefined, undefined],
     frequencyPenalty: [0, 0, 0, 0, 0.5, 0],
     outputTokens: [[], [], [], [], [7, 7], []],
+    // Extra filters that matter only in rows 2 and 3.
+    typicalP: [1, 1, 0.5, 0.8, 1, 1],
   };
   const resolved = resolveRequest(request);
 
@@ -49,6 +51,7 @@ describe('sliceRows', () => {
       logitBias: pick(request.logitBias as []),
       frequencyPenalty: pick(request.frequencyPenalty as number[]),
       outputTokens: pick(request.outputTokens as number[][]),
+      typicalP: pick(request.typicalP as number[]),
     };
   }
 
@@ -62,6 +65,7 @@ describe('sliceRows', () => {
     const slice = sliceRows(resolved, first, rows);
     const expected = resolveRequest(alone(first, rows));
     expect(slice.adjustments === undefined).toBe(expected.adjustments === undefined);
+    expect(slice.extraFilters === undefined).toBe(expected.extraFilters === undefined);
     const plain = (r: typeof slice) => ({
       ...r,
       adjustments: r.adjustments && {

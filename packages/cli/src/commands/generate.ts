@@ -20,7 +20,19 @@ import {
  * top-k 40, top-p 0.95, seed 0).
  */
 export interface GenerateOptions
-  extends Pick<SampleRequest, 'temperature' | 'topK' | 'topP' | 'minP' | 'seed' | 'repetitionPenalty'> {
+  extends Pick<
+    SampleRequest,
+    | 'temperature'
+    | 'topK'
+    | 'topP'
+    | 'minP'
+    | 'typicalP'
+    | 'topNSigma'
+    | 'xtcProbability'
+    | 'xtcThreshold'
+    | 'seed'
+    | 'repetitionPenalty'
+  > {
   /** Path of the GGUF model (the CLI defaults it to the bundled `@rocmforge/model-kjv`). */
   model: string;
   /** Text the generation continues; it must fit in the model's context. */
@@ -218,14 +230,22 @@ export function registerGenerate(program: Command): void {
     .option('--gguf <file.gguf>', 'same as --model')
     .requiredOption('--prompt <text>', 'the prompt')
     .option('--max-tokens <n>', 'tokens to generate at most', integer('--max-tokens', 1), 50);
-  addSamplingFlags(command, ['temperature', 'topK', 'topP', 'minP', 'seed', 'repetitionPenalty'], {
-    temperature: 0.8,
-    topK: 40,
-    topP: 0.95,
-    minP: 0,
-    seed: 0n,
-    repetitionPenalty: 1,
-  });
+  addSamplingFlags(
+    command,
+    [
+      'temperature',
+      'topK',
+      'topP',
+      'minP',
+      'typicalP',
+      'topNSigma',
+      'xtcProbability',
+      'xtcThreshold',
+      'seed',
+      'repetitionPenalty',
+    ],
+    { temperature: 0.8, topK: 40, topP: 0.95, minP: 0, seed: 0n, repetitionPenalty: 1 },
+  );
   addBackendFlags(command);
   command
     .option('--stats', 'print tokens/s and the time per token in the model and in the sampler')

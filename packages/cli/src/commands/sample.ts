@@ -16,7 +16,19 @@ import { noGpuLine } from './devices.js';
 export interface SampleOptions
   extends Pick<
     SampleRequest,
-    'temperature' | 'topK' | 'topP' | 'minP' | 'filterOrder' | 'seed' | 'step' | 'samples' | 'logprobs'
+    | 'temperature'
+    | 'topK'
+    | 'topP'
+    | 'minP'
+    | 'filterOrder'
+    | 'typicalP'
+    | 'topNSigma'
+    | 'xtcProbability'
+    | 'xtcThreshold'
+    | 'seed'
+    | 'step'
+    | 'samples'
+    | 'logprobs'
   > {
   /** The logits file: `.npy`, `.safetensors` or raw values (float32, float16 or bfloat16). */
   file: string;
@@ -159,6 +171,10 @@ export function registerSample(program: Command): void {
     'topP',
     'minP',
     'filterOrder',
+    'typicalP',
+    'topNSigma',
+    'xtcProbability',
+    'xtcThreshold',
     'seed',
     'step',
     'samples',

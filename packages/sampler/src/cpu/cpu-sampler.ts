@@ -1,11 +1,20 @@
 import { SamplerDisposedError, SamplerInputError } from '../errors.js';
 import { CPU_INPUT, type DeviceInput, resolveFor } from '../input.js';
 import { checkPinnable, type PinnedHostMemory, pinHandle } from '../pinned.js';
-import type { ResolvedRequest, SampleRequest, SampleResult } from '../request.js';
+import type {
+  DistributionResult,
+  ResolvedRequest,
+  SampleRequest,
+  SampleResult,
+  VerifyRequest,
+  VerifyResult,
+} from '../request.js';
 import { allocateResult } from '../resolved-request.js';
-import { RowStatus } from '../row-status.js';
+import { RowStatus, rowStatusError } from '../row-status.js';
 import type { ResolvedSampler } from '../sampler.js';
+import { resolveVerifyRequest } from '../verify-request.js';
 import { RowSampler, topIndices } from './row-sampler.js';
+import { SpeculativeVerifier } from './speculative-verify.js';
 import { ThresholdSelector } from './threshold-select.js';
 
 /**
@@ -17,6 +26,7 @@ export class CpuSampler implements ResolvedSampler<Float32Array> {
   readonly fallbackReason: string | undefined;
   readonly #rows = new RowSampler();
   readonly #selector = new ThresholdSelector();
+  readonly #verifier = new SpeculativeVerifier();
   #disposed = false;
 
   constructor(fallbackReason?: string) {
@@ -24,7 +34,7 @@ export class CpuSampler implements ResolvedSampler<Float32Array> {
   }
 
   get memoryBytes(): number {
-    return this.#rows.memoryBytes;
+    return this.#rows.memoryBytes + this.#verifier.memoryBytes;
   }
 
   sample(request: SampleRequest): SampleResult {
@@ -89,6 +99,100 @@ export class CpuSampler implements ResolvedSampler<Float32Array> {
           }
         }
       }
+    }
+    return result;
+  }
+
+  /**
+   * The probabilities each row is sampled from (after temperature and every filter; 0 outside
+   * the kept set), whole rows, without drawing.
+   *
+   * @example
+   * ```ts
+   * import { createSampler } from '@rocmforge/sampler';
+   * const sampler = createSampler({ backend: 'cpu' });
+   * const { values } = sampler.filteredProbs({ logits: new Float32Array([0, 1, 2, 3]), topK: 2 });
+   * console.log(values[0], values[1], (values[2] + values[3]).toFixed(6)); // 0 0 1.000000
+   * ```
+   */
+  filteredProbs(request: SampleRequest): DistributionResult {
+    return this.#distribution(this.resolve(request), 'probs');
+  }
+
+  /**
+   * The processed logits each row is sampled from: x / T for the kept tokens, -Infinity for
+   * the others (their softmax is {@link filteredProbs}), whole rows, without drawing.
+   *
+   * @example
+   * ```ts
+   * import { createSampler } from '@rocmforge/sampler';
+   * const sampler = createSampler({ backend: 'cpu' });
+   * const { values } = sampler.maskedLogits({ logits: new Float32Array([0, 1, 2, 3]), topK: 2, temperature: 0.5 });
+   * console.log(values.join(' ')); // -Infinity -Infinity 4 6
+   * ```
+   */
+  maskedLogits(request: SampleRequest): DistributionResult {
+    return this.#distribution(this.resolve(request), 'logits');
+  }
+
+  /**
+   * Speculative decoding's verification: per row, accepts draft tokens while the target agrees
+   * (probability min(1, p/q) each), then draws one token from the residual or, after all n, a
+   * bonus token. The tokens follow the target distribution whatever the draft.
+   *
+   * @example
+   * ```ts
+   * import { createSampler } from '@rocmforge/sampler';
+   * const sampler = createSampler({ backend: 'cpu' });
+   * const vocab = 4;
+   * const { accepted, tokens } = sampler.verify({
+   *   logits: new Float32Array([9, 0, 0, 0, 0, 9, 0, 0, 0, 0, 9, 0]), // 1 row, n + 1 = 3 positions
+   *   shape: [1, 2, vocab],
+   *   draftTokens: [0, 1],
+   *   draftProbs: new Float32Array([1, 0, 0, 0, 0, 1, 0, 0]),
+   *   temperature: 0, // greedy target: accepts the drafts that are its argmax
+   *   seed: 1,
+   * });
+   * console.log(accepted[0], tokens.join(' ')); // 2 0 1 2
+   * ```
+   */
+  verify(request: VerifyRequest): VerifyResult {
+    if (this.#disposed) throw new SamplerDisposedError();
+    return this.#verifier.verify(this.#rows, resolveVerifyRequest(request));
+  }
+
+  #distribution(request: ResolvedRequest, as: 'probs' | 'logits'): DistributionResult {
+    if (request.samples !== 1)
+      throw new SamplerInputError('samples', '1 (a distribution draws nothing)', request.samples);
+    if (request.logprobs)
+      throw new SamplerInputError('logprobs', 'none (a distribution draws nothing)', true);
+    const { batch, vocab } = request;
+    const result: DistributionResult = {
+      values: new Float32Array(batch * vocab),
+      valid: new Uint8Array(batch),
+      status: new Uint8Array(batch),
+      batch,
+      vocab,
+    };
+    for (let row = 0; row < batch; row++) {
+      const out = result.values.subarray(row * vocab, (row + 1) * vocab);
+      let status: number;
+      try {
+        status = this.#rows.keepRow(request, row) ? RowStatus.sampled : RowStatus.nothingToSample;
+      } catch (error) {
+        const invalidValues =
+          error instanceof SamplerInputError && error.row === row && error.field === request.kind;
+        if (!invalidValues) throw error;
+        status = RowStatus.invalidValues;
+      }
+      result.status[row] = status;
+      result.valid[row] = status === RowStatus.sampled ? 1 : 0;
+      if (status === RowStatus.sampled) this.#rows.writeDistribution(as, out);
+      else out.fill(Number.NaN);
+    }
+    if (request.onInvalidRow === 'throw') {
+      const error = rowStatusError(result.status, request.kind);
+      if (error) throw error;
     }
     return result;
   }

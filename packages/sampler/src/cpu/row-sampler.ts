@@ -1,7 +1,9 @@
 import { SamplerInputError } from '../errors.js';
-import { uniform53 } from '../philox.js';
+import { uniform53, upperUniform53 } from '../philox.js';
 import type { ResolvedRequest, RowAdjustments } from '../request.js';
+import { rowUsesExtraFilters } from '../resolved-request.js';
 import { expNonPositive } from './fast-exp.js';
+import { FilterChain } from './filter-chain.js';
 import {
   type DigitWalk,
   keyToFloat,
@@ -23,6 +25,8 @@ const CHUNK = 32;
  */
 export class RowSampler {
   readonly #selector = new ThresholdSelector();
+  /** Rows with typical-p, top-n-sigma or XTC take the whole chain. */
+  readonly #chain = new FilterChain();
   #weights = new Float64Array(0);
   #cumulative = new Float64Array(0);
   #kept = new Int32Array(0);
@@ -74,7 +78,7 @@ export class RowSampler {
   /** Bytes of scratch held. */
   get memoryBytes(): number {
     const v = this.#weights.length;
-    return v * (8 + 8 + 4 + 4 + 4 + 4 + 4 + 8) + this.#chunkTotals.length * 8;
+    return v * (8 + 8 + 4 + 4 + 4 + 4 + 4 + 8) + this.#chunkTotals.length * 8 + this.#chain.memoryBytes;
   }
 
   /**
@@ -82,7 +86,23 @@ export class RowSampler {
    * can be sampled (all -Infinity logits, all-zero probabilities); tokens are then -1.
    */
   sampleRow(request: ResolvedRequest, row: number, tokens: Int32Array): boolean {
-    const { vocab, samples, kind } = request;
+    const out = row * request.samples;
+    if (!this.keepRow(request, row)) {
+      tokens.fill(-1, out, out + request.samples);
+      return false;
+    }
+    if (this.#mode === 'greedy') tokens.fill(this.#kept[0]!, out, out + request.samples);
+    else this.#draw(request, row, tokens, out);
+    return true;
+  }
+
+  /**
+   * Computes the distribution row `row` of `request` is sampled from (its kept set and weights),
+   * without drawing; the log-probability and distribution methods then describe it. Returns false
+   * when nothing can be sampled (all -Infinity logits, all-zero probabilities).
+   */
+  keepRow(request: ResolvedRequest, row: number): boolean {
+    const { vocab, kind } = request;
     this.#ensure(vocab);
     const offset = row * vocab;
     let x = request.input.subarray(offset, offset + vocab);
@@ -96,7 +116,6 @@ export class RowSampler {
     }
     this.#x = x;
     this.#identity = false;
-    const out = row * samples;
 
     const temperature = request.temperature[row]!;
     const topK = request.topK[row]!;
@@ -112,7 +131,8 @@ export class RowSampler {
     let candidates: Int32Array | null = null;
     let candidateCount = vocab;
     let threshold = Number.NEGATIVE_INFINITY;
-    if (kind === 'logits' && topK > 0 && temperature > 0) {
+    const extra = request.extraFilters !== undefined && rowUsesExtraFilters(request.extraFilters, row);
+    if (kind === 'logits' && topK > 0 && temperature > 0 && !extra) {
       const found = this.#topKCandidates(x, bits, topK, row);
       max = found.max;
       argmax = found.argmax;
@@ -124,7 +144,6 @@ export class RowSampler {
       max = argmax === -1 ? (kind === 'logits' ? Number.NEGATIVE_INFINITY : 0) : x[argmax]!;
     }
     if (argmax === -1) {
-      tokens.fill(-1, out, out + samples);
       this.#keptCount = 0;
       return false;
     }
@@ -137,7 +156,6 @@ export class RowSampler {
       cumulative[0] = 1;
       this.#keptCount = 1;
       this.#total = 1;
-      tokens.fill(argmax, out, out + samples);
       return true;
     }
 
@@ -154,7 +172,6 @@ export class RowSampler {
       }
       this.#keptCount = count;
       this.#total = count;
-      this.#draw(request, row, tokens, out);
       return true;
     }
 
@@ -167,6 +184,43 @@ export class RowSampler {
     const maxWeight = plainProbs ? max : 1;
     const weights = this.#weights;
     let weighted = false;
+
+    if (extra) {
+      const filters = request.extraFilters!;
+      const xtcProbability = filters.xtcProbability[row]!;
+      // XTC's coin: the upper uniform of the block of draw 0 (see philox.ts), never a token draw.
+      const xtcApplies =
+        xtcProbability > 0 &&
+        upperUniform53(
+          request.seedLo[row]!,
+          request.seedHi[row]!,
+          request.stepLo[row]!,
+          request.stepHi[row]!,
+          request.stream[row]!,
+          0,
+        ) < xtcProbability;
+      const count = this.#chain.keep(
+        x,
+        bits,
+        kind,
+        max,
+        inverseTemperature,
+        {
+          topK,
+          topP,
+          minP,
+          filterOrder: request.filterOrder,
+          typicalP: filters.typicalP[row]!,
+          topNSigma: filters.topNSigma[row]!,
+          xtcThreshold: xtcApplies ? filters.xtcThreshold[row]! : undefined,
+        },
+        kept,
+        cumulative,
+      );
+      this.#keptCount = count;
+      this.#total = count === 0 ? 0 : cumulative[count - 1]!;
+      return true;
+    }
 
     if (kind === 'probs' && topK > 0) {
       threshold = this.#selector.select(bits, null, vocab, null, topK);
@@ -239,8 +293,36 @@ export class RowSampler {
     const total = this.#identity ? this.#plainTotal : keptCount === 0 ? 0 : cumulative[keptCount - 1]!;
     this.#keptCount = keptCount;
     this.#total = total;
-    this.#draw(request, row, tokens, out);
     return true;
+  }
+
+  /**
+   * Writes the whole distribution of the last kept row to `out` (its vocab entries): `probs`, the
+   * probability of every token (0 outside the kept set); `logits`, the processed logit x / T of
+   * every kept token (log p / T for probabilities; x itself for a greedy row's token, +Infinity for
+   * the +Infinity tokens of such a row) and -Infinity elsewhere, so that its softmax is `probs`.
+   */
+  writeDistribution(as: 'probs' | 'logits', out: Float32Array | Float64Array): void {
+    const x = this.#x;
+    const vocab = x.length;
+    const outside = as === 'probs' ? 0 : Number.NEGATIVE_INFINITY;
+    const mode = this.#mode;
+    const total = this.#total;
+    const value = (token: number): number => {
+      if (as === 'probs') return Math.exp(this.#logWeight(token)) / total;
+      const v = x[token]!;
+      if (mode === 'greedy' || mode === 'infinite') return v;
+      return mode === 'logits' ? v * this.#inverseTemperature : Math.log(v) * this.#inverseTemperature;
+    };
+    if (this.#identity) {
+      for (let i = 0; i < vocab; i++) out[i] = value(i);
+      return;
+    }
+    out.fill(outside, 0, vocab);
+    for (let j = 0; j < this.#keptCount; j++) {
+      const token = this.#kept[j]!;
+      out[token] = value(token);
+    }
   }
 
   /**

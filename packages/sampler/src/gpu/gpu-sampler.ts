@@ -1,9 +1,16 @@
 import type { Device, Stream } from '@rocmforge/hip-runtime';
 import type { SamplingKernels } from '@rocmforge/sampling-kernels';
-import { BackendUnavailableError, SamplerDisposedError } from '../errors.js';
+import { BackendUnavailableError, SamplerDisposedError, UnsupportedOnBackendError } from '../errors.js';
 import { type DeviceInput, type InputRule, resolveFor } from '../input.js';
 import { type PinnedHostMemory, pinShared } from '../pinned.js';
-import type { ResolvedRequest, SampleRequest, SampleResult } from '../request.js';
+import type {
+  DistributionResult,
+  ResolvedRequest,
+  SampleRequest,
+  SampleResult,
+  VerifyRequest,
+  VerifyResult,
+} from '../request.js';
 import type { ResolvedSampler } from '../sampler.js';
 import { CallQueue } from './call-queue.js';
 import type { ChunkContext } from './chunk-launch.js';
@@ -144,6 +151,21 @@ export class GpuSampler implements ResolvedSampler<Float32Array | DeviceInput> {
     this.#injectFailure = true;
   }
 
+  /** No kernel yet: throws {@link UnsupportedOnBackendError} (an `auto` sampler uses the CPU). */
+  filteredProbs(_request: SampleRequest): DistributionResult {
+    throw new UnsupportedOnBackendError('gpu', 'filteredProbs');
+  }
+
+  /** No kernel yet: throws {@link UnsupportedOnBackendError} (an `auto` sampler uses the CPU). */
+  maskedLogits(_request: SampleRequest): DistributionResult {
+    throw new UnsupportedOnBackendError('gpu', 'maskedLogits');
+  }
+
+  /** No kernel yet: throws {@link UnsupportedOnBackendError} (an `auto` sampler uses the CPU). */
+  verify(_request: VerifyRequest): VerifyResult {
+    throw new UnsupportedOnBackendError('gpu', 'verify');
+  }
+
   #queued(resolve: () => ResolvedRequest<Float32Array | DeviceInput>): Promise<SampleResult> {
     return this.#queue.run(async () => {
       const pending = this.#enqueue(resolve());
@@ -154,6 +176,8 @@ export class GpuSampler implements ResolvedSampler<Float32Array | DeviceInput> {
 
   #enqueue(request: ResolvedRequest<Float32Array | DeviceInput>): PendingCall {
     if (this.#disposed) throw new SamplerDisposedError();
+    // No kernels for these filters yet: a typed error, never a device failure.
+    if (request.extraFilters) throw new UnsupportedOnBackendError('gpu', 'typicalP, topNSigma and XTC');
     if (this.#injectFailure) {
       this.#injectFailure = false;
       throw new this.#modules.runtime.HipError('cuLaunchKernel (injected)', 'INJECTED_FAILURE', 999);

@@ -1,7 +1,14 @@
-import { SamplerDisposedError, SamplerInputError } from '../errors.js';
+import { SamplerDisposedError, SamplerInputError, UnsupportedOnBackendError } from '../errors.js';
 import { type DeviceInput, type InputRule, resolveFor } from '../input.js';
 import { type PinnedHostMemory, pinShared } from '../pinned.js';
-import type { ResolvedRequest, SampleRequest, SampleResult } from '../request.js';
+import type {
+  DistributionResult,
+  ResolvedRequest,
+  SampleRequest,
+  SampleResult,
+  VerifyRequest,
+  VerifyResult,
+} from '../request.js';
 import { allocateResult, sliceRows } from '../resolved-request.js';
 import { rowStatusError } from '../row-status.js';
 import type { ResolvedSampler } from '../sampler.js';
@@ -139,6 +146,21 @@ export class MultiGpuSampler implements ResolvedSampler<Float32Array> {
   pinHostMemory(array: Float32Array): PinnedHostMemory {
     if (this.#disposed) throw new SamplerDisposedError();
     return pinShared(array, this.shards[0]!.device, this.shards);
+  }
+
+  /** No kernel yet: throws {@link UnsupportedOnBackendError} (an `auto` sampler uses the CPU). */
+  filteredProbs(_request: SampleRequest): DistributionResult {
+    throw new UnsupportedOnBackendError('gpu', 'filteredProbs');
+  }
+
+  /** No kernel yet: throws {@link UnsupportedOnBackendError} (an `auto` sampler uses the CPU). */
+  maskedLogits(_request: SampleRequest): DistributionResult {
+    throw new UnsupportedOnBackendError('gpu', 'maskedLogits');
+  }
+
+  /** No kernel yet: throws {@link UnsupportedOnBackendError} (an `auto` sampler uses the CPU). */
+  verify(_request: VerifyRequest): VerifyResult {
+    throw new UnsupportedOnBackendError('gpu', 'verify');
   }
 
   /** @internal For tests: the next call on device `shard` (position in `shards`) fails as a driver failure would. */

@@ -1,0 +1,319 @@
+import type { FilterOrder } from '../request.js';
+import { expNonPositive } from './fast-exp.js';
+import { ThresholdSelector } from './threshold-select.js';
+
+/** One row's filter parameters, as the chain reads them. */
+export interface ChainParameters {
+  /** Top-k (0 = off). */
+  topK: number;
+  /** Top-p (1 = off). */
+  topP: number;
+  /** Min-p (0 = off). */
+  minP: number;
+  /** How top-k and top-p combine. */
+  filterOrder: FilterOrder;
+  /** Typical-p (1 = off). */
+  typicalP: number;
+  /** Top-n-sigma's n (0 = off). */
+  topNSigma: number;
+  /** XTC's threshold, when its coin said to apply it this step; undefined otherwise. */
+  xtcThreshold: number | undefined;
+}
+
+/**
+ * The whole filter chain of docs/GPU_SAMPLER.md "Semantics", step 6, on one row, for the rows
+ * that use typical-p, top-n-sigma or XTC: top-n-sigma, top-k, top-p, min-p, typical-p, XTC, in
+ * that order. The rows that use none of them take RowSampler's faster paths, which this chain
+ * reproduces token for token (the same thresholds, the same weights).
+ *
+ * Every step works on a list of candidate tokens kept in index order, and every set it keeps is
+ * a threshold on a per-token value (the logit, the typical score), found exactly by radix select:
+ * no sort. Scratch grows to the largest vocabulary seen and is reused.
+ */
+export class FilterChain {
+  readonly #selector = new ThresholdSelector();
+  /** Weights by token index. */
+  #weights = new Float64Array(0);
+  #candidates = new Int32Array(0);
+  /** Typical-p's negated scores by token index, and their bits. */
+  #scores = new Float32Array(0);
+  #scoreBits = new Uint32Array(0);
+
+  #ensure(vocab: number): void {
+    if (this.#weights.length >= vocab) return;
+    this.#weights = new Float64Array(vocab);
+    this.#candidates = new Int32Array(vocab);
+    this.#scores = new Float32Array(vocab);
+    this.#scoreBits = new Uint32Array(this.#scores.buffer);
+  }
+
+  /** Bytes of scratch held. */
+  get memoryBytes(): number {
+    return this.#weights.length * (8 + 4 + 4);
+  }
+
+  /**
+   * The kept set of a row with temperature > 0 and a finite maximum `max`: writes the kept
+   * tokens in index order to `kept` and their running weights to `cumulative`; returns how many.
+   * `x` is the row (adjusted logits, or probabilities when `kind` is `probs`), `bits` its bits.
+   */
+  keep(
+    x: Float32Array,
+    bits: Uint32Array,
+    kind: 'logits' | 'probs',
+    max: number,
+    inverseTemperature: number,
+    parameters: ChainParameters,
+    kept: Int32Array,
+    cumulative: Float64Array,
+  ): number {
+    const vocab = x.length;
+    this.#ensure(vocab);
+    const weights = this.#weights;
+    const candidates = this.#candidates;
+    const plainProbs = kind === 'probs' && inverseTemperature === 1;
+    const { topK, topP, minP, filterOrder, typicalP, topNSigma, xtcThreshold } = parameters;
+
+    // Top-n-sigma: a threshold on the logit (log p for probabilities) over the whole row; the
+    // tokens of probability 0 (-Infinity logits, zero probabilities) are never candidates.
+    const sigmaCut = topNSigma > 0 ? sigmaThreshold(x, kind, max, topNSigma) : Number.NEGATIVE_INFINITY;
+    let count = listCandidates(x, kind, sigmaCut, candidates);
+
+    // Top-k among the candidates (ties at the k-th value kept).
+    if (topK > 0 && topK < count) {
+      const t = this.#selector.select(bits, candidates, count, null, topK);
+      count = compactAtLeast(x, candidates, count, t);
+    }
+    let total = weigh(x, candidates, count, kind, max, inverseTemperature, plainProbs, weights);
+
+    // Top-p: on the candidates so far (topKFirst), or on the whole row (joint).
+    if (topP < 1) {
+      let t: number;
+      if (filterOrder === 'joint') {
+        const rowTotal = weighRow(x, kind, max, inverseTemperature, plainProbs, weights);
+        t = this.#selector.select(bits, null, vocab, weights, topP * rowTotal);
+      } else {
+        t = this.#selector.select(bits, candidates, count, weights, topP * total);
+      }
+      count = compactAtLeast(x, candidates, count, t);
+    }
+
+    // Min-p: relative to the most probable token, which every filter before keeps.
+    if (minP > 0) {
+      const minWeight = minP * (plainProbs ? max : 1);
+      count = compactWeighing(weights, candidates, count, minWeight);
+    }
+
+    // Typical-p on the distribution left so far: keep the tokens of smallest
+    // |−log q − H| until their mass reaches p (ties at the last score kept).
+    if (typicalP < 1 && count > 1) {
+      total = sumWeights(weights, candidates, count);
+      typicalScores(weights, candidates, count, total, this.#scores);
+      const t = this.#selector.select(this.#scoreBits, candidates, count, weights, typicalP * total);
+      count = compactAtLeast(this.#scores, candidates, count, t);
+    }
+
+    // XTC, when its coin fell: among the tokens of positive probability ≥ the threshold (on the
+    // distribution left so far), if there are two or more, remove all but the least probable
+    // (every token at its logit kept).
+    if (xtcThreshold !== undefined && count > 1) {
+      total = sumWeights(weights, candidates, count);
+      const least = leastAboveThreshold(x, weights, candidates, count, xtcThreshold * total);
+      if (least !== undefined) count = compactAtMost(x, candidates, count, least);
+    }
+
+    let running = 0;
+    for (let j = 0; j < count; j++) {
+      const i = candidates[j]!;
+      running += weights[i]!;
+      kept[j] = i;
+      cumulative[j] = running;
+    }
+    return count;
+  }
+}
+
+/** The logit of a value: itself for logits, log p for probabilities. */
+function logitOf(v: number, kind: 'logits' | 'probs'): number {
+  return kind === 'logits' ? v : Math.log(v);
+}
+
+/**
+ * max − n·σ, σ the population standard deviation of the row's finite logits (log p for
+ * probabilities), mean and sum of squares in double: llama.cpp's `top_n_sigma` definition.
+ */
+export function sigmaThreshold(x: Float32Array, kind: 'logits' | 'probs', max: number, n: number): number {
+  let sum = 0;
+  let count = 0;
+  for (let i = 0; i < x.length; i++) {
+    const v = logitOf(x[i]!, kind);
+    if (v === Number.NEGATIVE_INFINITY) continue;
+    sum += v;
+    count++;
+  }
+  const mean = sum / count;
+  let squares = 0;
+  for (let i = 0; i < x.length; i++) {
+    const v = logitOf(x[i]!, kind);
+    if (v === Number.NEGATIVE_INFINITY) continue;
+    squares += (v - mean) * (v - mean);
+  }
+  return logitOf(max, kind) - n * Math.sqrt(squares / count);
+}
+
+/** Lists the tokens of positive probability whose logit is ≥ `cut`, in index order; returns how many. */
+function listCandidates(x: Float32Array, kind: 'logits' | 'probs', cut: number, out: Int32Array): number {
+  let n = 0;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    if (kind === 'logits' ? v === Number.NEGATIVE_INFINITY : v === 0) continue;
+    if (logitOf(v, kind) >= cut) out[n++] = i;
+  }
+  return n;
+}
+
+function weightOf(
+  v: number,
+  kind: 'logits' | 'probs',
+  max: number,
+  inverseTemperature: number,
+  plainProbs: boolean,
+): number {
+  // The same weights as RowSampler's (its weightOf), so that both paths agree token for token.
+  if (kind === 'logits') return expNonPositive((v - max) * inverseTemperature);
+  return plainProbs ? v : (v / max) ** inverseTemperature;
+}
+
+/** Writes each candidate's weight (by token index) and returns their sum in list order. */
+function weigh(
+  x: Float32Array,
+  candidates: Int32Array,
+  count: number,
+  kind: 'logits' | 'probs',
+  max: number,
+  inverseTemperature: number,
+  plainProbs: boolean,
+  weights: Float64Array,
+): number {
+  let total = 0;
+  for (let j = 0; j < count; j++) {
+    const i = candidates[j]!;
+    const w = weightOf(x[i]!, kind, max, inverseTemperature, plainProbs);
+    weights[i] = w;
+    total += w;
+  }
+  return total;
+}
+
+/** Writes every token's weight and returns their sum in index order. */
+function weighRow(
+  x: Float32Array,
+  kind: 'logits' | 'probs',
+  max: number,
+  inverseTemperature: number,
+  plainProbs: boolean,
+  weights: Float64Array,
+): number {
+  let total = 0;
+  for (let i = 0; i < x.length; i++) {
+    const w = weightOf(x[i]!, kind, max, inverseTemperature, plainProbs);
+    weights[i] = w;
+    total += w;
+  }
+  return total;
+}
+
+function sumWeights(weights: Float64Array, candidates: Int32Array, count: number): number {
+  let total = 0;
+  for (let j = 0; j < count; j++) total += weights[candidates[j]!]!;
+  return total;
+}
+
+/** Keeps the candidates with value ≥ `threshold`, in order; returns how many. */
+function compactAtLeast(
+  values: Float32Array,
+  candidates: Int32Array,
+  count: number,
+  threshold: number,
+): number {
+  let n = 0;
+  for (let j = 0; j < count; j++) {
+    const i = candidates[j]!;
+    if (values[i]! >= threshold) candidates[n++] = i;
+  }
+  return n;
+}
+
+/** Keeps the candidates with value ≤ `bound`, in order; returns how many. */
+function compactAtMost(values: Float32Array, candidates: Int32Array, count: number, bound: number): number {
+  let n = 0;
+  for (let j = 0; j < count; j++) {
+    const i = candidates[j]!;
+    if (values[i]! <= bound) candidates[n++] = i;
+  }
+  return n;
+}
+
+/** Keeps the candidates with weight ≥ `minWeight`, in order; returns how many. */
+function compactWeighing(
+  weights: Float64Array,
+  candidates: Int32Array,
+  count: number,
+  minWeight: number,
+): number {
+  let n = 0;
+  for (let j = 0; j < count; j++) {
+    const i = candidates[j]!;
+    if (weights[i]! >= minWeight) candidates[n++] = i;
+  }
+  return n;
+}
+
+/**
+ * Typical-p's score of each candidate, negated so that the radix select's "largest first" walks
+ * the smallest scores first: −|−log q − H|, q = w / total, H = −Σ q log q (a token of weight 0
+ * adds nothing to H and scores −Infinity). In float32, as the select reads it.
+ */
+function typicalScores(
+  weights: Float64Array,
+  candidates: Int32Array,
+  count: number,
+  total: number,
+  scores: Float32Array,
+): void {
+  const logTotal = Math.log(total);
+  let entropy = 0;
+  for (let j = 0; j < count; j++) {
+    const w = weights[candidates[j]!]!;
+    if (w > 0) entropy -= (w / total) * (Math.log(w) - logTotal);
+  }
+  for (let j = 0; j < count; j++) {
+    const i = candidates[j]!;
+    const w = weights[i]!;
+    scores[i] = w > 0 ? -Math.abs(logTotal - Math.log(w) - entropy) : Number.NEGATIVE_INFINITY;
+  }
+}
+
+/**
+ * XTC's cut: the smallest logit among the candidates of positive weight ≥ `minWeight`, when
+ * there are at least two of them; else undefined (XTC removes nothing).
+ */
+function leastAboveThreshold(
+  x: Float32Array,
+  weights: Float64Array,
+  candidates: Int32Array,
+  count: number,
+  minWeight: number,
+): number | undefined {
+  let above = 0;
+  let least = Number.POSITIVE_INFINITY;
+  for (let j = 0; j < count; j++) {
+    const i = candidates[j]!;
+    const w = weights[i]!;
+    if (w > 0 && w >= minWeight) {
+      above++;
+      if (x[i]! < least) least = x[i]!;
+    }
+  }
+  return above >= 2 ? least : undefined;
+}
