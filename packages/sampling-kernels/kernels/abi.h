@@ -65,7 +65,7 @@ constexpr unsigned RF_ROW_STATS = 6;  // floats per row
 // Most blocks one row is split over.
 constexpr unsigned RF_MAX_ROW_PARTS = 256;
 // Bytes of split-row scratch per row: sizeof(RowScratch), which row_split.h asserts.
-constexpr unsigned RF_SPLIT_SCRATCH_BYTES = 116760;
+constexpr unsigned RF_SPLIT_SCRATCH_BYTES = 113688;
 // Largest n of rf_top_logprobs.
 constexpr unsigned RF_MAX_TOP_LOGPROBS = 1024;
 

@@ -27,11 +27,11 @@ struct RowScratch {
   int last[MAX_PARTS];
   double sums[MAX_PARTS];
   unsigned long long histogram[HISTOGRAM_ROUNDS][HISTOGRAM_BINS];
-  // Top-k on a split row (sampling.hip, split_top_k): each block's largest thread maxima, then
-  // the row's elements at or above the bound they give, gathered by every block.
+  // Top-k on a split row (sampling.hip, split_top_k): each block's bound, then the row's
+  // elements at or above the lowest of them, gathered by every block.
   unsigned candidates;  // entries gathered this launch; the last block out resets it
   unsigned pad2;
-  float tops[SPLIT_CANDIDATES];
+  float bound[MAX_PARTS];
   float candValue[SPLIT_CANDIDATES];
   int candIndex[SPLIT_CANDIDATES];
 };

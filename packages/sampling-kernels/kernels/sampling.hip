@@ -75,30 +75,28 @@ struct DrawKey {
         stream(p.stream[row]) {}
 };
 
-// Top-k on a split row from a candidate buffer (split_top_k): how many of its largest thread
-// maxima each block publishes at the first row barrier — enough that the blocks' union holds k
-// of them, as many as fit the buffer — or 0: the row takes the radix rounds.
+// Top-k on a split row from a candidate buffer (split_top_k): each block publishes, at the
+// first row barrier, the c-th largest of its warps' maxima for c = ⌈k / parts⌉ (c distinct
+// elements of its chunk are at least it), so that the lowest of them is at most the row's k-th
+// largest value. Returns c, or 0 when the row takes the radix rounds (c above the warps).
 template <int B>
-__device__ __forceinline__ unsigned split_tops_per_part(const RfSampleParams& p, const RowRequest& req,
-                                                        unsigned parts) {
+__device__ __forceinline__ unsigned split_bound_rank(const RfSampleParams& p, const RowRequest& req, unsigned parts) {
   // Narrow blocks never split a row (the host's choice); the path is compiled out of them.
   if (B != BLOCK || parts < 2 || !req.topKOn || req.topK > B || req.temperature == 0.0f) return 0u;
   // Top-p over the whole row (joint order) needs the row, not the top-k set.
   if (req.topP < 1.0f && p.filterOrder == RF_FILTER_ORDER_JOINT) return 0u;
-  const unsigned k = static_cast<unsigned>(req.topK);
-  const unsigned least = (k + parts - 1) / parts;
-  const unsigned most = min(k, SPLIT_CANDIDATES / parts);
-  return least <= most ? most : 0u;
+  const unsigned c = (static_cast<unsigned>(req.topK) + parts - 1) / parts;
+  return c <= static_cast<unsigned>(B / RF_WARP_SIZE) ? c : 0u;
 }
 
 // 1. The first pass: the row's maximum, lowest argmax and invalid values (sh.rowMax, rowArg,
 // rowBad; partMax[] per chunk of a split row), and for online rows the sums of weights
 // (sh.warpSum, each chunk's in the row scratch). Returns this thread's own maximum, -Infinity
 // when it saw no valid element: its k-th largest over the block bounds the top-k threshold.
-// With `topsPerPart`, a split row's blocks also publish their largest thread maxima.
+// With `boundRank` c, a split row's blocks also publish the c-th largest of their warps' maxima.
 template <int B, typename T>
 __device__ __forceinline__ float first_pass(const T* x, unsigned segA, unsigned segB, unsigned kind,
-                                            const RowRequest& req, unsigned topsPerPart, RowPart<B, Vector<T>::N>& rp,
+                                            const RowRequest& req, unsigned boundRank, RowPart<B, Vector<T>::N>& rp,
                                             SampleShared& sh, float* partMax) {
   constexpr int kWarps = B / RF_WARP_SIZE;
   const int warp = threadIdx.x / RF_WARP_SIZE;
@@ -146,12 +144,15 @@ __device__ __forceinline__ float first_pass(const T* x, unsigned segA, unsigned 
   __syncthreads();
   const float mine = first.arg >= 0 ? first.max : -RF_INF;
   if (rp.parts > 1) {
-    if (topsPerPart > 0) {
-      float* sorted = reinterpret_cast<float*>(sh.s.histogram);
-      sorted[threadIdx.x] = mine;
-      bitonic_sort<B>(sorted, static_cast<unsigned>(B), true, NoPayload());
-      if (threadIdx.x < topsPerPart) rp.scratch->tops[rp.part * topsPerPart + threadIdx.x] = sorted[threadIdx.x];
-      __syncthreads();
+    if (boundRank > 0 && warp == 0) {
+      // Lane w ranks warp w's maximum among the block's (larger first, then lower warp).
+      const float v = lane < static_cast<unsigned>(kWarps) && sh.warpArg[lane] >= 0 ? sh.warpMax[lane] : -RF_INF;
+      unsigned rank = 0;
+      for (int j = 0; j < kWarps; j++) {
+        const float o = rf_shfl(v, j);
+        rank += (o > v || (o == v && static_cast<unsigned>(j) < lane)) ? 1u : 0u;
+      }
+      if (lane < static_cast<unsigned>(kWarps) && rank == boundRank - 1) rp.scratch->bound[rp.part] = v;
     }
     if (threadIdx.x == 0) {
       rp.scratch->maxes[rp.part] = sh.rowMax;
@@ -210,26 +211,20 @@ struct Thresholds {
   bool elsewhere;     // a split row finished by its first block from the buffer: nothing left here
 };
 
-// Top-k on a split row from a buffer: the bound is the k-th largest of the thread maxima the
-// blocks published (k distinct elements of the row are at least it); each block gathers its
-// chunk's elements at or above it into the row's buffer in device memory, and after the row
-// barrier the first block takes the buffer into shared memory to finish the row alone, as a
-// row in one block does from its buffer (the selects, the kept total, the draws). The
+// Top-k on a split row from a buffer: the bound is the lowest of the blocks' published values
+// (split_bound_rank: at least k distinct elements of the row are at or above it); each block
+// gathers its chunk's elements at or above it into the row's buffer in device memory, and after
+// the row barrier the first block takes the buffer into shared memory to finish the row alone,
+// as a row in one block does from its buffer (the selects, the kept total, the draws). The
 // candidates are typically a few times k: two passes and two barriers instead of the radix
 // rounds' six barriers and passes. False when they overflow the buffer: every block then goes
 // on with the radix rounds over the row.
 template <int B, typename T>
-__device__ bool split_top_k(const T* x, unsigned segA, unsigned segB, int k, unsigned topsPerPart,
-                            RowPart<B, Vector<T>::N>& rp, SampleShared& sh, CandidateBuffer& cand) {
-  RowPart<B, Vector<T>::N> solo;  // the bound's select is this block's own
-  solo.init(0, 0, 1, nullptr);
-  const unsigned n = rp.parts * topsPerPart;
-  const volatile float* tops = rp.scratch->tops;
-  for (unsigned e = threadIdx.x; e < n; e += B) cand.value[e] = tops[e];
-  if (threadIdx.x == 0) cand.count = n;
-  __syncthreads();
-  const float bound = radix_select(x, solo, &sh.timedOut, EveryCandidate(), UnitWeight(),
-                                   static_cast<unsigned long long>(k), -1.0, 0, sh.s, &cand, true);
+__device__ bool split_top_k(const T* x, unsigned segA, unsigned segB, RowPart<B, Vector<T>::N>& rp, SampleShared& sh,
+                            CandidateBuffer& cand) {
+  const float mine = threadIdx.x < rp.parts ? *reinterpret_cast<const volatile float*>(&rp.scratch->bound[threadIdx.x])
+                                            : RF_INF;
+  const float bound = block_reduce<B>(mine, MinOp(), sh.s.floats);
   GatherAtLeastToRow toRow = {bound, rp.scratch};
   warp_for_each<LoadsInFlight<B>::value>(x, segA, segB, toRow);
   rp.sync(&sh.timedOut);
@@ -254,7 +249,7 @@ __device__ bool split_top_k(const T* x, unsigned segA, unsigned segB, int k, uns
 template <int B, typename T>
 __device__ __forceinline__ Thresholds select_thresholds(const T* x, unsigned segA, unsigned segB, const RfSampleParams& p,
                                                         const RowRequest& req, const Weigher& weigh, float threadMax,
-                                                        unsigned topsPerPart, RowPart<B, Vector<T>::N>& rp,
+                                                        unsigned boundRank, RowPart<B, Vector<T>::N>& rp,
                                                         SampleShared& sh, CandidateBuffer& cand) {
   const int k = req.topK;
   // A split row whose candidates fit the buffer is finished by its first block as a row in one
@@ -263,7 +258,7 @@ __device__ __forceinline__ Thresholds select_thresholds(const T* x, unsigned seg
   // whatever the threshold.
   const bool finite = weigh.mode != kInfinite;
   bool splitBuffered = false;
-  if (finite && topsPerPart > 0 && split_top_k<B>(x, segA, segB, k, topsPerPart, rp, sh, cand)) {
+  if (finite && boundRank > 0 && split_top_k<B>(x, segA, segB, rp, sh, cand)) {
     if (rp.part != 0) return Thresholds{-RF_INF, 0.0f, false, false, 0.0f, true};
     splitBuffered = true;
     rp.parts = 1;
@@ -378,9 +373,9 @@ __device__ __forceinline__ void sample_rows(const RfSampleParams& p) {
   if (threadIdx.x == 0) sh.timedOut = 0;
   const RowRequest req(p, row);
   const unsigned parts = rp.parts;
-  const unsigned topsPerPart = split_tops_per_part<B>(p, req, parts);
+  const unsigned boundRank = split_bound_rank<B>(p, req, parts);
 
-  const float threadMax = first_pass<B>(x, segA, segB, p.kind, req, topsPerPart, rp, sh, partMax);
+  const float threadMax = first_pass<B>(x, segA, segB, p.kind, req, boundRank, rp, sh, partMax);
   const float max = sh.rowMax;
   const bool nothing = p.kind == RF_INPUT_KIND_LOGITS ? max == -RF_INF : max == 0.0f;
   unsigned char status = RF_ROW_STATUS_SAMPLED;
@@ -402,7 +397,7 @@ __device__ __forceinline__ void sample_rows(const RfSampleParams& p) {
         // Plain: the sums of the first pass are the kept weights.
         combine_sums(sh, rp, true, p.kind == RF_INPUT_KIND_LOGITS, max, req.inverseTemperature, partMax);
       } else {
-        th = select_thresholds<B>(x, segA, segB, p, req, weigh, threadMax, topsPerPart, rp, sh, cand);
+        th = select_thresholds<B>(x, segA, segB, p, req, weigh, threadMax, boundRank, rp, sh, cand);
         if (!th.elsewhere) kept_total<B>(x, segA, segB, p, req, weigh, th, rp, sh, cand, partMax);
       }
       if (!th.elsewhere) {  // (else the row's first block finishes it from the buffer)

@@ -103,7 +103,7 @@ export const ROW_STATS = 6;
 /** Most blocks one row is split over (`RF_MAX_ROW_PARTS`). */
 export const MAX_ROW_PARTS = 256;
 /** Bytes of split-row scratch per row (`RF_SPLIT_SCRATCH_BYTES`, sizeof(RowScratch) in kernels/row_split.h). */
-export const SPLIT_SCRATCH_BYTES = 116_760;
+export const SPLIT_SCRATCH_BYTES = 113_688;
 /** Largest n for top-n log-probabilities (`RF_MAX_TOP_LOGPROBS`). */
 export const MAX_TOP_LOGPROBS = 1024;
 
