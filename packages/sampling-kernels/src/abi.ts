@@ -63,6 +63,18 @@ export const ROW_STAT = {
   minWeight: 5,
 } as const;
 
+/**
+ * The element types input rows can hold: IEEE float32, IEEE float16 (binary16) and bfloat16
+ * (float32's upper 16 bits). Kernels read half types natively; outputs are float32.
+ */
+export const ELEMENT_TYPES = ['float32', 'float16', 'bfloat16'] as const;
+/** An input element type: `'float32'`, `'float16'` or `'bfloat16'`. */
+export type ElementTypeName = (typeof ELEMENT_TYPES)[number];
+/** Bytes per element of `dtype`: 4 for float32, 2 for the half types. */
+export function elementBytes(dtype: ElementTypeName): 2 | 4 {
+  return dtype === 'float32' ? 4 : 2;
+}
+
 /** What input rows can hold: `'logits'` or `'probs'`. */
 export type InputKindName = keyof typeof INPUT_KIND;
 /** A filter order: `'topKFirst'` or `'joint'`. */

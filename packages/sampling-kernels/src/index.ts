@@ -1,5 +1,8 @@
 export {
   type AbiEnumName,
+  ELEMENT_TYPES,
+  type ElementTypeName,
+  elementBytes,
   FILTER_ORDER,
   type FieldType,
   type FilterOrderName,

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Device, DeviceBuffer, Kernel, Module, Stream } from '@rocmforge/hip-runtime';
 import {
+  type ElementTypeName,
+  elementBytes,
   type FilterOrderName,
   type InputKindName,
   KERNEL_PARAMS,
@@ -8,6 +10,7 @@ import {
   type LogprobsModeName,
   MAX_ROW_PARTS,
   MAX_TOP_LOGPROBS,
+  type ParamStruct,
   ROW_STATS,
   SPLIT_SCRATCH_BYTES,
 } from './abi.js';
@@ -28,8 +31,10 @@ import {
 
 /** The buffers and sizes of one `rf_sample` launch. */
 export interface SampleLaunch {
-  /** f32 [batch, vocab]: logits (kind 'logits') or probabilities. */
+  /** [batch, vocab] of `dtype`: logits (kind 'logits') or probabilities. */
   input: DeviceRegion;
+  /** The element type of `input` (default float32). */
+  dtype?: ElementTypeName;
   /** Byte offset of the first row in `input` (default 0). */
   inputOffset?: number;
   /** Rows. */
@@ -188,7 +193,8 @@ export class SamplingKernels {
     const { batch, vocab, samples } = launch;
     const parts = launch.scratch ? this.sampleParts(batch, vocab) : 1;
     if (launch.scratch && parts > 1) need(launch.scratch, batch * SPLIT_SCRATCH_BYTES, 'scratch');
-    need(launch.input, (launch.inputOffset ?? 0) + batch * vocab * 4, 'input');
+    const dtype = launch.dtype ?? 'float32';
+    need(launch.input, (launch.inputOffset ?? 0) + batch * vocab * elementBytes(dtype), 'input');
     need(launch.tokens, batch * samples * 4, 'tokens');
     need(launch.valid, batch, 'valid');
     if (launch.rowStats) need(launch.rowStats, batch * ROW_STATS * 4, 'rowStats');
@@ -204,6 +210,7 @@ export class SamplingKernels {
         input,
         vocab,
         kind: launch.kind,
+        ...elementTypeArgs(KERNEL_PARAMS.rf_sample, dtype),
         ...launch.params,
         filterOrder: launch.filterOrder,
         samples,
@@ -316,6 +323,8 @@ export class SamplingKernels {
   /** Log-probability of each sampled token: raw (of `values` = the inputs) or processed (`values` = adjusted logits). */
   tokenLogprobs(a: {
     values: DeviceRegion;
+    /** The element type of `values` (default float32). */
+    dtype?: ElementTypeName;
     batch: number;
     vocab: number;
     kind: InputKindName;
@@ -326,6 +335,8 @@ export class SamplingKernels {
     out: DeviceRegion;
     stream?: Stream;
   }): void {
+    const dtype = a.dtype ?? 'float32';
+    need(a.values, a.batch * a.vocab * elementBytes(dtype), 'values');
     need(a.out, a.batch * a.samples * 4, 'out');
     this.#launch(
       'rf_token_logprobs',
@@ -335,6 +346,7 @@ export class SamplingKernels {
         values: a.values,
         vocab: a.vocab,
         kind: a.kind,
+        ...elementTypeArgs(KERNEL_PARAMS.rf_token_logprobs, dtype),
         tokens: a.tokens,
         samples: a.samples,
         rowStats: a.rowStats,
@@ -348,6 +360,8 @@ export class SamplingKernels {
   /** The n most probable tokens per row with their raw or processed log-probabilities. */
   topLogprobs(a: {
     values: DeviceRegion;
+    /** The element type of `values` (default float32). */
+    dtype?: ElementTypeName;
     batch: number;
     vocab: number;
     kind: InputKindName;
@@ -367,6 +381,8 @@ export class SamplingKernels {
         `Expected an n in [1, ${MAX_TOP_LOGPROBS}] for top log-probabilities but received ${a.n}`,
       );
     }
+    const dtype = a.dtype ?? 'float32';
+    need(a.values, a.batch * a.vocab * elementBytes(dtype), 'values');
     need(a.outTokens, a.batch * a.n * 4, 'outTokens');
     need(a.outLogprobs, a.batch * a.n * 4, 'outLogprobs');
     this.#launch(
@@ -377,6 +393,7 @@ export class SamplingKernels {
         values: a.values,
         vocab: a.vocab,
         kind: a.kind,
+        ...elementTypeArgs(KERNEL_PARAMS.rf_top_logprobs, dtype),
         n: a.n,
         rowStats: a.rowStats,
         tokens: a.tokens,
@@ -389,6 +406,38 @@ export class SamplingKernels {
       a.stream,
     );
   }
+
+  /**
+   * float32 copies of `count` float16 or bfloat16 values (`input` from byte `inputOffset`) in
+   * `output`, on `stream`: for work that adjusts values in place (logit bias, penalties).
+   */
+  widen(a: {
+    input: DeviceRegion;
+    inputOffset?: number;
+    dtype: ElementTypeName;
+    output: DeviceRegion;
+    count: number;
+    stream?: Stream;
+  }): void {
+    need(a.input, (a.inputOffset ?? 0) + a.count * elementBytes(a.dtype), 'input');
+    need(a.output, a.count * 4, 'output');
+    // The launch comes with the rf_widen kernel (kernels/sampling.hip); this build has none.
+    throw new KernelArgumentError(
+      `Expected kernels with rf_widen to widen ${a.dtype} to float32, but this build has none`,
+    );
+  }
+}
+
+/**
+ * The element-type field of a kernel's parameter struct: `dtype` where the struct has one;
+ * none for float32 where it has not. Half types need kernels whose struct names the type.
+ */
+function elementTypeArgs(struct: ParamStruct, dtype: ElementTypeName): { dtype?: ElementTypeName } {
+  if ('dtype' in struct.fields) return { dtype };
+  if (dtype === 'float32') return {};
+  throw new KernelArgumentError(
+    `Expected kernels that read ${dtype} for ${struct.name}, but this build's struct has no dtype field`,
+  );
 }
 
 /** The seed, step and stream arrays of the per-row parameters (the random generator's key and counter). */

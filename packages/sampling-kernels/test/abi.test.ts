@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KernelArgPacker } from '@rocmforge/hip-runtime';
 import { describe, expect, it } from 'vitest';
-import { ABI_CONSTANTS, ABI_ENUMS, ABI_STRUCTS } from '../src/abi.js';
+import { ABI_CONSTANTS, ABI_ENUMS, ABI_STRUCTS, ELEMENT_TYPES, elementBytes } from '../src/abi.js';
 import { packageRoot } from '../src/index.js';
 import { structLayout } from '../src/param-struct.js';
 
@@ -168,5 +168,15 @@ describe('kernels/abi.h and src/abi.ts', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('element types', () => {
+  it('are float32 (4 bytes) and the two half types (2 bytes)', () => {
+    expect(ELEMENT_TYPES.map((t) => [t, elementBytes(t)])).toEqual([
+      ['float32', 4],
+      ['float16', 2],
+      ['bfloat16', 2],
+    ]);
   });
 });
