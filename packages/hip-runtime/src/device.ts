@@ -98,7 +98,9 @@ export class Device {
    */
   wrapBuffer(address: bigint, byteLength: number): DeviceBuffer {
     if (typeof address !== 'bigint' || address <= 0n || address >= 1n << 64n) {
-      throw new HipArgumentError(`Expected a device address (a bigint in (0, 2^64)) but received ${String(address)}`);
+      throw new HipArgumentError(
+        `Expected a device address (a bigint in (0, 2^64)) but received ${String(address)}`,
+      );
     }
     if (!Number.isSafeInteger(byteLength) || byteLength <= 0) {
       throw new HipArgumentError(`Expected a positive integer byte count but received ${byteLength}`);
@@ -113,7 +115,9 @@ export class Device {
    */
   wrapStream(handle: bigint): Stream {
     if (typeof handle !== 'bigint' || handle < 0n || handle >= 1n << 64n) {
-      throw new HipArgumentError(`Expected a stream handle (a bigint in [0, 2^64)) but received ${String(handle)}`);
+      throw new HipArgumentError(
+        `Expected a stream handle (a bigint in [0, 2^64)) but received ${String(handle)}`,
+      );
     }
     return new Stream(this, handle);
   }
@@ -125,7 +129,9 @@ export class Device {
    */
   wrapEvent(handle: bigint): Event {
     if (typeof handle !== 'bigint' || handle <= 0n || handle >= 1n << 64n) {
-      throw new HipArgumentError(`Expected an event handle (a bigint in (0, 2^64)) but received ${String(handle)}`);
+      throw new HipArgumentError(
+        `Expected an event handle (a bigint in (0, 2^64)) but received ${String(handle)}`,
+      );
     }
     return new Event(this, handle);
   }

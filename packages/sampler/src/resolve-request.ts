@@ -1,5 +1,6 @@
 import { SamplerInputError } from './errors.js';
 import {
+  type ElementType,
   type LogitBias,
   MAX_TOP_LOGPROBS,
   type PerRow,
@@ -15,6 +16,8 @@ const U32 = 0x100000000;
 const REQUEST_FIELDS: Record<keyof SampleRequest<unknown>, true> = {
   logits: true,
   probs: true,
+  dtype: true,
+  after: true,
   shape: true,
   temperature: true,
   topK: true,
@@ -35,6 +38,15 @@ const REQUEST_FIELDS: Record<keyof SampleRequest<unknown>, true> = {
   logprobsMode: true,
   onInvalidRow: true,
 };
+
+const ELEMENT_TYPES: readonly ElementType[] = ['float32', 'float16', 'bfloat16'];
+
+/** `dtype` as given, checked: one of the element types, or undefined. */
+export function checkElementType(dtype: unknown): ElementType | undefined {
+  if (dtype === undefined || ELEMENT_TYPES.includes(dtype as ElementType))
+    return dtype as ElementType | undefined;
+  throw new SamplerInputError('dtype', "'float32', 'float16' or 'bfloat16'", dtype);
+}
 
 function isArrayLike(value: unknown): value is ArrayLike<unknown> {
   return (
@@ -285,6 +297,8 @@ export function resolveCounted<Input>(
 
   return {
     input,
+    dtype: checkElementType(request.dtype) ?? 'float32',
+    after: request.after,
     kind,
     batch,
     vocab,

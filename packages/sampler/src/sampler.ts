@@ -1,7 +1,7 @@
 import type { DeviceBuffer } from '@rocmforge/hip-runtime';
 import type { DeviceInput } from './input.js';
 import type { PinnedHostMemory } from './pinned.js';
-import type { ResolvedRequest, SampleRequest, SampleResult } from './request.js';
+import type { HostInput, HostValues, ResolvedRequest, SampleRequest, SampleResult } from './request.js';
 
 /** Which implementation a {@link Sampler} runs on. */
 export type BackendName = 'cpu' | 'gpu';
@@ -15,9 +15,9 @@ export interface Sampler extends Disposable {
   /** Bytes of scratch memory the sampler holds (device memory on the GPU). */
   readonly memoryBytes: number;
   /** Samples synchronously. The GPU backend also takes a `DeviceBuffer` as `logits`/`probs`. */
-  sample(request: SampleRequest<Float32Array | DeviceBuffer>): SampleResult;
+  sample(request: SampleRequest<HostInput | DeviceBuffer>): SampleResult;
   /** Samples without blocking the event loop while a GPU works. */
-  sampleAsync(request: SampleRequest<Float32Array | DeviceBuffer>): Promise<SampleResult>;
+  sampleAsync(request: SampleRequest<HostInput | DeviceBuffer>): Promise<SampleResult>;
   /**
    * Page-locks a host array that you will pass as `logits` / `probs` (typically again and
    * again, refilled in place), until the handle is disposed. Its copies to the GPU are then
@@ -25,7 +25,7 @@ export interface Sampler extends Disposable {
    * (from pageable memory the driver copies one device after another). The array must stay
    * alive while pinned. On the CPU backend the handle does nothing.
    */
-  pinHostMemory(array: Float32Array): PinnedHostMemory;
+  pinHostMemory(array: HostValues): PinnedHostMemory;
   /** Frees what the sampler holds; using it afterwards throws. */
   dispose(): void;
 }
@@ -35,9 +35,9 @@ export interface Sampler extends Disposable {
  * resolved requests, so that a face in front of it (`auto`, several devices) resolves a request
  * once and hands the resolved form on.
  */
-export interface ResolvedSampler<Input extends Float32Array | DeviceInput> extends Sampler {
+export interface ResolvedSampler<Input extends HostValues | DeviceInput> extends Sampler {
   /** Checks `request` against this backend's inputs and limits, and resolves it. */
-  resolve(request: SampleRequest<Float32Array | DeviceInput>): ResolvedRequest<Input>;
+  resolve(request: SampleRequest<HostInput | DeviceInput>): ResolvedRequest<Input>;
   /** Samples a request this backend resolved (or a slice of one). */
   sampleResolved(request: ResolvedRequest<Input>): SampleResult;
   /** As `sampleResolved`, without blocking the event loop while a GPU works. */

@@ -2,6 +2,7 @@ import { SamplerInputError } from '../errors.js';
 import { uniform53 } from '../philox.js';
 import type { ResolvedRequest, RowAdjustments } from '../request.js';
 import { expNonPositive } from './fast-exp.js';
+import { rowValues } from './half-values.js';
 import {
   type DigitWalk,
   keyToFloat,
@@ -28,6 +29,8 @@ export class RowSampler {
   #kept = new Int32Array(0);
   #candidates = new Int32Array(0);
   #work = new Float32Array(0);
+  /** The row's values widened to float32 (half-precision input). */
+  #row = new Float32Array(0);
   #workBits = new Uint32Array(0);
   #counts = new Int32Array(0);
   /** Running weight at the end of each chunk of {@link CHUNK} tokens (the plain path). */
@@ -63,6 +66,7 @@ export class RowSampler {
     this.#kept = new Int32Array(vocab);
     this.#candidates = new Int32Array(vocab);
     this.#work = new Float32Array(vocab);
+    this.#row = new Float32Array(vocab);
     this.#workBits = new Uint32Array(this.#work.buffer);
     this.#counts = new Int32Array(vocab);
     this.#chunkTotals = new Float64Array(Math.ceil(vocab / CHUNK));
@@ -74,7 +78,7 @@ export class RowSampler {
   /** Bytes of scratch held. */
   get memoryBytes(): number {
     const v = this.#weights.length;
-    return v * (8 + 8 + 4 + 4 + 4 + 4 + 4 + 8) + this.#chunkTotals.length * 8;
+    return v * (8 + 8 + 4 + 4 + 4 + 4 + 4 + 4 + 8) + this.#chunkTotals.length * 8;
   }
 
   /**
@@ -84,13 +88,13 @@ export class RowSampler {
   sampleRow(request: ResolvedRequest, row: number, tokens: Int32Array): boolean {
     const { vocab, samples, kind } = request;
     this.#ensure(vocab);
-    const offset = row * vocab;
-    let x = request.input.subarray(offset, offset + vocab);
+    const adjust = request.adjustments !== undefined && kind === 'logits';
+    let x = rowValues(request, row * vocab, vocab, adjust ? this.#work : this.#row);
     let bits = new Uint32Array(x.buffer, x.byteOffset, vocab);
-    if (request.adjustments !== undefined && kind === 'logits') {
+    if (adjust) {
       const work = this.#work.subarray(0, vocab);
-      work.set(x);
-      this.#applyAdjustments(work, request.adjustments, row);
+      if (x.buffer !== work.buffer) work.set(x);
+      this.#applyAdjustments(work, request.adjustments!, row);
       x = work;
       bits = this.#workBits.subarray(0, vocab);
     }
