@@ -27,7 +27,11 @@ export type { DeviceInput } from './input.js';
 export { philox4x32, uniform53 } from './philox.js';
 export type { PinnedHostMemory } from './pinned.js';
 export type {
+  ElementType,
   FilterOrder,
+  Float16ArrayLike,
+  HostInput,
+  HostValues,
   LogitBias,
   LogprobsMode,
   PerRow,

@@ -19,10 +19,16 @@ function halfBits(word: number, x: number, dtype: HalfType): number {
   return sign | (exponent << 10) | ((word >>> 13) & 0x3ff);
 }
 
-/** `values` as `dtype` bits, and those bits widened to float32 (the numbers the bits hold). */
-export function toHalf(values: Float32Array, dtype: HalfType): { bits: Uint16Array; widened: Float32Array } {
+/** `values` as `dtype` bits. */
+export function halfBitsOf(values: Float32Array, dtype: HalfType): Uint16Array {
   const words = new Uint32Array(values.buffer, values.byteOffset, values.length);
   const bits = new Uint16Array(values.length);
   for (let i = 0; i < values.length; i++) bits[i] = halfBits(words[i]!, values[i]!, dtype);
+  return bits;
+}
+
+/** `values` as `dtype` bits, and those bits widened to float32 (the numbers the bits hold). */
+export function toHalf(values: Float32Array, dtype: HalfType): { bits: Uint16Array; widened: Float32Array } {
+  const bits = halfBitsOf(values, dtype);
   return { bits, widened: widenHalf(bits, dtype, 0, bits.length, new Float32Array(bits.length)) };
 }
