@@ -194,6 +194,7 @@ gpuSuite(probe)('hip-runtime on a GPU', () => {
       const data = new Uint32Array(bytes / 4).map((_, i) => i * 2654435761);
       using source = device.upload(data);
       buffer.fill(0xff, bytes);
+      device.synchronize();
       for (let i = 0; i < 50; i++) scratch.fill(i, bytes, producer);
       buffer.copyFrom(source, bytes, producer);
       event.record(producer);

@@ -212,6 +212,7 @@ gpuSuite(probe)('GPU sampler', () => {
       const done = device.wrapEvent(engineEvent);
       // NaN until the engine's copy lands, behind a queue of slow work on its stream.
       logits.fill(0xff, bytes);
+      device.synchronize();
       for (let i = 0; i < 40; i++) busy.fill(i, busy.byteLength, stream);
       logits.copyFrom(source, bytes, stream);
       done.record(stream);
