@@ -48,6 +48,13 @@ export function checkElementType(dtype: unknown): ElementType | undefined {
   throw new SamplerInputError('dtype', "'float32', 'float16' or 'bfloat16'", dtype);
 }
 
+/** `after` as given, checked: an Event or a Stream (anything that can be waited for), or undefined. */
+function checkAfter(after: unknown): SampleRequest['after'] {
+  const waitable = typeof after === 'object' && after !== null && 'synchronize' in after;
+  if (after === undefined || waitable) return after as SampleRequest['after'];
+  throw new SamplerInputError('after', 'an Event or a Stream', after);
+}
+
 function isArrayLike(value: unknown): value is ArrayLike<unknown> {
   return (
     typeof value === 'object' && value !== null && typeof (value as ArrayLike<unknown>).length === 'number'
@@ -298,7 +305,7 @@ export function resolveCounted<Input>(
   return {
     input,
     dtype: checkElementType(request.dtype) ?? 'float32',
-    after: request.after,
+    after: checkAfter(request.after),
     kind,
     batch,
     vocab,
