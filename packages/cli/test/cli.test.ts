@@ -174,7 +174,7 @@ describe('rocmforge CLI', () => {
     expect(table.stdout).toMatch(/nothing to sample/);
   });
 
-  describe('half-precision files (widened to float32 on read)', () => {
+  describe('half-precision files (passed to the sampler as they are)', () => {
     // Values every half type holds exactly (k/8 in [-4, 4]), so that each file gives the tokens
     // of the same float32 logits.
     const exact = Float32Array.from({ length: 3 * 40 }, (_, i) => Math.round(Math.sin(i * 1.7) * 32) / 8);
@@ -239,6 +239,18 @@ describe('rocmforge CLI', () => {
       head[6] = 1;
       head.writeUInt16LE(header.length, 8);
       const file = write('half.npy', Buffer.concat([head, Buffer.from(header, 'latin1'), bf16]));
+      expect(tokensOf([file])).toEqual(reference());
+    });
+
+    it('.npy float16 (<f2) gives the tokens of float32', () => {
+      let header = "{'descr': '<f2', 'fortran_order': False, 'shape': (3, 40), }";
+      header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64);
+      header += '\n';
+      const head = Buffer.alloc(10);
+      head.write('\x93NUMPY', 'latin1');
+      head[6] = 1;
+      head.writeUInt16LE(header.length, 8);
+      const file = write('half-f2.npy', Buffer.concat([head, Buffer.from(header, 'latin1'), f16]));
       expect(tokensOf([file])).toEqual(reference());
     });
 

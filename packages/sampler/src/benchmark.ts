@@ -1,7 +1,9 @@
 import { CpuSampler } from './cpu/cpu-sampler.js';
 import { GpuSampler } from './gpu/gpu-sampler.js';
 import { MultiGpuSampler } from './gpu/multi-gpu-sampler.js';
-import type { SampleRequest } from './request.js';
+import { narrowToHalf } from './half-values.js';
+import { ELEMENT_BYTES } from './input.js';
+import type { ElementType, HostValues, SampleRequest } from './request.js';
 
 /** A sampling mode as the benchmark names it. */
 export const BENCH_MODES: Record<string, Partial<SampleRequest>> = {
@@ -22,11 +24,13 @@ export interface BenchCase {
   mode: string;
   /** σ of the synthetic N(0, σ²) logits. */
   sigma: number;
+  /** Element type of the logits (the float32 ones rounded to nearest for the half types). */
+  dtype: ElementType;
 }
 
 /** The grid of the GPU-backend issue: batch 1–512 at vocab 151936 and 10000 × 32000. */
 export function defaultBenchGrid(
-  options: { quick?: boolean; sigmas?: number[]; modes?: string[] } = {},
+  options: { quick?: boolean; sigmas?: number[]; modes?: string[]; dtypes?: ElementType[] } = {},
 ): BenchCase[] {
   const shapes: Array<[number, number]> = options.quick
     ? [
@@ -46,15 +50,18 @@ export function defaultBenchGrid(
       ];
   const modes = options.modes ?? Object.keys(BENCH_MODES);
   const cases: BenchCase[] = [];
+  const dtypes = options.dtypes ?? ['float32'];
   for (const sigma of options.sigmas ?? [3]) {
-    for (const [batch, vocab] of shapes) for (const mode of modes) cases.push({ batch, vocab, mode, sigma });
+    for (const [batch, vocab] of shapes) {
+      for (const mode of modes) for (const dtype of dtypes) cases.push({ batch, vocab, mode, sigma, dtype });
+    }
   }
   return cases;
 }
 
 /** The figures of one cell; `gpu` and `cpu` are absent for a backend that was not run. */
 export interface BenchResult extends BenchCase {
-  /** Bytes one pass over the input moves (batch × vocab × 4). */
+  /** Bytes one pass over the input moves (batch × vocab × bytes per element). */
   bytes: number;
   /** The GPU backend's figures. */
   gpu?: {
@@ -64,7 +71,7 @@ export interface BenchResult extends BenchCase {
     gigabytesPerSecond: number;
     /** Median wall time of one `sample` call with the input on the device, minus the kernel time. */
     hostOverheadMicroseconds: number;
-    /** Median wall time of one `sample` call from a host Float32Array (copy included). */
+    /** Median wall time of one `sample` call from a host array (copy included). */
     endToEndMicroseconds: number;
   };
   /** The CPU backend's figures. */
@@ -213,20 +220,26 @@ export function runBenchmark(options: BenchOptions): {
   }
   const cpu = options.cpu === false ? undefined : new CpuSampler();
   const results: BenchResult[] = [];
-  const inputs = new Map<string, Float32Array>();
+  // The current shape's logits, in each element type asked for (dropped when the shape changes).
+  const inputs = new Map<string, HostValues>();
+  let inputShape = '';
   // Per case: the CPU's input rows (a copy: the batch's logits are dropped when the shape
   // changes) and the timed calls of each round.
-  const cpuCases: Array<{ rows: number; part: Float32Array; rounds: number[][] }> = [];
+  const cpuCases: Array<{ rows: number; part: HostValues; rounds: number[][] }> = [];
   const timeCpu = (index: number, warmUpCalls: number) => {
     const c = options.cases[index]!;
     const { rows, part, rounds } = cpuCases[index]!;
     const mode = BENCH_MODES[c.mode] ?? {};
+    const { dtype } = c;
     rounds.push(
-      timeCalls((step) => cpu!.sample({ ...mode, logits: part, shape: [rows, c.vocab], seed: 1, step }), {
-        warmUpCalls,
-        repetitions: Math.ceil(repetitions / CPU_ROUNDS),
-        milliseconds: cpuMilliseconds / CPU_ROUNDS,
-      }),
+      timeCalls(
+        (step) => cpu!.sample({ ...mode, logits: part, dtype, shape: [rows, c.vocab], seed: 1, step }),
+        {
+          warmUpCalls,
+          repetitions: Math.ceil(repetitions / CPU_ROUNDS),
+          milliseconds: cpuMilliseconds / CPU_ROUNDS,
+        },
+      ),
     );
   };
   const total = options.cases.length * (cpu ? CPU_ROUNDS : 1);
@@ -234,14 +247,23 @@ export function runBenchmark(options: BenchOptions): {
   for (const c of options.cases) {
     options.onProgress?.(done, total, c);
     const key = `${c.batch}x${c.vocab}x${c.sigma}`;
-    let logits = inputs.get(key);
-    if (!logits) {
+    if (key !== inputShape) {
       inputs.clear();
-      logits = syntheticLogits(c.batch * c.vocab, c.sigma, c.batch + c.vocab);
-      inputs.set(key, logits);
+      inputShape = key;
     }
-    const mode = BENCH_MODES[c.mode] ?? {};
-    const result: BenchResult = { ...c, bytes: c.batch * c.vocab * 4 };
+    let float32 = inputs.get('float32') as Float32Array | undefined;
+    if (!float32) {
+      float32 = syntheticLogits(c.batch * c.vocab, c.sigma, c.batch + c.vocab);
+      inputs.set('float32', float32);
+    }
+    const { dtype } = c;
+    let logits = inputs.get(dtype);
+    if (!logits) {
+      logits = dtype === 'float32' ? float32 : narrowToHalf(float32, dtype);
+      inputs.set(dtype, logits);
+    }
+    const mode = { ...BENCH_MODES[c.mode], dtype };
+    const result: BenchResult = { ...c, bytes: c.batch * c.vocab * ELEMENT_BYTES[dtype] };
     if (gpu) {
       using onDevice = gpu.device.upload(logits);
       const request = { ...mode, logits: onDevice, shape: [c.batch, c.vocab] as [number, number], seed: 1 };

@@ -1,7 +1,7 @@
 // Half-precision test inputs, for every backend's tests: float32 values rounded (toward zero) to
 // float16 or bfloat16 bits, and those bits widened back, exactly, to float32. The two describe
 // the same numbers, so a sampler must give the same tokens for both.
-import { widenHalf } from '../src/cpu/half-values.js';
+import { widenHalf } from '../src/half-values.js';
 
 /** The half types. */
 export const HALF_TYPES = ['float16', 'bfloat16'] as const;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rowValues, widenHalf } from '../src/cpu/half-values.js';
+import { narrowToHalf, rowValues, widenHalf } from '../src/half-values.js';
 
 // Every float16 and bfloat16 is exactly a float32: widening must give that float32, bit for bit.
 describe('widening half-precision values', () => {
@@ -43,5 +43,35 @@ describe('widening half-precision values', () => {
     const bf16 = new Uint16Array([0x3f80, 0x4000, 0x4040, 0x4080, 0x40a0, 0x40c0]);
     const widened = rowValues({ input: bf16, dtype: 'bfloat16' }, 3, 3, scratch);
     expect([widened.buffer === scratch.buffer, [...widened]]).toEqual([true, [4, 5, 6]]);
+  });
+
+  it.each([
+    'float16',
+    'bfloat16',
+  ] as const)('%s: narrowing is the inverse of widening, and rounds to the nearest, ties to even', (dtype) => {
+    const values = widenHalf(all, dtype, 0, all.length, new Float32Array(all.length));
+    const back = narrowToHalf(values, dtype);
+    for (let bits = 0; bits < 65536; bits++) {
+      if (Number.isNaN(values[bits])) {
+        if (!Number.isNaN(widenHalf(back, dtype, bits, 1, new Float32Array(1))[0]))
+          throw new Error(`NaN 0x${bits.toString(16)}`);
+      } else if (back[bits] !== bits) {
+        throw new Error(`${dtype} 0x${bits.toString(16)} came back as 0x${back[bits]!.toString(16)}`);
+      }
+    }
+    // Between two neighbours (1 and the next value up): below the midpoint down, above up, at it to the even one.
+    const one = dtype === 'float16' ? 0x3c00 : 0x3f80;
+    const [a, b, c] = widenHalf(Uint16Array.of(one, one + 1, one + 2), dtype, 0, 3, new Float32Array(3));
+    const mid = (x: number, y: number, t: number) => Math.fround(x + (y - x) * t);
+    expect([
+      ...narrowToHalf(
+        Float32Array.of(mid(a!, b!, 0.49), mid(a!, b!, 0.51), mid(a!, b!, 0.5), mid(b!, c!, 0.5)),
+        dtype,
+      ),
+    ]).toEqual([one, one + 1, one, one + 2]);
+    // Past float16's range: ±Infinity; bfloat16 has float32's range (1e6 = 0x49742400 rounds down).
+    expect([...narrowToHalf(Float32Array.of(1e6, -1e6), dtype)]).toEqual(
+      dtype === 'float16' ? [0x7c00, 0xfc00] : [0x4974, 0xc974],
+    );
   });
 });

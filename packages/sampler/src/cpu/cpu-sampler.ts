@@ -1,11 +1,11 @@
 import { SamplerDisposedError, SamplerInputError } from '../errors.js';
+import { rowValues } from '../half-values.js';
 import { CPU_INPUT, type DeviceInput, resolveFor } from '../input.js';
 import { checkPinnable, type PinnedHostMemory, pinHandle } from '../pinned.js';
 import type { HostInput, HostValues, ResolvedRequest, SampleRequest, SampleResult } from '../request.js';
 import { allocateResult } from '../resolved-request.js';
 import { RowStatus } from '../row-status.js';
 import type { ResolvedSampler } from '../sampler.js';
-import { rowValues } from './half-values.js';
 import { RowSampler, topIndices } from './row-sampler.js';
 import { ThresholdSelector } from './threshold-select.js';
 

@@ -1,8 +1,8 @@
 import { SamplerInputError } from '../errors.js';
+import { rowValues } from '../half-values.js';
 import { uniform53 } from '../philox.js';
 import type { ResolvedRequest, RowAdjustments } from '../request.js';
 import { expNonPositive } from './fast-exp.js';
-import { rowValues } from './half-values.js';
 import {
   type DigitWalk,
   keyToFloat,
