@@ -359,6 +359,8 @@ describe('rocmforge CLI', () => {
       '2',
       '--modes',
       'plain,top-k+top-p',
+      '--dtype',
+      'float32,bfloat16',
       '--json',
       json,
       '--chart',
@@ -367,18 +369,23 @@ describe('rocmforge CLI', () => {
     expect(r.code).toBe(0);
     // No GPU: one short line why, and no GPU columns; the units are in the headers.
     expect(r.stdout.split('\n')[0]).toBe('no GPU: no driver found; see rocmforge devices');
-    expect(r.stdout).toMatch(/batch × vocab\s*│ mode\s*│ σ\s*│ CPU µs\/call\s*│ CPU µs\/row\s*│/);
+    expect(r.stdout).toMatch(/batch × vocab\s*│ mode\s*│ dtype\s*│ σ\s*│ CPU µs\/call\s*│ CPU µs\/row\s*│/);
+    expect(r.stdout).toMatch(/8 × 32000\s*│ top-k\+top-p\s*│ bfloat16\s*│ 3/);
     expect(r.stdout).not.toMatch(/GPU kernel|GB\/s|speed-up|–/);
     expect(r.stdout).toMatch(/µs\/call: one sample\(\) call on the whole batch; µs\/row: per call ÷ batch/);
     const report = JSON.parse(readFileSync(json, 'utf8'));
     expect(report.node).toBe(process.version);
     expect(report.gpuError).toBe('no GPU: no driver found; see rocmforge devices');
-    expect(report.results.length).toBe(4);
+    expect(report.results.length).toBe(8);
     for (const result of report.results) {
       expect(result.cpu.microseconds).toBeGreaterThan(0);
       expect(result.cpu.microsecondsPerRow * result.batch).toBeCloseTo(result.cpu.microseconds, 6);
-      expect(result.bytes).toBe(result.batch * result.vocab * 4);
+      expect(result.bytes).toBe(result.batch * result.vocab * (result.dtype === 'float32' ? 4 : 2));
     }
+    expect(report.results.map((result: { dtype: string }) => result.dtype).slice(0, 2)).toEqual([
+      'float32',
+      'bfloat16',
+    ]);
     const text = readFileSync(svg, 'utf8');
     expect(XMLValidator.validate(text)).toBe(true);
     expect(new XMLParser().parse(text).svg).toBeDefined();
