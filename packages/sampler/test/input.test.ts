@@ -1,7 +1,16 @@
 import type { Device } from '@rocmforge/hip-runtime';
+import { ELEMENT_TYPES, elementBytes } from '@rocmforge/sampling-kernels';
 import { describe, expect, it } from 'vitest';
 import { SamplerInputError } from '../src/index.js';
-import { CPU_INPUT, checkInput, type DeviceInput, type InputRule, onHost, resolveFor } from '../src/input.js';
+import {
+  CPU_INPUT,
+  checkInput,
+  type DeviceInput,
+  ELEMENT_BYTES,
+  type InputRule,
+  onHost,
+  resolveFor,
+} from '../src/input.js';
 
 // Host arrays and device buffers are told apart in one place, under each backend's rule.
 describe('input rules', () => {
@@ -131,4 +140,8 @@ describe('input rules', () => {
       }
     },
   );
+
+  it('knows the element types the kernels read, at their sizes', () => {
+    expect(ELEMENT_BYTES).toEqual(Object.fromEntries(ELEMENT_TYPES.map((t) => [t, elementBytes(t)])));
+  });
 });
