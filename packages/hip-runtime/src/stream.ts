@@ -56,7 +56,9 @@ export class Stream extends Resource {
    * ```
    */
   waitFor(work: Event | Stream): void {
-    if (work instanceof Event) {
+    // An event records; a stream does not (told apart by shape, so that handles of another copy
+    // of this package work too).
+    if ('record' in work) {
       const native = this.device.activate();
       call(() => native.streamWaitEvent(this.handle, work.handle));
       return;
