@@ -66,10 +66,12 @@ export class Staging {
     const inputAt = Math.ceil((paramBytes + outputBytes) / 64) * 64;
     const host = this.#block(throughBlock ? inputAt + inputBytes : paramBytes + outputBytes);
     // Logits already on the device without adjustments go in one launch.
+    // Adjusted rows are float32 copies (half rows too): counted at 4 bytes per element then.
+    const chunkRowBytes = request.adjustments ? vocab * 4 : rowBytes;
     const chunkRows =
       !fromHost && !request.adjustments
         ? batch
-        : Math.max(1, Math.min(batch, Math.floor(STAGING_BYTES / rowBytes)));
+        : Math.max(1, Math.min(batch, Math.floor(STAGING_BYTES / chunkRowBytes)));
     const input = (first: number, rows: number): DeviceRange => {
       const bytes = rows * rowBytes;
       if (!fromHost) return deviceRange(source, first * rowBytes, bytes);
