@@ -156,33 +156,43 @@ gpuSuite(probe)('GPU sampler', () => {
       }
     });
 
-    it('from the host and from a DeviceBuffer: the same tokens and log-probabilities as the CPU', () => {
-      const batch = 8;
-      const vocab = 151_936;
-      const bits = halfBitsOf(gaussianLogits(batch * vocab, 3, 91), dtype);
+    it('from the host and from a DeviceBuffer: the tokens and log-probabilities of the CPU', () => {
+      const batch = 16;
+      const vocab = 5000;
+      const bits = halfBitsOf(gaussianLogits(batch * vocab, 2, 5), dtype);
       const device = openDevice(0);
       using onDevice = device.upload(bits);
-      const params = { shape: [batch, vocab] as [number, number], topK: 50, topP: 0.9, seed: 3, samples: 4 };
-      const expected = cpu.sample({ logits: bits, dtype, ...params, logprobs: 3 });
-      const fromHost = gpu.sample({ logits: bits, dtype, ...params, logprobs: 3 });
-      const fromDevice = gpu.sample({ logits: onDevice, dtype, ...params, logprobs: 3 });
-      expect([...fromDevice.tokens]).toEqual([...fromHost.tokens]);
-      expect([...fromHost.tokens]).toEqual([...expected.tokens]);
-      for (const result of [fromHost, fromDevice]) {
-        for (let i = 0; i < expected.logprobs!.length; i++) {
-          expect(result.logprobs![i]).toBeCloseTo(expected.logprobs![i]!, 4);
-        }
-        expect([...result.topLogprobs!.tokens]).toEqual([...expected.topLogprobs!.tokens]);
-      }
+      const request = {
+        dtype,
+        shape: [batch, vocab] as [number, number],
+        seed: 9,
+        temperature: 0.9,
+        topK: 100,
+        topP: 0.95,
+      };
       // Bias and penalties adjust a float32 copy of the half values.
       const adjusted = {
-        logitBias: { 5: 4 },
-        frequencyPenalty: 0.5,
-        outputTokens: new Array(batch).fill([1, 2, 2]),
+        logitBias: { 7: 3, 11: Number.NEGATIVE_INFINITY },
+        repetitionPenalty: 1.2,
+        frequencyPenalty: 0.3,
+        outputTokens: Array.from({ length: batch }, (_, r) => [r, r + 1, r + 1, 4000]),
       };
-      const cpuAdjusted = cpu.sample({ logits: bits, dtype, ...params, ...adjusted });
-      const gpuAdjusted = gpu.sample({ logits: onDevice, dtype, ...params, ...adjusted });
-      expect([...gpuAdjusted.tokens]).toEqual([...cpuAdjusted.tokens]);
+      for (const extra of [{}, adjusted]) {
+        for (const mode of ['raw', 'processed'] as const) {
+          const asked = { ...request, ...extra, logprobs: 5, logprobsMode: mode };
+          const c = cpu.sample({ logits: bits, ...asked });
+          const fromHost = gpu.sample({ logits: bits, ...asked });
+          const fromDevice = gpu.sample({ logits: onDevice, ...asked });
+          expect([...fromDevice.tokens]).toEqual([...fromHost.tokens]);
+          for (const g of [fromHost, fromDevice]) {
+            expect([...g.tokens]).toEqual([...c.tokens]);
+            for (let i = 0; i < batch; i++) expect(g.logprobs![i]).toBeCloseTo(c.logprobs![i]!, 4);
+            expect([...g.topLogprobs!.tokens]).toEqual([...c.topLogprobs!.tokens]);
+            for (let i = 0; i < batch * 5; i++)
+              expect(g.topLogprobs!.logprobs[i]).toBeCloseTo(c.topLogprobs!.logprobs[i]!, 4);
+          }
+        }
+      }
     });
   });
 
