@@ -2,14 +2,16 @@ import type { BenchResult } from '@rocmforge/sampler';
 
 /**
  * An SVG line chart: time per call (log scale) against batch size (log scale), one line per
- * mode and backend, for one vocabulary.
+ * mode, element type and backend, for one vocabulary.
  */
 export function benchChart(results: BenchResult[], title: string): string {
   const series = new Map<string, Array<[number, number]>>();
+  // The element type is named only where the results hold more than one.
+  const named = new Set(results.map((r) => r.dtype)).size > 1;
   for (const r of results) {
     const add = (name: string, us: number | undefined) => {
       if (us === undefined || !(us > 0)) return;
-      const key = `${name} ${r.mode} (V=${r.vocab}, σ=${r.sigma})`;
+      const key = `${name} ${r.mode}${named ? ` ${r.dtype}` : ''} (V=${r.vocab}, σ=${r.sigma})`;
       if (!series.has(key)) series.set(key, []);
       series.get(key)!.push([r.batch, us]);
     };

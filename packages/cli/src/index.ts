@@ -7,7 +7,6 @@ export { printSample, type SampleOptions, type SampleReport, sampleFile } from '
 export { CliError, EXIT, InputFileError } from './errors.js';
 export { type GgufTensor, type GgufTyped, type GgufValue, writeGguf } from './gguf.js';
 export {
-  bfloat16ToFloat32,
   type FileDtype,
   type LogitsMatrix,
   readLogitsFile,

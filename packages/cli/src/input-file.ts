@@ -1,46 +1,44 @@
 import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
-import { float16ToFloat32, parse as parseNpy } from 'npyjs';
+import { parse as parseNpy } from 'npyjs';
 import { EXIT, InputFileError } from './errors.js';
 
-/** A [batch, vocab] float32 matrix read from a file. */
+/** A [batch, vocab] matrix read from a file, in its own element type. */
 export interface LogitsMatrix {
-  /** Row-major values, batch × vocab. */
-  data: Float32Array;
+  /** Row-major values, batch × vocab: float32, or the bits of float16 / bfloat16 values. */
+  data: Float32Array | Uint16Array;
+  /** What `data` holds (the sampler reads the half types as they are). */
+  dtype: FileDtype;
   /** [batch, vocab]; a 1-D array is one row. */
   shape: [number, number];
 }
 
-function toMatrix(file: string, data: Float32Array, shape: readonly number[]): LogitsMatrix {
-  if (shape.length === 1) return { data, shape: [1, shape[0]!] };
-  if (shape.length === 2) return { data, shape: [shape[0]!, shape[1]!] };
+function toMatrix(
+  file: string,
+  data: Float32Array | Uint16Array,
+  dtype: FileDtype,
+  shape: readonly number[],
+): LogitsMatrix {
+  if (shape.length === 1) return { data, dtype, shape: [1, shape[0]!] };
+  if (shape.length === 2) return { data, dtype, shape: [shape[0]!, shape[1]!] };
   throw new InputFileError(file, `expected a 1-D or 2-D array but found shape [${shape.join(', ')}]`);
 }
 
-/** Element types a logits file may hold; the sampler takes float32, so halves are widened on read. */
+/** Element types a logits file may hold; the sampler takes all three as they are. */
 export type FileDtype = 'float32' | 'float16' | 'bfloat16';
 
-const widen = new Float32Array(1);
-const widenBits = new Uint32Array(widen.buffer);
-
-/** bfloat16 bits → float32: they are the high half of the float32's bits (exact). */
-export function bfloat16ToFloat32(bits: number): number {
-  widenBits[0] = (bits & 0xffff) << 16;
-  return widen[0]!;
-}
-
 /**
- * `count` little-endian values of `dtype` from `bytes` at `offset`, as float32 (exact: every
- * float16 and bfloat16 value is a float32 value).
+ * `count` little-endian values of `dtype` from `bytes` at `offset`: float32 values, or the
+ * 16-bit patterns of half values (copied, so that the array is aligned).
  */
-function decodeValues(bytes: Buffer, offset: number, count: number, dtype: FileDtype): Float32Array {
-  const data = new Float32Array(count);
-  if (dtype === 'float32') {
-    new Uint8Array(data.buffer).set(bytes.subarray(offset, offset + count * 4));
-  } else {
-    const toFloat = dtype === 'float16' ? float16ToFloat32 : bfloat16ToFloat32;
-    for (let i = 0; i < count; i++) data[i] = toFloat(bytes.readUInt16LE(offset + 2 * i));
-  }
+function decodeValues(
+  bytes: Buffer,
+  offset: number,
+  count: number,
+  dtype: FileDtype,
+): Float32Array | Uint16Array {
+  const data = dtype === 'float32' ? new Float32Array(count) : new Uint16Array(count);
+  new Uint8Array(data.buffer).set(bytes.subarray(offset, offset + count * bytesOf(dtype)));
   return data;
 }
 
@@ -103,7 +101,7 @@ function readBfloat16Npy(file: string, bytes: Buffer): LogitsMatrix | undefined 
       `truncated: ${Math.floor((bytes.length - offset) / 2)} of ${count} values`,
     );
   }
-  return toMatrix(file, decodeValues(bytes, offset, count, 'bfloat16'), shape);
+  return toMatrix(file, decodeValues(bytes, offset, count, 'bfloat16'), 'bfloat16', shape);
 }
 
 /** .npy: float32, float16 or bfloat16 (ml_dtypes), 1-D or 2-D, C order (read with npyjs). */
@@ -117,7 +115,8 @@ export function readNpy(file: string): LogitsMatrix {
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   let array: ReturnType<typeof parseNpy>;
   try {
-    array = parseNpy(buffer as ArrayBuffer);
+    // float16 stays as its bits (npyjs would widen it).
+    array = parseNpy(buffer as ArrayBuffer, { convertFloat16: false });
   } catch (error) {
     throw new InputFileError(file, `cannot be parsed as .npy (${(error as Error).message})`);
   }
@@ -129,12 +128,9 @@ export function readNpy(file: string): LogitsMatrix {
     );
   }
   const count = array.shape.reduce((a, b) => a * b, 1);
-  const data =
-    array.data instanceof Float32Array
-      ? array.data
-      : Float32Array.from(array.data as unknown as ArrayLike<number>);
+  const data = array.data as unknown as Float32Array | Uint16Array;
   if (data.length !== count) throw new InputFileError(file, `truncated: ${data.length} of ${count} values`);
-  return toMatrix(file, data, array.shape);
+  return toMatrix(file, data, array.dtype === 'f4' ? 'float32' : 'float16', array.shape);
 }
 
 /** .safetensors: the tensor `name` (or the only tensor), F32, F16 or BF16. */
@@ -187,7 +183,7 @@ export function readSafetensors(file: string, name: string | undefined): LogitsM
     );
   }
   const data = decodeValues(bytes, base + start, count, dtype);
-  return toMatrix(file, data, tensor.shape);
+  return toMatrix(file, data, dtype, tensor.shape);
 }
 
 /** Raw little-endian values of `dtype` (float32 unless given) with an explicit shape. */
@@ -200,7 +196,7 @@ export function readRaw(file: string, shape: [number, number], dtype: FileDtype 
       `has ${bytes.length} bytes but --shape ${shape.join(',')} of ${dtype} needs ${expected}`,
     );
   }
-  return { data: decodeValues(bytes, 0, shape[0] * shape[1], dtype), shape };
+  return { data: decodeValues(bytes, 0, shape[0] * shape[1], dtype), dtype, shape };
 }
 
 /** Reads logits or probabilities by extension: .npy, .safetensors, or raw values with `shape` (and `dtype`). */

@@ -9,7 +9,14 @@ const gpu = {
   endToEndMicroseconds: 200,
 };
 const cpu = { microseconds: 8000, microsecondsPerRow: 250, measuredRows: 4, repetitions: 40 };
-const cell = { batch: 32, vocab: 32_000, mode: 'top-p', sigma: 3, bytes: 32 * 32_000 * 4 };
+const cell = {
+  batch: 32,
+  vocab: 32_000,
+  mode: 'top-p',
+  sigma: 3,
+  dtype: 'float32' as const,
+  bytes: 32 * 32_000 * 4,
+};
 
 function printed(results: BenchResult[], machine: Partial<BenchReport> = {}): string {
   const lines: string[] = [];
@@ -48,5 +55,15 @@ describe('printBench', () => {
     const out = printed([{ ...cell, gpu }], { device: 'NVIDIA H100 (sm_90)' });
     expect(out).toMatch(/GPU kernel µs\/call/);
     expect(out).not.toMatch(/CPU µs|speed-up|CPU: CPU time|–/);
+  });
+
+  it('names the element type of each cell', () => {
+    const out = printed([
+      { ...cell, cpu },
+      { ...cell, dtype: 'bfloat16', bytes: cell.bytes / 2, cpu },
+    ]);
+    expect(out).toMatch(/batch × vocab │ mode +│ dtype +│ σ/);
+    expect(out).toMatch(/32 × 32000 +│ top-p +│ float32 +│ 3/);
+    expect(out).toMatch(/32 × 32000 +│ top-p +│ bfloat16 +│ 3/);
   });
 });

@@ -13,6 +13,7 @@ for (const vocab of [151_936, 32_000, 50_257])
         vocab,
         mode,
         sigma: 3,
+        dtype: 'float32',
         bytes: batch * vocab * 4,
         gpu: {
           kernelMicroseconds: 20 + batch,
@@ -57,5 +58,12 @@ describe('benchChart', () => {
 
   it('says so when there is nothing to draw', () => {
     expect(benchChart([], 'empty')).toMatch(/no results/);
+  });
+
+  it('names the element type in the legend when the results hold several', () => {
+    const mixed = results.slice(0, 3).flatMap((r) => [r, { ...r, dtype: 'bfloat16' as const }]);
+    const names = benchChart(mixed, 't').match(/GPU plain \S+ \(V=151936/g) ?? [];
+    expect(new Set(names)).toEqual(new Set(['GPU plain float32 (V=151936', 'GPU plain bfloat16 (V=151936']));
+    expect(svg).toMatch(/GPU plain \(V=151936/);
   });
 });

@@ -204,7 +204,7 @@ describe('rocmforge CLI', () => {
     expect(table.stdout).toMatch(/nothing to sample/);
   });
 
-  describe('half-precision files (widened to float32 on read)', () => {
+  describe('half-precision files (passed to the sampler as they are)', () => {
     // Values every half type holds exactly (k/8 in [-4, 4]), so that each file gives the tokens
     // of the same float32 logits.
     const exact = Float32Array.from({ length: 3 * 40 }, (_, i) => Math.round(Math.sin(i * 1.7) * 32) / 8);
@@ -269,6 +269,18 @@ describe('rocmforge CLI', () => {
       head[6] = 1;
       head.writeUInt16LE(header.length, 8);
       const file = write('half.npy', Buffer.concat([head, Buffer.from(header, 'latin1'), bf16]));
+      expect(tokensOf([file])).toEqual(reference());
+    });
+
+    it('.npy float16 (<f2) gives the tokens of float32', () => {
+      let header = "{'descr': '<f2', 'fortran_order': False, 'shape': (3, 40), }";
+      header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64);
+      header += '\n';
+      const head = Buffer.alloc(10);
+      head.write('\x93NUMPY', 'latin1');
+      head[6] = 1;
+      head.writeUInt16LE(header.length, 8);
+      const file = write('half-f2.npy', Buffer.concat([head, Buffer.from(header, 'latin1'), f16]));
       expect(tokensOf([file])).toEqual(reference());
     });
 
@@ -377,6 +389,8 @@ describe('rocmforge CLI', () => {
       '2',
       '--modes',
       'plain,top-k+top-p',
+      '--dtype',
+      'float32,bfloat16',
       '--json',
       json,
       '--chart',
@@ -385,18 +399,23 @@ describe('rocmforge CLI', () => {
     expect(r.code).toBe(0);
     // No GPU: one short line why, and no GPU columns; the units are in the headers.
     expect(r.stdout.split('\n')[0]).toBe('no GPU: no driver found; see rocmforge devices');
-    expect(r.stdout).toMatch(/batch × vocab\s*│ mode\s*│ σ\s*│ CPU µs\/call\s*│ CPU µs\/row\s*│/);
+    expect(r.stdout).toMatch(/batch × vocab\s*│ mode\s*│ dtype\s*│ σ\s*│ CPU µs\/call\s*│ CPU µs\/row\s*│/);
+    expect(r.stdout).toMatch(/8 × 32000\s*│ top-k\+top-p\s*│ bfloat16\s*│ 3/);
     expect(r.stdout).not.toMatch(/GPU kernel|GB\/s|speed-up|–/);
     expect(r.stdout).toMatch(/µs\/call: one sample\(\) call on the whole batch; µs\/row: per call ÷ batch/);
     const report = JSON.parse(readFileSync(json, 'utf8'));
     expect(report.node).toBe(process.version);
     expect(report.gpuError).toBe('no GPU: no driver found; see rocmforge devices');
-    expect(report.results.length).toBe(4);
+    expect(report.results.length).toBe(8);
     for (const result of report.results) {
       expect(result.cpu.microseconds).toBeGreaterThan(0);
       expect(result.cpu.microsecondsPerRow * result.batch).toBeCloseTo(result.cpu.microseconds, 6);
-      expect(result.bytes).toBe(result.batch * result.vocab * 4);
+      expect(result.bytes).toBe(result.batch * result.vocab * (result.dtype === 'float32' ? 4 : 2));
     }
+    expect(report.results.map((result: { dtype: string }) => result.dtype).slice(0, 2)).toEqual([
+      'float32',
+      'bfloat16',
+    ]);
     const text = readFileSync(svg, 'utf8');
     expect(XMLValidator.validate(text)).toBe(true);
     expect(new XMLParser().parse(text).svg).toBeDefined();

@@ -283,6 +283,12 @@ ROCMFORGE_FUNCTION(EventRecord) {
     return env.Undefined();
   });
 }
+ROCMFORGE_FUNCTION(StreamWaitEvent) {
+  return guarded(info, [&](Napi::Env env) {
+    driver(env).streamWaitEvent(handle(info[0]), handle(info[1]));
+    return env.Undefined();
+  });
+}
 ROCMFORGE_FUNCTION(EventSynchronize) {
   return guarded(info, [&](Napi::Env env) {
     driver(env).eventSynchronize(handle(info[0]));
@@ -409,6 +415,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ROCMFORGE_EXPORT("eventDestroy", EventDestroy);
   ROCMFORGE_EXPORT("eventRecord", EventRecord);
   ROCMFORGE_EXPORT("eventSynchronize", EventSynchronize);
+  ROCMFORGE_EXPORT("streamWaitEvent", StreamWaitEvent);
   ROCMFORGE_EXPORT("eventElapsed", EventElapsed);
   ROCMFORGE_EXPORT("moduleLoad", ModuleLoad);
   ROCMFORGE_EXPORT("moduleUnload", ModuleUnload);

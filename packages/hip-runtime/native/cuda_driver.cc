@@ -53,6 +53,7 @@ constexpr int kAttrSharedPerBlockOptin = 97;
   X(cuEventDestroy, CUresult (*)(void*), "cuEventDestroy_v2")                                           \
   X(cuEventRecord, CUresult (*)(void*, void*), "cuEventRecord")                                         \
   X(cuEventSynchronize, CUresult (*)(void*), "cuEventSynchronize")                                      \
+  X(cuStreamWaitEvent, CUresult (*)(void*, void*, unsigned), "cuStreamWaitEvent")                        \
   X(cuEventElapsedTime, CUresult (*)(float*, void*, void*), "cuEventElapsedTime_v2", "cuEventElapsedTime") \
   X(cuModuleLoadData, CUresult (*)(void**, const void*), "cuModuleLoadData")                            \
   X(cuModuleUnload, CUresult (*)(void*), "cuModuleUnload")                                              \
@@ -189,6 +190,9 @@ class CudaDriver final : public Driver {
   void eventDestroy(Handle event) override { check(cuEventDestroy(event), "cuEventDestroy_v2"); }
   void eventRecord(Handle event, Handle stream) override { check(cuEventRecord(event, stream), "cuEventRecord"); }
   void eventSynchronize(Handle event) override { check(cuEventSynchronize(event), "cuEventSynchronize"); }
+  void streamWaitEvent(Handle stream, Handle event) override {
+    check(cuStreamWaitEvent(stream, event, 0), "cuStreamWaitEvent");
+  }
   float eventElapsed(Handle start, Handle end) override {
     float ms = 0;
     check(cuEventElapsedTime(&ms, start, end), "cuEventElapsedTime");

@@ -76,6 +76,9 @@ class Driver {
   virtual void eventRecord(Handle event, Handle stream) = 0;
   virtual void eventSynchronize(Handle event) = 0;
   virtual float eventElapsed(Handle start, Handle end) = 0;
+  // Work queued on `stream` after this call waits for `event` (recorded on any stream, any
+  // context or device) on the device, without blocking the host.
+  virtual void streamWaitEvent(Handle stream, Handle event) = 0;
   virtual Handle moduleLoad(const void* image) = 0;
   virtual void moduleUnload(Handle module) = 0;
   virtual Handle moduleFunction(Handle module, const char* name) = 0;

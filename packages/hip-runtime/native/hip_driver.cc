@@ -51,6 +51,7 @@ constexpr int kAttrSharedPerBlockOptin = 75;
   X(hipEventDestroy, hipError_t (*)(void*), "hipEventDestroy")                                        \
   X(hipEventRecord, hipError_t (*)(void*, void*), "hipEventRecord")                                   \
   X(hipEventSynchronize, hipError_t (*)(void*), "hipEventSynchronize")                                \
+  X(hipStreamWaitEvent, hipError_t (*)(void*, void*, unsigned), "hipStreamWaitEvent")                 \
   X(hipEventElapsedTime, hipError_t (*)(float*, void*, void*), "hipEventElapsedTime")                 \
   X(hipModuleLoadData, hipError_t (*)(void**, const void*), "hipModuleLoadData")                      \
   X(hipModuleUnload, hipError_t (*)(void*), "hipModuleUnload")                                        \
@@ -174,6 +175,9 @@ class HipDriver final : public Driver {
   void eventDestroy(Handle event) override { check(hipEventDestroy(event), "hipEventDestroy"); }
   void eventRecord(Handle event, Handle stream) override { check(hipEventRecord(event, stream), "hipEventRecord"); }
   void eventSynchronize(Handle event) override { check(hipEventSynchronize(event), "hipEventSynchronize"); }
+  void streamWaitEvent(Handle stream, Handle event) override {
+    check(hipStreamWaitEvent(stream, event, 0), "hipStreamWaitEvent");
+  }
   float eventElapsed(Handle start, Handle end) override {
     float ms = 0;
     check(hipEventElapsedTime(&ms, start, end), "hipEventElapsedTime");

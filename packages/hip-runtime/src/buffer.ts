@@ -25,17 +25,26 @@ export class DeviceBuffer extends Resource {
   readonly byteLength: number;
   readonly #address: bigint;
 
-  /** @internal Use `device.alloc(bytes)`. */
-  constructor(device: Device, byteLength: number) {
+  /** True for memory allocated elsewhere and wrapped by address (`device.wrapBuffer`): never freed here. */
+  readonly wrapped: boolean;
+
+  /** @internal Use `device.alloc(bytes)`, or `device.wrapBuffer(address, bytes)` for memory allocated elsewhere. */
+  constructor(device: Device, byteLength: number, wrap?: bigint) {
     const native = device.activate();
-    const address = call(() => native.malloc(byteLength));
-    super('DeviceBuffer', () => {
-      device.activate();
-      native.free(address);
-    });
+    const address = wrap ?? call(() => native.malloc(byteLength));
+    super(
+      'DeviceBuffer',
+      wrap === undefined
+        ? () => {
+            device.activate();
+            native.free(address);
+          }
+        : () => {},
+    );
     this.device = device;
     this.byteLength = byteLength;
     this.#address = address;
+    this.wrapped = wrap !== undefined;
   }
 
   /** The device address (for kernel arguments). */

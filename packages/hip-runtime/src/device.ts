@@ -72,6 +72,70 @@ export class Device {
     return buffer;
   }
 
+  /**
+   * Memory of this device that something else allocated (another engine, another native addon),
+   * by its address and length, as a DeviceBuffer that does not own it: it is never freed here,
+   * and `dispose()` only retires the wrapper. Using it after its owner freed it is the caller's
+   * error (the driver may fault, or the memory may belong to someone else by then).
+   *
+   * The memory must be usable from this device's primary context: hip-runtime makes each
+   * device's primary context current (HIP has no other; on CUDA it is the context the CUDA
+   * runtime, PyTorch and other frameworks share, which is what lets them exchange pointers).
+   * Memory allocated in a private CUDA context (`cuCtxCreate`) is not. Order the reads after
+   * the producer's writes with `stream.waitFor(event)` (the sampler's `after` option).
+   *
+   * @example
+   * ```ts gpu
+   * import { openDevice } from '@rocmforge/hip-runtime';
+   * const device = openDevice(0);
+   * const owned = device.upload(new Float32Array([1, 2, 3, 4]));
+   * // An engine would hand over its own pointer; here one of ours stands in for it.
+   * const view = device.wrapBuffer(owned.address, owned.byteLength);
+   * console.log(view.wrapped, view.read(new Float32Array(4))[3]); // true 4
+   * view.dispose(); // the memory stays
+   * owned.dispose();
+   * ```
+   */
+  wrapBuffer(address: bigint, byteLength: number): DeviceBuffer {
+    if (typeof address !== 'bigint' || address <= 0n || address >= 1n << 64n) {
+      throw new HipArgumentError(
+        `Expected a device address (a bigint in (0, 2^64)) but received ${String(address)}`,
+      );
+    }
+    if (!Number.isSafeInteger(byteLength) || byteLength <= 0) {
+      throw new HipArgumentError(`Expected a positive integer byte count but received ${byteLength}`);
+    }
+    return new DeviceBuffer(this, byteLength, address);
+  }
+
+  /**
+   * A stream of this device created elsewhere (`hipStream_t` / `CUstream`, as a bigint; 0n is
+   * the legacy default stream), as a Stream that does not own it: never destroyed here. Using
+   * it after its owner destroyed it is the caller's error.
+   */
+  wrapStream(handle: bigint): Stream {
+    if (typeof handle !== 'bigint' || handle < 0n || handle >= 1n << 64n) {
+      throw new HipArgumentError(
+        `Expected a stream handle (a bigint in [0, 2^64)) but received ${String(handle)}`,
+      );
+    }
+    return new Stream(this, handle);
+  }
+
+  /**
+   * An event created elsewhere (`hipEvent_t` / `CUevent`, as a bigint), as an Event that does
+   * not own it: never destroyed here. Using it after its owner destroyed it is the caller's
+   * error. Pass it as the sampler's `after` to order sampling after the producer's work.
+   */
+  wrapEvent(handle: bigint): Event {
+    if (typeof handle !== 'bigint' || handle <= 0n || handle >= 1n << 64n) {
+      throw new HipArgumentError(
+        `Expected an event handle (a bigint in (0, 2^64)) but received ${String(handle)}`,
+      );
+    }
+    return new Event(this, handle);
+  }
+
   /** A new stream on this device. */
   createStream(): Stream {
     return new Stream(this);

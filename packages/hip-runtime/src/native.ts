@@ -58,6 +58,7 @@ export interface NativeAddon {
   eventRecord(event: bigint, stream: bigint): void;
   eventSynchronize(event: bigint): void;
   eventElapsed(start: bigint, end: bigint): number;
+  streamWaitEvent(stream: bigint, event: bigint): void;
   moduleLoad(image: ArrayBufferView): bigint;
   moduleUnload(module: bigint): void;
   moduleFunction(module: bigint, name: string): bigint;

@@ -8,22 +8,69 @@ export class Stream extends Resource {
   readonly device: Device;
   readonly #handle: bigint;
 
-  /** @internal Use `device.createStream()`. */
-  constructor(device: Device) {
+  /** True for a stream created elsewhere and wrapped by handle (`device.wrapStream`): never destroyed here. */
+  readonly wrapped: boolean;
+
+  /** @internal Use `device.createStream()`, or `device.wrapStream(handle)` for one created elsewhere. */
+  constructor(device: Device, wrap?: bigint) {
     const native = device.activate();
-    const handle = call(() => native.streamCreate());
-    super('Stream', () => {
-      device.activate();
-      native.streamDestroy(handle);
-    });
+    const handle = wrap ?? call(() => native.streamCreate());
+    super(
+      'Stream',
+      wrap === undefined
+        ? () => {
+            device.activate();
+            native.streamDestroy(handle);
+          }
+        : () => {},
+    );
     this.device = device;
     this.#handle = handle;
+    this.wrapped = wrap !== undefined;
   }
 
-  /** @internal The driver handle. */
+  /** The driver handle (`hipStream_t` / `CUstream`), e.g. to hand to another engine. */
   get handle(): bigint {
     this.alive();
     return this.#handle;
+  }
+
+  /**
+   * Makes the work queued on this stream from now on wait, on the device, for `work`: an event
+   * (when it completes) or the work queued so far on another stream. The host does not wait.
+   * Either may belong to another device, or have been created elsewhere and wrapped.
+   *
+   * @example
+   * ```ts gpu
+   * import { openDevice } from '@rocmforge/hip-runtime';
+   * const device = openDevice(0);
+   * const producer = device.createStream();
+   * const consumer = device.createStream();
+   * const buffer = device.alloc(16);
+   * buffer.fill(7, 16, producer);
+   * consumer.waitFor(producer); // the read below runs after the fill
+   * const bytes = new Uint8Array(16);
+   * buffer.readAsync(bytes, consumer);
+   * consumer.synchronize();
+   * console.log(bytes[15]); // 7
+   * ```
+   */
+  waitFor(work: Event | Stream): void {
+    // An event records; a stream does not (told apart by shape, so that handles of another copy
+    // of this package work too).
+    if ('record' in work) {
+      const native = this.device.activate();
+      call(() => native.streamWaitEvent(this.handle, work.handle));
+      return;
+    }
+    const marker = work.device.createEvent();
+    try {
+      marker.record(work);
+      this.waitFor(marker);
+    } finally {
+      // Destroying a recorded event is safe: the driver releases it once the wait is done.
+      marker.dispose();
+    }
   }
 
   /** Blocks until all work queued so far is done. */
@@ -60,19 +107,28 @@ export class Event extends Resource {
   readonly device: Device;
   readonly #handle: bigint;
 
-  /** @internal Use `device.createEvent()`. */
-  constructor(device: Device) {
+  /** True for an event created elsewhere and wrapped by handle (`device.wrapEvent`): never destroyed here. */
+  readonly wrapped: boolean;
+
+  /** @internal Use `device.createEvent()`, or `device.wrapEvent(handle)` for one created elsewhere. */
+  constructor(device: Device, wrap?: bigint) {
     const native = device.activate();
-    const handle = call(() => native.eventCreate());
-    super('Event', () => {
-      device.activate();
-      native.eventDestroy(handle);
-    });
+    const handle = wrap ?? call(() => native.eventCreate());
+    super(
+      'Event',
+      wrap === undefined
+        ? () => {
+            device.activate();
+            native.eventDestroy(handle);
+          }
+        : () => {},
+    );
     this.device = device;
     this.#handle = handle;
+    this.wrapped = wrap !== undefined;
   }
 
-  /** @internal The driver handle. */
+  /** The driver handle (`hipEvent_t` / `CUevent`), e.g. to hand to another engine. */
   get handle(): bigint {
     this.alive();
     return this.#handle;

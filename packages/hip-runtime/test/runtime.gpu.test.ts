@@ -2,6 +2,7 @@ import { randomFillSync } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { gpuSuite } from '../../../tooling/gpu-test.js';
 import { type Device, DisposedError, HipArgumentError, HipError, openDevice, probe } from '../src/index.js';
+import { loadAddon } from '../src/native.js';
 import { compileTestKernel } from './compile-fixture.js';
 
 gpuSuite(probe)('hip-runtime on a GPU', () => {
@@ -167,5 +168,64 @@ gpuSuite(probe)('hip-runtime on a GPU', () => {
     for (let i = 0; i < 100_000; i++) device.alloc(4096 + (i % 7) * 512).dispose();
     const after = device.memoryInfo().free;
     expect(Math.abs(after - before)).toBeLessThan(4 * 2 ** 20);
+  });
+
+  // Memory, streams and events made straight through the driver (the addon's raw calls, as
+  // another engine would make them), wrapped by address and handle.
+  it('wraps memory, a stream and an event made elsewhere: ordered by the event, never freed', () => {
+    device.activate();
+    const raw = loadAddon();
+    const bytes = 64 * 2 ** 20;
+    const address = raw.malloc(bytes);
+    const producerHandle = raw.streamCreate();
+    const eventHandle = raw.eventCreate();
+    try {
+      const buffer = device.wrapBuffer(address, bytes);
+      const producer = device.wrapStream(producerHandle);
+      const event = device.wrapEvent(eventHandle);
+      expect([buffer.wrapped, producer.wrapped, event.wrapped, buffer.address]).toEqual([
+        true,
+        true,
+        true,
+        address,
+      ]);
+      // The producer: a long queue of fills of scratch memory, then the data, then its event.
+      using scratch = device.alloc(bytes);
+      const data = new Uint32Array(bytes / 4).map((_, i) => i * 2654435761);
+      using source = device.upload(data);
+      buffer.fill(0xff, bytes);
+      device.synchronize();
+      for (let i = 0; i < 50; i++) scratch.fill(i, bytes, producer);
+      buffer.copyFrom(source, bytes, producer);
+      event.record(producer);
+      // The consumer waits on the device for the event (or the producer stream), not on the host.
+      using consumer = device.createStream();
+      for (const after of [event, producer]) {
+        consumer.waitFor(after);
+        const back = new Uint32Array(bytes / 4);
+        buffer.readAsync(back, consumer);
+        consumer.synchronize();
+        expect(back).toEqual(data);
+      }
+      // Disposing the wrappers frees and destroys nothing: the raw handles still work.
+      buffer.dispose();
+      producer.dispose();
+      event.dispose();
+      expect(() => buffer.address).toThrow(DisposedError);
+      const check = new Uint32Array(4);
+      device.activate();
+      raw.copyDeviceToHost(check, address, producerHandle);
+      raw.streamSynchronize(producerHandle);
+      raw.eventSynchronize(eventHandle);
+      expect([...check]).toEqual([...data.subarray(0, 4)]);
+    } finally {
+      device.activate();
+      raw.eventDestroy(eventHandle);
+      raw.streamDestroy(producerHandle);
+      raw.free(address);
+    }
+    expect(() => device.wrapBuffer(0n, 16)).toThrow(HipArgumentError);
+    expect(() => device.wrapBuffer(address, 0)).toThrow(HipArgumentError);
+    expect(() => device.wrapEvent(0n)).toThrow(HipArgumentError);
   });
 });

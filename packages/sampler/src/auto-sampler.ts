@@ -5,6 +5,8 @@ import { CPU_INPUT, type DeviceInput, onHost } from './input.js';
 import type { PinnedHostMemory } from './pinned.js';
 import type {
   DistributionResult,
+  HostInput,
+  HostValues,
   ResolvedRequest,
   SampleRequest,
   SampleResult,
@@ -20,7 +22,7 @@ export type SamplerLogger = {
 } | null;
 
 /** A GPU backend (one device or several) as `auto` drives it. */
-export type GpuBackend = ResolvedSampler<Float32Array | DeviceInput> & {
+export type GpuBackend = ResolvedSampler<HostValues | DeviceInput> & {
   /** For tests: the next call fails as a driver failure would. */
   injectFailure(): void;
 };
@@ -60,7 +62,7 @@ export class AutoSampler implements Sampler {
     return (this.#gpu ?? this.#cpu)?.memoryBytes ?? 0;
   }
 
-  sample(request: SampleRequest<Float32Array | DeviceInput>): SampleResult {
+  sample(request: SampleRequest<HostInput | DeviceInput>): SampleResult {
     if (this.#disposed) throw new SamplerDisposedError();
     const gpu = this.#gpu;
     if (!gpu) return this.#cpu!.sample(request as SampleRequest);
@@ -73,7 +75,7 @@ export class AutoSampler implements Sampler {
     }
   }
 
-  async sampleAsync(request: SampleRequest<Float32Array | DeviceInput>): Promise<SampleResult> {
+  async sampleAsync(request: SampleRequest<HostInput | DeviceInput>): Promise<SampleResult> {
     if (this.#disposed) throw new SamplerDisposedError();
     const gpu = this.#gpu;
     if (!gpu) return this.#cpu!.sample(request as SampleRequest);
@@ -108,7 +110,7 @@ export class AutoSampler implements Sampler {
   }
 
   /** Rethrows `error` unless the GPU failed; then moves to the CPU for good and samples there. */
-  #onCpu(error: unknown, resolved: ResolvedRequest<Float32Array | DeviceInput>): SampleResult {
+  #onCpu(error: unknown, resolved: ResolvedRequest<HostValues | DeviceInput>): SampleResult {
     if (!isDeviceFailure(error, this.#driverError)) throw error;
     this.#reason = `the GPU failed mid-run: ${(error as Error).message}`;
     this.#logger?.warn(`[rocmforge] ${this.#reason}; continuing on the CPU`);
@@ -122,7 +124,7 @@ export class AutoSampler implements Sampler {
     return this.#cpu.sampleResolved(onHost(resolved, CPU_INPUT));
   }
 
-  pinHostMemory(array: Float32Array): PinnedHostMemory {
+  pinHostMemory(array: HostValues): PinnedHostMemory {
     if (this.#disposed) throw new SamplerDisposedError();
     return (this.#gpu ?? this.#cpu!).pinHostMemory(array);
   }

@@ -1,7 +1,9 @@
 import { CpuSampler } from './cpu/cpu-sampler.js';
 import { GpuSampler } from './gpu/gpu-sampler.js';
 import { MultiGpuSampler } from './gpu/multi-gpu-sampler.js';
-import type { SampleRequest } from './request.js';
+import { narrowToHalf, widenHalf } from './half-values.js';
+import { ELEMENT_BYTES } from './input.js';
+import type { ElementType, HostValues, SampleRequest } from './request.js';
 
 /**
  * A benchmark mode: a request's parameters, and the Sampler method it times (`sample` unless
@@ -38,11 +40,14 @@ function gpuRuns(mode: BenchMode): boolean {
   );
 }
 
-/** The CPU call of one case: `sample`, `filteredProbs` or `verify` on `rows` rows of `part`. */
+/**
+ * The CPU call of one case: `sample`, `filteredProbs` or `verify` on `rows` rows of `part`
+ * (of the mode's dtype; `verify` takes float32, so half rows are widened for it first).
+ */
 function cpuCall(
   cpu: CpuSampler,
   bench: BenchMode,
-  part: Float32Array,
+  part: HostValues,
   rows: number,
   vocab: number,
 ): (step: number) => void {
@@ -53,11 +58,26 @@ function cpuCall(
   if (method !== 'verify') {
     return (step) => cpu.sample({ ...mode, logits: part, shape: [rows, vocab], seed: 1, step });
   }
+  const { dtype = 'float32', probs: _probs, ...verifyMode } = mode;
+  const float32 =
+    part instanceof Float32Array
+      ? part
+      : widenHalf(
+          part as Uint16Array,
+          dtype as Exclude<ElementType, 'float32'>,
+          0,
+          part.length,
+          new Float32Array(part.length),
+        );
   const draft = Math.min(3, rows - 1);
   const positions = draft + 1;
   const verifyRows = Math.floor(rows / positions);
-  const target = part.subarray(0, verifyRows * positions * vocab);
-  const probs = cpu.filteredProbs({ ...mode, logits: target, shape: [verifyRows * positions, vocab] }).values;
+  const target = float32.subarray(0, verifyRows * positions * vocab);
+  const probs = cpu.filteredProbs({
+    ...verifyMode,
+    logits: target,
+    shape: [verifyRows * positions, vocab],
+  }).values;
   const draftProbs = new Float32Array(verifyRows * draft * vocab);
   const draftTokens: number[] = [];
   for (let b = 0; b < verifyRows; b++) {
@@ -72,7 +92,7 @@ function cpuCall(
   }
   return (step) =>
     cpu.verify({
-      ...mode,
+      ...verifyMode,
       logits: target,
       shape: [verifyRows, draft, vocab],
       draftTokens,
@@ -92,11 +112,13 @@ export interface BenchCase {
   mode: string;
   /** σ of the synthetic N(0, σ²) logits. */
   sigma: number;
+  /** Element type of the logits (the float32 ones rounded to nearest for the half types). */
+  dtype: ElementType;
 }
 
 /** The grid of the GPU-backend issue: batch 1–512 at vocab 151936 and 10000 × 32000. */
 export function defaultBenchGrid(
-  options: { quick?: boolean; sigmas?: number[]; modes?: string[] } = {},
+  options: { quick?: boolean; sigmas?: number[]; modes?: string[]; dtypes?: ElementType[] } = {},
 ): BenchCase[] {
   const shapes: Array<[number, number]> = options.quick
     ? [
@@ -116,15 +138,18 @@ export function defaultBenchGrid(
       ];
   const modes = options.modes ?? Object.keys(BENCH_MODES);
   const cases: BenchCase[] = [];
+  const dtypes = options.dtypes ?? ['float32'];
   for (const sigma of options.sigmas ?? [3]) {
-    for (const [batch, vocab] of shapes) for (const mode of modes) cases.push({ batch, vocab, mode, sigma });
+    for (const [batch, vocab] of shapes) {
+      for (const mode of modes) for (const dtype of dtypes) cases.push({ batch, vocab, mode, sigma, dtype });
+    }
   }
   return cases;
 }
 
 /** The figures of one cell; `gpu` and `cpu` are absent for a backend that was not run. */
 export interface BenchResult extends BenchCase {
-  /** Bytes one pass over the input moves (batch × vocab × 4). */
+  /** Bytes one pass over the input moves (batch × vocab × bytes per element). */
   bytes: number;
   /** The GPU backend's figures (absent for modes it has no kernels for). */
   gpu?: {
@@ -134,7 +159,7 @@ export interface BenchResult extends BenchCase {
     gigabytesPerSecond: number;
     /** Median wall time of one `sample` call with the input on the device, minus the kernel time. */
     hostOverheadMicroseconds: number;
-    /** Median wall time of one `sample` call from a host Float32Array (copy included). */
+    /** Median wall time of one `sample` call from a host array (copy included). */
     endToEndMicroseconds: number;
   };
   /** The CPU backend's figures. */
@@ -283,7 +308,9 @@ export function runBenchmark(options: BenchOptions): {
   }
   const cpu = options.cpu === false ? undefined : new CpuSampler();
   const results: BenchResult[] = [];
-  const inputs = new Map<string, Float32Array>();
+  // The current shape's logits, in each element type asked for (dropped when the shape changes).
+  const inputs = new Map<string, HostValues>();
+  let inputShape = '';
   // Per case: the CPU's input rows (a copy: the batch's logits are dropped when the shape
   // changes) and the timed calls of each round.
   const cpuCases: Array<{ rows: number; call: (step: number) => void; rounds: number[][] }> = [];
@@ -302,14 +329,23 @@ export function runBenchmark(options: BenchOptions): {
   for (const c of options.cases) {
     options.onProgress?.(done, total, c);
     const key = `${c.batch}x${c.vocab}x${c.sigma}`;
-    let logits = inputs.get(key);
-    if (!logits) {
+    if (key !== inputShape) {
       inputs.clear();
-      logits = syntheticLogits(c.batch * c.vocab, c.sigma, c.batch + c.vocab);
-      inputs.set(key, logits);
+      inputShape = key;
     }
-    const mode = BENCH_MODES[c.mode] ?? {};
-    const result: BenchResult = { ...c, bytes: c.batch * c.vocab * 4 };
+    let float32 = inputs.get('float32') as Float32Array | undefined;
+    if (!float32) {
+      float32 = syntheticLogits(c.batch * c.vocab, c.sigma, c.batch + c.vocab);
+      inputs.set('float32', float32);
+    }
+    const { dtype } = c;
+    let logits = inputs.get(dtype);
+    if (!logits) {
+      logits = dtype === 'float32' ? float32 : narrowToHalf(float32, dtype);
+      inputs.set(dtype, logits);
+    }
+    const mode = { ...BENCH_MODES[c.mode], dtype };
+    const result: BenchResult = { ...c, bytes: c.batch * c.vocab * ELEMENT_BYTES[dtype] };
     if (gpu && gpuRuns(mode)) {
       using onDevice = gpu.device.upload(logits);
       const request = { ...mode, logits: onDevice, shape: [c.batch, c.vocab] as [number, number], seed: 1 };

@@ -30,8 +30,12 @@ export { philox4x32, uniform53, upperUniform53 } from './philox.js';
 export type { PinnedHostMemory } from './pinned.js';
 export type {
   DistributionResult,
+  ElementType,
   ExtraFilters,
   FilterOrder,
+  Float16ArrayLike,
+  HostInput,
+  HostValues,
   LogitBias,
   LogprobsMode,
   PerRow,

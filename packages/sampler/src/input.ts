@@ -1,7 +1,7 @@
 import type { Device, DeviceBuffer } from '@rocmforge/hip-runtime';
 import { SamplerInputError } from './errors.js';
-import type { ResolvedRequest, SampleRequest } from './request.js';
-import { resolveCounted } from './resolve-request.js';
+import type { ElementType, HostInput, HostValues, ResolvedRequest, SampleRequest } from './request.js';
+import { checkElementType, resolveCounted } from './resolve-request.js';
 
 /** Logits or probabilities already on the device: a DeviceBuffer of the GPU sampler's device. */
 export type DeviceInput = DeviceBuffer;
@@ -16,17 +16,50 @@ export interface InputRule {
 
 /** The CPU's rule: host arrays only. */
 export const CPU_INPUT = {
-  expected: 'a Float32Array (device buffers need the GPU backend)',
+  expected: 'a Float32Array, Uint16Array or Float16Array (device buffers need the GPU backend)',
 } as const satisfies InputRule;
+
+/** Every element type, with its bytes per element. */
+export const ELEMENT_BYTES: Readonly<Record<ElementType, number>> = { float32: 4, float16: 2, bfloat16: 2 };
 
 /** Whether `input` is a device buffer (anything with a device address), as opposed to a host array. */
 function onDevice(input: unknown): input is DeviceInput {
   return (
     typeof input === 'object' &&
     input !== null &&
-    !(input instanceof Float32Array) &&
+    !ArrayBuffer.isView(input) &&
     typeof (input as DeviceInput).address === 'bigint'
   );
+}
+
+/** Whether the runtime has `Float16Array` and `input` is one. */
+function isFloat16Array(input: unknown): boolean {
+  const type = (globalThis as { Float16Array?: abstract new (...args: never[]) => unknown }).Float16Array;
+  return type !== undefined && input instanceof type;
+}
+
+/**
+ * The element type of `input` (a host array, or a device buffer) under the request's `dtype`;
+ * throws the typed error naming `dtype` when they do not go together. Host arrays that are
+ * neither Float32Array, Uint16Array nor Float16Array give undefined (the caller says why not).
+ */
+function elementTypeOf(input: unknown, dtype: unknown): ElementType | undefined {
+  const given = checkElementType(dtype);
+  const expect = (type: ElementType | undefined, what: string, allowed: readonly ElementType[]) => {
+    if (given === undefined || allowed.includes(given)) return given ?? type;
+    const names = allowed.map((t) => `'${t}'`).join(' or ');
+    throw new SamplerInputError('dtype', `${names} for ${what}`, given);
+  };
+  if (input instanceof Float32Array) return expect('float32', 'a Float32Array', ['float32']);
+  if (isFloat16Array(input)) return expect('float16', 'a Float16Array', ['float16']);
+  if (input instanceof Uint16Array) {
+    if (given === undefined) {
+      throw new SamplerInputError('dtype', "'float16' or 'bfloat16' with a Uint16Array", undefined);
+    }
+    return expect(undefined, 'a Uint16Array', ['float16', 'bfloat16']);
+  }
+  if (onDevice(input)) return given ?? 'float32';
+  return undefined;
 }
 
 /**
@@ -34,20 +67,21 @@ function onDevice(input: unknown): input is DeviceInput {
  * once, here): the one place where a host array and a device buffer are told apart.
  */
 export function resolveFor(
-  request: SampleRequest<Float32Array | DeviceInput>,
+  request: SampleRequest<HostInput | DeviceInput>,
   rule: InputRule & { readonly device?: undefined },
-): ResolvedRequest<Float32Array>;
+): ResolvedRequest<HostValues>;
 export function resolveFor(
-  request: SampleRequest<Float32Array | DeviceInput>,
+  request: SampleRequest<HostInput | DeviceInput>,
   rule: InputRule,
-): ResolvedRequest<Float32Array | DeviceInput>;
+): ResolvedRequest<HostValues | DeviceInput>;
 export function resolveFor(
-  request: SampleRequest<Float32Array | DeviceInput>,
+  request: SampleRequest<HostInput | DeviceInput>,
   rule: InputRule,
-): ResolvedRequest<Float32Array | DeviceInput> {
+): ResolvedRequest<HostValues | DeviceInput> {
   const given = request?.logits ?? request?.probs;
   const field = request?.logits !== undefined ? 'logits' : 'probs';
-  let resolved: ResolvedRequest<Float32Array | DeviceInput>;
+  const dtype = given === undefined ? undefined : elementTypeOf(given, request.dtype);
+  let resolved: ResolvedRequest<HostValues | DeviceInput>;
   if (rule.device !== undefined && onDevice(given)) {
     if (request.shape === undefined) {
       throw new SamplerInputError('shape', '[batch, vocab] with a DeviceBuffer input', undefined);
@@ -59,34 +93,45 @@ export function resolveFor(
         `one of device ${given.device.index}`,
       );
     }
-    resolved = resolveCounted(request, () => given.byteLength / 4, false);
-    const needed = resolved.batch * resolved.vocab * 4;
+    const bytes = ELEMENT_BYTES[dtype!];
+    resolved = resolveCounted(request as SampleRequest<DeviceInput>, () => given.byteLength / bytes, false);
+    const needed = resolved.batch * resolved.vocab * bytes;
     if (given.byteLength < needed) {
       throw new SamplerInputError(
         resolved.kind,
-        `a DeviceBuffer of at least ${needed} bytes`,
+        `a DeviceBuffer of at least ${needed} bytes (${dtype})`,
         `one of ${given.byteLength} bytes`,
       );
     }
   } else {
     if (given !== undefined) checkInput(field, given, rule);
-    resolved = resolveCounted(request as SampleRequest, (input) => input.length, true);
+    // A Float16Array is read through a Uint16Array view of its bytes (the same bits).
+    const view = isFloat16Array(given) ? hostBits(given!) : given;
+    const host = (view === given ? request : { ...request, [field]: view }) as SampleRequest<HostValues>;
+    resolved = resolveCounted(host, (input) => input.length, true);
   }
+  if (dtype !== undefined) resolved.dtype = dtype;
   return resolved;
+}
+
+/** The 16-bit elements of a Float16Array, as a Uint16Array over the same bytes. */
+function hostBits(array: HostInput | DeviceInput): Uint16Array {
+  const view = array as ArrayBufferView;
+  return new Uint16Array(view.buffer, view.byteOffset, view.byteLength / 2);
 }
 
 /** Throws the typed error naming `field` unless `input` is what `rule` takes as it is. */
 export function checkInput(field: string, input: unknown, rule: InputRule): void {
-  if (input instanceof Float32Array) return;
+  if (input instanceof Float32Array || input instanceof Uint16Array || isFloat16Array(input)) return;
   if (rule.device !== undefined && onDevice(input) && input.device === rule.device) return;
   throw new SamplerInputError(field, rule.expected, input);
 }
 
 /** A resolved request whose input is on the host, for a backend of host arrays only (`rule`). */
 export function onHost(
-  request: ResolvedRequest<Float32Array | DeviceInput>,
+  request: ResolvedRequest<HostValues | DeviceInput>,
   rule: InputRule,
-): ResolvedRequest<Float32Array> {
+): ResolvedRequest<HostValues> {
   checkInput(request.kind, request.input, rule);
-  return request as ResolvedRequest<Float32Array>;
+  return request as ResolvedRequest<HostValues>;
 }

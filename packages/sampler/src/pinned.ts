@@ -1,4 +1,5 @@
 import { SamplerInputError } from './errors.js';
+import type { HostValues } from './request.js';
 
 /** A page-locked host array (see {@link Sampler.pinHostMemory}); dispose to release it. */
 export interface PinnedHostMemory extends Disposable {
@@ -6,10 +7,10 @@ export interface PinnedHostMemory extends Disposable {
   dispose(): void;
 }
 
-/** Throws the typed error for anything but a non-empty Float32Array. */
-export function checkPinnable(array: unknown): asserts array is Float32Array {
-  if (!(array instanceof Float32Array) || array.length === 0)
-    throw new SamplerInputError('array', 'a non-empty Float32Array', array);
+/** Throws the typed error for anything but a non-empty Float32Array or Uint16Array (half values). */
+export function checkPinnable(array: unknown): asserts array is HostValues {
+  if (!(array instanceof Float32Array || array instanceof Uint16Array) || array.length === 0)
+    throw new SamplerInputError('array', 'a non-empty Float32Array or Uint16Array', array);
 }
 
 /** A handle that releases through `release` once, however often it is disposed. */
@@ -29,9 +30,9 @@ export function pinHandle(release: () => void): PinnedHostMemory {
  * unpins.
  */
 export function pinShared(
-  array: Float32Array,
-  device: { pinHostMemory(array: Float32Array): { dispose(): void } },
-  samplers: ReadonlyArray<{ markPinned(array: Float32Array): () => void }>,
+  array: HostValues,
+  device: { pinHostMemory(array: HostValues): { dispose(): void } },
+  samplers: ReadonlyArray<{ markPinned(array: HostValues): () => void }>,
 ): PinnedHostMemory {
   checkPinnable(array);
   const pin = device.pinHostMemory(array);
@@ -47,7 +48,7 @@ export class PinnedRanges {
   readonly #ranges = new Map<ArrayBufferLike, Array<[number, number]>>();
 
   /** Records `view`'s bytes; returns the function that forgets them. */
-  add(view: Float32Array): () => void {
+  add(view: HostValues): () => void {
     const range: [number, number] = [view.byteOffset, view.byteOffset + view.byteLength];
     const list = this.#ranges.get(view.buffer) ?? [];
     list.push(range);
@@ -60,7 +61,7 @@ export class PinnedRanges {
   }
 
   /** Whether every byte of `view` lies in one recorded range. */
-  covers(view: Float32Array): boolean {
+  covers(view: HostValues): boolean {
     const list = this.#ranges.get(view.buffer);
     const end = view.byteOffset + view.byteLength;
     return list?.some(([b, e]) => b <= view.byteOffset && end <= e) ?? false;

@@ -1,4 +1,25 @@
+import type { Event, Stream } from '@rocmforge/hip-runtime';
 import type { InvalidRowPolicy } from './row-status.js';
+
+/** The element type of `logits` / `probs`: float32, IEEE float16 (binary16) or bfloat16. */
+export type ElementType = 'float32' | 'float16' | 'bfloat16';
+
+/** A `Float16Array`, where the JavaScript runtime has one (Node 20 has not). */
+export interface Float16ArrayLike extends ArrayBufferView {
+  /** Elements. */
+  readonly length: number;
+  /** What tells it apart from other typed arrays. */
+  readonly [Symbol.toStringTag]: 'Float16Array';
+}
+
+/**
+ * Host input: a `Float32Array`, a `Uint16Array` of float16 or bfloat16 bits (with `dtype`), or
+ * a `Float16Array`.
+ */
+export type HostInput = Float32Array | Uint16Array | Float16ArrayLike;
+
+/** Host input as a resolved request holds it: float32 values, or the bits of half values. */
+export type HostValues = Float32Array | Uint16Array;
 
 /** A value given once for the whole batch, or one value per row. */
 export type PerRow<T> = T | ArrayLike<T>;
@@ -17,11 +38,22 @@ export type LogprobsMode = 'raw' | 'processed';
  * parameters, each either one value for every row or an array with one value per row.
  * The semantics are written down in docs/GPU_SAMPLER.md, section "Semantics".
  */
-export interface SampleRequest<Input = Float32Array> {
+export interface SampleRequest<Input = HostInput> {
   /** Logits, row-major `[batch, vocab]`. Exactly one of `logits` and `probs` is given. */
   logits?: Input;
   /** Probabilities (non-negative; need not sum to 1), row-major `[batch, vocab]`. */
   probs?: Input;
+  /**
+   * Element type of `logits` / `probs`. Default float32 (float16 for a `Float16Array`); a
+   * `Uint16Array`, or a `DeviceBuffer` of half values, names its type here.
+   */
+  dtype?: ElementType;
+  /**
+   * Work the input waits for (another engine's event or stream, e.g. wrapped by address): on
+   * the GPU the sampler's stream waits for it on the device, with no host round trip; the CPU
+   * waits for it on the host.
+   */
+  after?: Event | Stream;
   /** `[batch, vocab]`; defaults to one row of the input's length. */
   shape?: readonly [number, number];
   /** Temperature, ≥ 0; 0 means greedy (argmax, lowest index on ties). Default 1. */
@@ -132,9 +164,13 @@ export interface SampleResult {
  * A validated request in struct-of-arrays form: one typed array per parameter, one entry per
  * row. Both backends consume this; the GPU uploads the arrays as they are.
  */
-export interface ResolvedRequest<Input = Float32Array> {
+export interface ResolvedRequest<Input = HostValues> {
   /** The logits or probabilities, row-major batch × vocab. */
   input: Input;
+  /** The element type of `input` (a Uint16Array holds float16 or bfloat16 bits). */
+  dtype: ElementType;
+  /** Work the input waits for, if any. */
+  after: Event | Stream | undefined;
   /** Whether `input` holds logits or probabilities. */
   kind: 'logits' | 'probs';
   /** Rows. */

@@ -1,5 +1,6 @@
 import { SamplerInputError } from './errors.js';
 import {
+  type ElementType,
   type ExtraFilters,
   type LogitBias,
   MAX_TOP_LOGPROBS,
@@ -16,6 +17,8 @@ const U32 = 0x100000000;
 const REQUEST_FIELDS: Record<keyof SampleRequest<unknown>, true> = {
   logits: true,
   probs: true,
+  dtype: true,
+  after: true,
   shape: true,
   temperature: true,
   topK: true,
@@ -40,6 +43,22 @@ const REQUEST_FIELDS: Record<keyof SampleRequest<unknown>, true> = {
   logprobsMode: true,
   onInvalidRow: true,
 };
+
+const ELEMENT_TYPES: readonly ElementType[] = ['float32', 'float16', 'bfloat16'];
+
+/** `dtype` as given, checked: one of the element types, or undefined. */
+export function checkElementType(dtype: unknown): ElementType | undefined {
+  if (dtype === undefined || ELEMENT_TYPES.includes(dtype as ElementType))
+    return dtype as ElementType | undefined;
+  throw new SamplerInputError('dtype', "'float32', 'float16' or 'bfloat16'", dtype);
+}
+
+/** `after` as given, checked: an Event or a Stream (anything that can be waited for), or undefined. */
+function checkAfter(after: unknown): SampleRequest['after'] {
+  const waitable = typeof after === 'object' && after !== null && 'synchronize' in after;
+  if (after === undefined || waitable) return after as SampleRequest['after'];
+  throw new SamplerInputError('after', 'an Event or a Stream', after);
+}
 
 function isArrayLike(value: unknown): value is ArrayLike<unknown> {
   return (
@@ -291,6 +310,8 @@ export function resolveCounted<Input>(
 
   return {
     input,
+    dtype: checkElementType(request.dtype) ?? 'float32',
+    after: checkAfter(request.after),
     kind,
     batch,
     vocab,

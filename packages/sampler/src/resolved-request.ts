@@ -1,4 +1,4 @@
-import type { ExtraFilters, ResolvedRequest, RowAdjustments, SampleResult } from './request.js';
+import type { ExtraFilters, HostValues, ResolvedRequest, RowAdjustments, SampleResult } from './request.js';
 
 /** The arrays of a result for `request`, to be filled: tokens, flags and the log-probabilities asked for. */
 export function allocateResult(
@@ -50,10 +50,10 @@ export function rowUsesExtraFilters(filters: ExtraFilters, row: number): boolean
  * row of the slice has one that matters, as resolving those rows alone would give.
  */
 export function sliceRows(
-  request: ResolvedRequest<Float32Array>,
+  request: ResolvedRequest<HostValues>,
   first: number,
   rows: number,
-): ResolvedRequest<Float32Array> {
+): ResolvedRequest<HostValues> {
   const end = first + rows;
   const { vocab } = request;
   const a = request.adjustments;
@@ -80,6 +80,8 @@ export function sliceRows(
       : undefined;
   return {
     input: request.input.subarray(first * vocab, end * vocab),
+    dtype: request.dtype,
+    after: request.after,
     kind: request.kind,
     batch: rows,
     vocab,

@@ -3,6 +3,8 @@ import type { DeviceInput } from './input.js';
 import type { PinnedHostMemory } from './pinned.js';
 import type {
   DistributionResult,
+  HostInput,
+  HostValues,
   ResolvedRequest,
   SampleRequest,
   SampleResult,
@@ -22,9 +24,9 @@ export interface Sampler extends Disposable {
   /** Bytes of scratch memory the sampler holds (device memory on the GPU). */
   readonly memoryBytes: number;
   /** Samples synchronously. The GPU backend also takes a `DeviceBuffer` as `logits`/`probs`. */
-  sample(request: SampleRequest<Float32Array | DeviceBuffer>): SampleResult;
+  sample(request: SampleRequest<HostInput | DeviceBuffer>): SampleResult;
   /** Samples without blocking the event loop while a GPU works. */
-  sampleAsync(request: SampleRequest<Float32Array | DeviceBuffer>): Promise<SampleResult>;
+  sampleAsync(request: SampleRequest<HostInput | DeviceBuffer>): Promise<SampleResult>;
   /**
    * The probabilities each row is sampled from (temperature and every filter applied; 0 outside
    * the kept set), whole rows, without drawing. Host arrays only. The GPU backend has no kernel
@@ -48,7 +50,7 @@ export interface Sampler extends Disposable {
    * (from pageable memory the driver copies one device after another). The array must stay
    * alive while pinned. On the CPU backend the handle does nothing.
    */
-  pinHostMemory(array: Float32Array): PinnedHostMemory;
+  pinHostMemory(array: HostValues): PinnedHostMemory;
   /** Frees what the sampler holds; using it afterwards throws. */
   dispose(): void;
 }
@@ -58,9 +60,9 @@ export interface Sampler extends Disposable {
  * resolved requests, so that a face in front of it (`auto`, several devices) resolves a request
  * once and hands the resolved form on.
  */
-export interface ResolvedSampler<Input extends Float32Array | DeviceInput> extends Sampler {
+export interface ResolvedSampler<Input extends HostValues | DeviceInput> extends Sampler {
   /** Checks `request` against this backend's inputs and limits, and resolves it. */
-  resolve(request: SampleRequest<Float32Array | DeviceInput>): ResolvedRequest<Input>;
+  resolve(request: SampleRequest<HostInput | DeviceInput>): ResolvedRequest<Input>;
   /** Samples a request this backend resolved (or a slice of one). */
   sampleResolved(request: ResolvedRequest<Input>): SampleResult;
   /** As `sampleResolved`, without blocking the event loop while a GPU works. */

@@ -11,6 +11,21 @@ describe('defaultBenchGrid', () => {
       'top-p',
       'top-p',
     ]);
+    expect(new Set(cases.map((c) => c.dtype))).toEqual(new Set(['float32']));
+  });
+
+  it('with dtypes: each mode in each element type, side by side', () => {
+    const cases = defaultBenchGrid({
+      quick: true,
+      modes: ['plain', 'top-p'],
+      dtypes: ['float32', 'bfloat16'],
+    });
+    expect(cases.slice(0, 4).map((c) => `${c.batch} ${c.mode} ${c.dtype}`)).toEqual([
+      '1 plain float32',
+      '1 plain bfloat16',
+      '1 top-p float32',
+      '1 top-p bfloat16',
+    ]);
   });
 });
 
@@ -30,7 +45,7 @@ describe('syntheticLogits', () => {
 describe('runBenchmark on the CPU', () => {
   it('reports time per call and per row, measured on cpuRows rows and scaled to the batch', () => {
     const { results, device } = runBenchmark({
-      cases: [{ batch: 6, vocab: 500, mode: 'top-k+top-p', sigma: 3 }],
+      cases: [{ batch: 6, vocab: 500, mode: 'top-k+top-p', sigma: 3, dtype: 'float32' }],
       gpu: false,
       cpuRows: 2,
       repetitions: 3,
@@ -49,7 +64,7 @@ describe('runBenchmark on the CPU', () => {
 
   it('repeats short calls until they fill the time given, past the repetitions asked for', () => {
     const { results } = runBenchmark({
-      cases: [{ batch: 1, vocab: 64, mode: 'plain', sigma: 3 }],
+      cases: [{ batch: 1, vocab: 64, mode: 'plain', sigma: 3, dtype: 'float32' }],
       gpu: false,
       repetitions: 3,
       cpuMilliseconds: 40,
@@ -60,7 +75,7 @@ describe('runBenchmark on the CPU', () => {
 
   it('times at least the repetitions asked for, however long they take', () => {
     const { results } = runBenchmark({
-      cases: [{ batch: 1, vocab: 64, mode: 'plain', sigma: 3 }],
+      cases: [{ batch: 1, vocab: 64, mode: 'plain', sigma: 3, dtype: 'float32' }],
       gpu: false,
       repetitions: 7,
       cpuMilliseconds: 0,
@@ -68,5 +83,26 @@ describe('runBenchmark on the CPU', () => {
     // Spread over rounds of equal counts: 7 or a little more.
     expect(results[0]!.cpu!.repetitions).toBeGreaterThanOrEqual(7);
     expect(results[0]!.cpu!.repetitions).toBeLessThan(7 + 3);
+  });
+
+  it('measures half-precision cells at 2 bytes per element, from the same logits rounded', () => {
+    const { results } = runBenchmark({
+      cases: (['float32', 'float16', 'bfloat16'] as const).map((dtype) => ({
+        batch: 2,
+        vocab: 300,
+        mode: 'top-k',
+        sigma: 3,
+        dtype,
+      })),
+      gpu: false,
+      repetitions: 3,
+      cpuMilliseconds: 3,
+    });
+    expect(results.map((r) => [r.dtype, r.bytes])).toEqual([
+      ['float32', 2400],
+      ['float16', 1200],
+      ['bfloat16', 1200],
+    ]);
+    for (const r of results) expect(r.cpu!.microseconds).toBeGreaterThan(0);
   });
 });

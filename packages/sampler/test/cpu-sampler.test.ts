@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { type ReferenceParams, referenceDistribution } from '../../../tooling/sampling-reference.js';
 import { chiSquare, gaussianLogits } from '../../../tooling/statistics.js';
-import { createSampler } from '../src/index.js';
+import { createSampler, RowStatus, type SampleRequest } from '../src/index.js';
+import { HALF_TYPES, toHalf } from './half-inputs.js';
 import { servingSemantics } from './serving-semantics.js';
 
 const sampler = createSampler({ backend: 'cpu' });
@@ -301,5 +302,83 @@ describe('pinHostMemory on the CPU', () => {
     expect(() => sampler.pinHostMemory(new Float64Array(3) as never)).toThrow(/array/);
     sampler.dispose();
     expect(() => sampler.pinHostMemory(logits)).toThrow(/disposed/);
+  });
+});
+
+describe.each(HALF_TYPES)('%s input', (dtype) => {
+  // Gaussian logits rounded to the half type: the bits and their exact float32 values.
+  const batch = 12;
+  const vocab = 3000;
+  const { bits, widened } = toHalf(gaussianLogits(batch * vocab, 2.5, 21), dtype);
+  const rowParams: Omit<SampleRequest, 'logits'> = {
+    shape: [batch, vocab],
+    temperature: [1, 0.7, 0, 1.3, 1, 1, 0.9, 1, 2, 0.5, 1, 1],
+    topK: [0, 40, 0, 0, 5, 0, 100, 0, 0, 20, 1, 0],
+    topP: [1, 1, 1, 0.9, 1, 0.5, 0.8, 1, 0.95, 0.7, 1, 1],
+    minP: [0, 0, 0, 0, 0, 0, 0.05, 0.1, 0, 0, 0, 0.02],
+    seed: 77,
+    samples: 3,
+  };
+
+  it.each([
+    ['per-row modes', {}],
+    ['joint order with raw log-probabilities and top 5', { filterOrder: 'joint', logprobs: 5 }],
+    ['processed log-probabilities and top 3', { logprobs: 3, logprobsMode: 'processed' }],
+    [
+      'bias and penalties',
+      {
+        logitBias: { 7: 3, 11: Number.NEGATIVE_INFINITY },
+        repetitionPenalty: 1.2,
+        frequencyPenalty: 0.3,
+        presencePenalty: 0.4,
+        outputTokens: Array.from({ length: batch }, (_, r) => [r, r + 1, 42, 42]),
+        logprobs: 2,
+      },
+    ],
+  ] as Array<
+    [string, Partial<SampleRequest>]
+  >)('gives exactly the tokens and log-probabilities of its values widened to float32: %s', (_name, extra) => {
+    const half = sampler.sample({ logits: bits, dtype, ...rowParams, ...extra });
+    const float32 = sampler.sample({ logits: widened, ...rowParams, ...extra });
+    expect(half).toEqual(float32);
+    expect([...half.status]).toEqual(new Array(batch).fill(RowStatus.sampled));
+  });
+
+  it('probabilities: the same tokens as their float32 values', () => {
+    const { bits: p, widened: pw } = toHalf(
+      Float32Array.from(widened, (x) => Math.exp(x / 4)),
+      dtype,
+    );
+    const params = { ...rowParams, logprobs: 2 };
+    expect(sampler.sample({ probs: p, dtype, ...params })).toEqual(sampler.sample({ probs: pw, ...params }));
+  });
+
+  it('NaN and all -Infinity rows are reported as for float32', () => {
+    const row = (fill: number) => toHalf(new Float32Array(8).fill(fill), dtype).bits;
+    const rows = new Uint16Array(24);
+    rows.set(row(Number.NaN), 0);
+    rows.set(row(Number.NEGATIVE_INFINITY), 8);
+    rows.set(toHalf(new Float32Array([0, 1, 2, 3, 4, 5, 6, 7]), dtype).bits, 16);
+    const result = sampler.sample({ logits: rows, dtype, shape: [3, 8], temperature: 0 });
+    expect([...result.status]).toEqual([
+      RowStatus.invalidValues,
+      RowStatus.nothingToSample,
+      RowStatus.sampled,
+    ]);
+    expect([...result.tokens]).toEqual([-1, -1, 7]);
+  });
+
+  it('draws follow the softmax of its values (chi-square, 10^5 draws, α = 1e-3)', () => {
+    const { bits: row, widened: values } = toHalf(gaussianLogits(64, 2, 7), dtype);
+    for (const params of [
+      {},
+      { temperature: 0.7, topK: 20, topP: 0.8 },
+      { minP: 0.05 },
+    ] as ReferenceParams[]) {
+      const draws = sampler.sample({ logits: row, dtype, samples: DRAWS, seed: 4321, ...params }).tokens;
+      const result = chiSquare(draws, referenceDistribution(values, params), ALPHA);
+      expect(result.outside).toBe(0);
+      expect(result.statistic).toBeLessThan(result.critical);
+    }
   });
 });

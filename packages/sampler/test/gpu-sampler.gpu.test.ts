@@ -1,14 +1,19 @@
 import { openDevice, probe } from '@rocmforge/hip-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gpuSuite } from '../../../tooling/gpu-test.js';
-import { gaussianLogits } from '../../../tooling/statistics.js';
+import { referenceDistribution } from '../../../tooling/sampling-reference.js';
+import { chiSquare, gaussianLogits } from '../../../tooling/statistics.js';
+import { loadAddon } from '../../hip-runtime/src/native.js';
 import {
   createSampler,
+  type ElementType,
+  RowStatus,
   type SampleRequest,
   type SampleResult,
   type Sampler,
   SamplerInputError,
 } from '../src/index.js';
+import { HALF_TYPES, halfBitsOf, toHalf } from './half-inputs.js';
 import { servingSemantics } from './serving-semantics.js';
 
 gpuSuite(probe)('GPU sampler', () => {
@@ -75,53 +80,174 @@ gpuSuite(probe)('GPU sampler', () => {
     ['top-k 2000 + top-p 0.95', { topK: 2000, topP: 0.95 }],
   ];
   const SUB_BATCHES = [1000, 1, 4, 16, 64, 1000, 1000, 2, 32, 1000];
+  // The same rows in every element type: float32, and rounded to float16 and bfloat16 (the CPU
+  // and the GPU both read the half bits themselves).
+  const dtypes: ElementType[] = ['float32', ...HALF_TYPES];
   for (const vocab of [32_000, 151_936]) {
     // 10^4 rows per mode: ten batches of 1000 rows, each batch fresh logits (a rotation of
     // one generated pool, to keep the suite quick) and fresh draws (its own step).
-    let pool: Float32Array | undefined;
-    it.each(
-      modes,
-    )(`agrees with the CPU token for token on 10^4 rows at vocab ${vocab}: %s`, async (name, mode) => {
-      pool ??= gaussianLogits(1500 * vocab, 3, vocab);
-      const rows = 10_000;
-      const chunk = 1000;
-      let agree = 0;
-      for (let start = 0; start < rows; start += chunk) {
-        const offset = (start / chunk) * 50 * vocab;
-        const logits = pool.subarray(offset, offset + chunk * vocab);
-        const stream = Uint32Array.from({ length: chunk }, (_, r) => start + r);
-        const request: SampleRequest = {
-          logits,
-          shape: [chunk, vocab],
-          seed: 1234,
-          step: start,
-          stream,
-          ...mode,
-        };
-        const b = cpu.sample(request).tokens;
-        // The GPU takes the chunk in sub-batches of several sizes: small ones split each row
-        // over many blocks, large ones give each row one block.
-        const sub = SUB_BATCHES[start / chunk]!;
-        const a = new Int32Array(chunk);
-        for (let first = 0; first < chunk; first += sub) {
-          const rows = Math.min(sub, chunk - first);
-          const part = gpu.sample({
-            ...request,
-            logits: logits.subarray(first * vocab, (first + rows) * vocab),
-            shape: [rows, vocab],
-            stream: stream.subarray(first, first + rows),
-          });
-          a.set(part.tokens, first);
-        }
-        for (let r = 0; r < chunk; r++) if (a[r] === b[r]) agree++;
-        // Let the worker answer the runner between batches (a long synchronous test times its RPC out).
-        await new Promise((resolve) => setImmediate(resolve));
+    const pools = new Map<ElementType, Float32Array | Uint16Array>();
+    const poolOf = (dtype: ElementType) => {
+      let pool = pools.get(dtype);
+      if (!pool) {
+        const values =
+          (pools.get('float32') as Float32Array | undefined) ?? gaussianLogits(1500 * vocab, 3, vocab);
+        pools.set('float32', values);
+        pool = dtype === 'float32' ? values : halfBitsOf(values, dtype);
+        pools.set(dtype, pool);
       }
-      const rate = agree / rows;
-      console.log(`agreement ${name} @ ${vocab}: ${(rate * 100).toFixed(3)}% of ${rows} rows`);
-      expect(rate).toBeGreaterThanOrEqual(0.999);
-    });
+      return pool;
+    };
+    for (const dtype of dtypes) {
+      it.each(
+        modes,
+      )(`agrees with the CPU token for token on 10^4 rows at vocab ${vocab}, ${dtype}: %s`, async (name, mode) => {
+        const pool = poolOf(dtype);
+        const rows = 10_000;
+        const chunk = 1000;
+        let agree = 0;
+        for (let start = 0; start < rows; start += chunk) {
+          const offset = (start / chunk) * 50 * vocab;
+          const logits = pool.subarray(offset, offset + chunk * vocab);
+          const stream = Uint32Array.from({ length: chunk }, (_, r) => start + r);
+          const request: SampleRequest = {
+            logits,
+            ...(dtype === 'float32' ? {} : { dtype }),
+            shape: [chunk, vocab],
+            seed: 1234,
+            step: start,
+            stream,
+            ...mode,
+          };
+          const b = cpu.sample(request).tokens;
+          // The GPU takes the chunk in sub-batches of several sizes: small ones split each row
+          // over many blocks, large ones give each row one block.
+          const sub = SUB_BATCHES[start / chunk]!;
+          const a = new Int32Array(chunk);
+          for (let first = 0; first < chunk; first += sub) {
+            const rows = Math.min(sub, chunk - first);
+            const part = gpu.sample({
+              ...request,
+              logits: logits.subarray(first * vocab, (first + rows) * vocab),
+              shape: [rows, vocab],
+              stream: stream.subarray(first, first + rows),
+            });
+            a.set(part.tokens, first);
+          }
+          for (let r = 0; r < chunk; r++) if (a[r] === b[r]) agree++;
+          // Let the worker answer the runner between batches (a long synchronous test times its RPC out).
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        const rate = agree / rows;
+        console.log(`agreement ${name} @ ${vocab} ${dtype}: ${(rate * 100).toFixed(3)}% of ${rows} rows`);
+        expect(rate).toBeGreaterThanOrEqual(0.999);
+      });
+    }
   }
+
+  describe.each(HALF_TYPES)('%s input', (dtype) => {
+    it('draws follow the softmax of its values (chi-square, 10^5 draws, α = 1e-3)', () => {
+      const { bits, widened } = toHalf(gaussianLogits(64, 2, 7), dtype);
+      for (const params of [{}, { temperature: 0.7, topK: 20, topP: 0.8 }, { minP: 0.05 }]) {
+        const draws = gpu.sample({ logits: bits, dtype, samples: 100_000, seed: 4321, ...params }).tokens;
+        const result = chiSquare(draws, referenceDistribution(widened, params), 1e-3);
+        expect(result.outside).toBe(0);
+        expect(result.statistic).toBeLessThan(result.critical);
+      }
+    });
+
+    it('from the host and from a DeviceBuffer: the tokens and log-probabilities of the CPU', () => {
+      const batch = 16;
+      const vocab = 5000;
+      const bits = halfBitsOf(gaussianLogits(batch * vocab, 2, 5), dtype);
+      const device = openDevice(0);
+      using onDevice = device.upload(bits);
+      const request = {
+        dtype,
+        shape: [batch, vocab] as [number, number],
+        seed: 9,
+        temperature: 0.9,
+        topK: 100,
+        topP: 0.95,
+      };
+      // Bias and penalties adjust a float32 copy of the half values.
+      const adjusted = {
+        logitBias: { 7: 3, 11: Number.NEGATIVE_INFINITY },
+        repetitionPenalty: 1.2,
+        frequencyPenalty: 0.3,
+        outputTokens: Array.from({ length: batch }, (_, r) => [r, r + 1, r + 1, 4000]),
+      };
+      for (const extra of [{}, adjusted]) {
+        for (const mode of ['raw', 'processed'] as const) {
+          const asked = { ...request, ...extra, logprobs: 5, logprobsMode: mode };
+          const c = cpu.sample({ logits: bits, ...asked });
+          const fromHost = gpu.sample({ logits: bits, ...asked });
+          const fromDevice = gpu.sample({ logits: onDevice, ...asked });
+          expect([...fromDevice.tokens]).toEqual([...fromHost.tokens]);
+          for (const g of [fromHost, fromDevice]) {
+            expect([...g.tokens]).toEqual([...c.tokens]);
+            for (let i = 0; i < batch; i++) expect(g.logprobs![i]).toBeCloseTo(c.logprobs![i]!, 4);
+            expect([...g.topLogprobs!.tokens]).toEqual([...c.topLogprobs!.tokens]);
+            for (let i = 0; i < batch * 5; i++)
+              expect(g.topLogprobs!.logprobs[i]).toBeCloseTo(c.topLogprobs!.logprobs[i]!, 4);
+          }
+        }
+      }
+    });
+  });
+
+  // Logits in memory another engine allocated, written on its own stream: wrapped by address and
+  // ordered after the engine's event on the device.
+  it.each([
+    'float32',
+    'bfloat16',
+  ] as const)('%s logits in memory allocated outside hip-runtime, filled on another stream, sampled after its event', (dtype) => {
+    const device = openDevice(0);
+    const batch = 64;
+    const vocab = 151_936;
+    const values = gaussianLogits(batch * vocab, 3, 123);
+    const data = dtype === 'float32' ? values : halfBitsOf(values, dtype);
+    const bytes = data.byteLength;
+    // The "engine": raw driver calls, outside hip-runtime's classes.
+    device.activate();
+    const raw = loadAddon();
+    const address = raw.malloc(bytes);
+    const engineStream = raw.streamCreate();
+    const engineEvent = raw.eventCreate();
+    try {
+      using source = device.upload(data);
+      using busy = device.alloc(256 * 2 ** 20);
+      const logits = device.wrapBuffer(address, bytes);
+      const stream = device.wrapStream(engineStream);
+      const done = device.wrapEvent(engineEvent);
+      // NaN until the engine's copy lands, behind a queue of slow work on its stream.
+      logits.fill(0xff, bytes);
+      device.synchronize();
+      for (let i = 0; i < 40; i++) busy.fill(i, busy.byteLength, stream);
+      logits.copyFrom(source, bytes, stream);
+      done.record(stream);
+      const params = {
+        shape: [batch, vocab] as [number, number],
+        topK: 50,
+        topP: 0.9,
+        seed: 5,
+        ...(dtype === 'float32' ? {} : { dtype }),
+      };
+      const wrapped = gpu.sample({ logits, after: done, ...params });
+      expect([...wrapped.status]).toEqual(new Array(batch).fill(RowStatus.sampled));
+      const ordinary = gpu.sample({ logits: source, ...params });
+      expect([...wrapped.tokens]).toEqual([...ordinary.tokens]);
+      logits.dispose();
+      stream.dispose();
+      done.dispose();
+    } finally {
+      device.activate();
+      raw.streamSynchronize(engineStream);
+      raw.eventDestroy(engineEvent);
+      raw.streamDestroy(engineStream);
+      raw.free(address);
+    }
+  });
 
   it('reports NaN and all -Infinity rows exactly as the CPU does', () => {
     const logits = new Float32Array([1, 2, 3, ...new Array(3).fill(-Infinity), 0, Number.NaN, 1]);

@@ -177,4 +177,22 @@ describe('request validation', () => {
     expect(auto.backend).toBe('cpu');
     expect(auto.fallbackReason).toBeTypeOf('string');
   });
+
+  it('checks dtype and after, and keeps them', () => {
+    const logits = new Float32Array(4);
+    expect(resolveRequest({ logits }).dtype).toBe('float32');
+    expect(resolveRequest({ logits: new Uint16Array(4), dtype: 'bfloat16' }).dtype).toBe('bfloat16');
+    expect(() => resolveRequest({ logits, dtype: 'fp16' as never })).toThrow(
+      "Expected 'float32', 'float16' or 'bfloat16' for dtype but received 'fp16' of type string",
+    );
+    // The CPU waits on the host for what `after` names, before it reads the input.
+    let waited = 0;
+    const after = { synchronize: () => waited++ } as never;
+    expect(resolveRequest({ logits, after }).after).toBe(after);
+    createSampler({ backend: 'cpu' }).sample({ logits, after });
+    expect(waited).toBe(1);
+    expect(() => resolveRequest({ logits, after: 5 as never })).toThrow(
+      'Expected an Event or a Stream for after but received 5 of type number',
+    );
+  });
 });

@@ -8,7 +8,7 @@ describe('sliceRows', () => {
   const batch = 6;
   const vocab = 40;
   const logits = gaussianLogits(batch * vocab, 2, 5);
-  const request: SampleRequest = {
+  const request: SampleRequest<Float32Array> = {
     logits,
     shape: [batch, vocab],
     temperature: [0.5, 1, 0, 1.5, 1, 0.7],
@@ -32,7 +32,7 @@ describe('sliceRows', () => {
   const resolved = resolveRequest(request);
 
   /** Rows [first, first + rows) of `request` as a request of their own. */
-  function alone(first: number, rows: number): SampleRequest {
+  function alone(first: number, rows: number): SampleRequest<Float32Array> {
     const end = first + rows;
     const pick = <T>(v: T[] | readonly T[]) => v.slice(first, end);
     return {

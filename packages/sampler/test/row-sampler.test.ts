@@ -37,7 +37,7 @@ interface Kept {
 }
 
 /** The kept set the row sampler samples from, read from its processed top list (all of it). */
-function keptSet(x: Float32Array, params: Omit<SampleRequest, 'logits'>): Kept {
+function keptSet(x: Float32Array, params: Omit<SampleRequest<Float32Array>, 'logits'>): Kept {
   const rows = new RowSampler();
   const request = resolveRequest({ logits: x, seed: 1, ...params });
   expect(rows.sampleRow(request, 0, new Int32Array(request.samples))).toBe(true);

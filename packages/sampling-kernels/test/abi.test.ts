@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KernelArgPacker } from '@rocmforge/hip-runtime';
 import { describe, expect, it } from 'vitest';
-import { ABI_CONSTANTS, ABI_ENUMS, ABI_STRUCTS } from '../src/abi.js';
+import {
+  ABI_CONSTANTS,
+  ABI_ENUMS,
+  ABI_STRUCTS,
+  ELEMENT_BYTES,
+  ELEMENT_SUFFIX,
+  KERNEL_PARAMS,
+} from '../src/abi.js';
 import { packageRoot } from '../src/index.js';
 import { structLayout } from '../src/param-struct.js';
 
@@ -168,5 +175,18 @@ describe('kernels/abi.h and src/abi.ts', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('element types', () => {
+  it('are float32 (4 bytes) and the two half types (2 bytes), each with its entry points', () => {
+    expect(Object.entries(ELEMENT_BYTES)).toEqual([
+      ['float32', 4],
+      ['float16', 2],
+      ['bfloat16', 2],
+    ]);
+    for (const suffix of Object.values(ELEMENT_SUFFIX))
+      for (const kernel of ['rf_sample', 'rf_sample_narrow', 'rf_token_logprobs', 'rf_top_logprobs'])
+        expect(Object.keys(KERNEL_PARAMS)).toContain(`${kernel}${suffix}`);
   });
 });

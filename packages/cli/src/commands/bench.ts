@@ -3,6 +3,7 @@ import {
   BENCH_MODES,
   type BenchResult,
   defaultBenchGrid,
+  type ElementType,
   type MultiGpuBenchResult,
   runBenchmark,
   runMultiGpuBenchmark,
@@ -25,6 +26,8 @@ export interface BenchCommandOptions {
   sigmas: number[];
   /** Sampling modes to measure (`plain`, `top-k`, `top-p`, `min-p`, `top-k+top-p`); default all. */
   modes?: string[];
+  /** Element types of the logits (`float32`, `float16`, `bfloat16`); default float32 alone. */
+  dtype?: ElementType[];
   /** Timed repetitions per case (the median is reported); the CPU times at least this many calls. */
   repetitions?: number;
   /** GPU index for the grid. */
@@ -64,6 +67,7 @@ export function runBench(options: BenchCommandOptions): BenchReport {
     quick: options.quick ?? false,
     sigmas: options.sigmas,
     ...(options.modes ? { modes: options.modes } : {}),
+    ...(options.dtype ? { dtypes: options.dtype } : {}),
   });
   const bar = options.progress
     ? new SingleBar({ format: 'bench [{bar}] {value}/{total} {case}', hideCursor: true })
@@ -78,7 +82,7 @@ export function runBench(options: BenchCommandOptions): BenchReport {
     cpuRows: options.quick ? 4 : 16,
     onProgress: (done, total, c) => {
       bar?.setTotal(total);
-      bar?.update(done, { case: `${c.batch}×${c.vocab} ${c.mode} σ=${c.sigma}` });
+      bar?.update(done, { case: `${c.batch}×${c.vocab} ${c.mode} ${c.dtype} σ=${c.sigma}` });
     },
   });
   bar?.stop();
@@ -105,13 +109,13 @@ export function printBench(report: BenchReport): void {
   }
   const withGpu = report.results.some((r) => r.gpu);
   const withCpu = report.results.some((r) => r.cpu);
-  const head = ['batch × vocab', 'mode', 'σ'];
+  const head = ['batch × vocab', 'mode', 'dtype', 'σ'];
   if (withGpu) head.push('GPU kernel µs/call', 'GB/s', 'host µs/call', 'end-to-end µs/call');
   if (withCpu) head.push('CPU µs/call', 'CPU µs/row');
   if (withGpu && withCpu) head.push('speed-up');
   const table = newTable(head);
   for (const r of report.results) {
-    const line: Array<string | number> = [`${r.batch} × ${r.vocab}`, r.mode, r.sigma];
+    const line: Array<string | number> = [`${r.batch} × ${r.vocab}`, r.mode, r.dtype, r.sigma];
     if (withGpu)
       line.push(
         r.gpu ? r.gpu.kernelMicroseconds.toFixed(1) : '–',
@@ -213,6 +217,11 @@ export function registerBench(program: Command): void {
       oneOfEach('--modes', Object.keys(BENCH_MODES)),
     )
     .option(
+      '--dtype <list>',
+      'element types of the logits, comma-separated: float32,float16,bfloat16 (default float32)',
+      oneOfEach('--dtype', ['float32', 'float16', 'bfloat16']),
+    )
+    .option(
       '--repetitions <n>',
       'timed repetitions per case (the CPU times at least this many calls)',
       integer('--repetitions', 1),
@@ -227,7 +236,7 @@ export function registerBench(program: Command): void {
     .option('--chart <file.svg>', 'draw time per call against batch size (log scales) as SVG')
     .addHelpText(
       'after',
-      '\nExamples:\n  rocmforge bench --quick\n  rocmforge bench --sigmas 3,1 --json bench.json --chart bench.svg\n  rocmforge bench --devices all',
+      '\nExamples:\n  rocmforge bench --quick\n  rocmforge bench --sigmas 3,1 --json bench.json --chart bench.svg\n  rocmforge bench --dtype float32,bfloat16,float16\n  rocmforge bench --devices all',
     )
     .action((flags: BenchFlags) => {
       printBench(runBench({ ...flags, progress: process.stderr.isTTY === true }));

@@ -87,6 +87,7 @@ export function sampleFile(options: SampleOptions): SampleReport {
   try {
     const request: SampleRequest = {
       ...(options.probs ? { probs: matrix.data } : { logits: matrix.data }),
+      dtype: matrix.dtype,
       shape: matrix.shape,
       ...samplingRequest(options),
     };

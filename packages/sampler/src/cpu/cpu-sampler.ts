@@ -1,8 +1,11 @@
 import { SamplerDisposedError, SamplerInputError } from '../errors.js';
+import { rowValues } from '../half-values.js';
 import { CPU_INPUT, type DeviceInput, resolveFor } from '../input.js';
 import { checkPinnable, type PinnedHostMemory, pinHandle } from '../pinned.js';
 import type {
   DistributionResult,
+  HostInput,
+  HostValues,
   ResolvedRequest,
   SampleRequest,
   SampleResult,
@@ -21,12 +24,14 @@ import { ThresholdSelector } from './threshold-select.js';
  * The pure-TypeScript backend: exact, allocation-free per row, and the reference the GPU
  * backend agrees with token for token.
  */
-export class CpuSampler implements ResolvedSampler<Float32Array> {
+export class CpuSampler implements ResolvedSampler<HostValues> {
   readonly backend = 'cpu' as const;
   readonly fallbackReason: string | undefined;
   readonly #rows = new RowSampler();
   readonly #selector = new ThresholdSelector();
   readonly #verifier = new SpeculativeVerifier();
+  /** A row of half-precision input widened, for raw log-probabilities. */
+  #raw = new Float32Array(0);
   #disposed = false;
 
   constructor(fallbackReason?: string) {
@@ -34,7 +39,7 @@ export class CpuSampler implements ResolvedSampler<Float32Array> {
   }
 
   get memoryBytes(): number {
-    return this.#rows.memoryBytes + this.#verifier.memoryBytes;
+    return this.#rows.memoryBytes + this.#verifier.memoryBytes + this.#raw.byteLength;
   }
 
   sample(request: SampleRequest): SampleResult {
@@ -46,7 +51,7 @@ export class CpuSampler implements ResolvedSampler<Float32Array> {
   }
 
   /** Checks `request` (host arrays only) and resolves it. */
-  resolve(request: SampleRequest<Float32Array | DeviceInput>): ResolvedRequest {
+  resolve(request: SampleRequest<HostInput | DeviceInput>): ResolvedRequest {
     if (this.#disposed) throw new SamplerDisposedError();
     return resolveFor(request, CPU_INPUT);
   }
@@ -57,7 +62,7 @@ export class CpuSampler implements ResolvedSampler<Float32Array> {
   }
 
   /** Nothing to pin on the CPU: checks the array and returns a handle that does nothing. */
-  pinHostMemory(array: Float32Array): PinnedHostMemory {
+  pinHostMemory(array: HostValues): PinnedHostMemory {
     if (this.#disposed) throw new SamplerDisposedError();
     checkPinnable(array);
     return pinHandle(() => {});
@@ -66,6 +71,8 @@ export class CpuSampler implements ResolvedSampler<Float32Array> {
   /** Samples an already validated request (from {@link resolve}, or a slice of one). */
   sampleResolved(request: ResolvedRequest): SampleResult {
     const { batch, vocab, samples } = request;
+    // The input is read here, on the host: the work it waits for must be done.
+    request.after?.synchronize();
     const result = allocateResult(request);
     const { tokens, valid, status, logprobs, topLogprobs: top } = result;
     const want = request.logprobs;
@@ -87,7 +94,8 @@ export class CpuSampler implements ResolvedSampler<Float32Array> {
         for (let s = 0; s < samples; s++) logprobs![out + s] = this.#rows.processedLogprob(tokens[out + s]!);
         if (top) this.#rows.processedTop(top.n, top.tokens, top.logprobs, row * top.n);
       } else {
-        const raw = request.input.subarray(row * vocab, (row + 1) * vocab);
+        if (request.dtype !== 'float32' && this.#raw.length < vocab) this.#raw = new Float32Array(vocab);
+        const raw = rowValues(request, row * vocab, vocab, this.#raw);
         const logOf = rawLogprobs(raw, request.kind);
         for (let s = 0; s < samples; s++) logprobs![out + s] = logOf(tokens[out + s]!);
         if (top) {

@@ -1,4 +1,5 @@
 import { SamplerInputError } from '../errors.js';
+import { rowValues } from '../half-values.js';
 import { uniform53, upperUniform53 } from '../philox.js';
 import type { ResolvedRequest, RowAdjustments } from '../request.js';
 import { rowUsesExtraFilters } from '../resolved-request.js';
@@ -32,6 +33,8 @@ export class RowSampler {
   #kept = new Int32Array(0);
   #candidates = new Int32Array(0);
   #work = new Float32Array(0);
+  /** The row's values widened to float32 (half-precision input). */
+  #row = new Float32Array(0);
   #workBits = new Uint32Array(0);
   #counts = new Int32Array(0);
   /** Running weight at the end of each chunk of {@link CHUNK} tokens (the plain path). */
@@ -67,6 +70,7 @@ export class RowSampler {
     this.#kept = new Int32Array(vocab);
     this.#candidates = new Int32Array(vocab);
     this.#work = new Float32Array(vocab);
+    this.#row = new Float32Array(vocab);
     this.#workBits = new Uint32Array(this.#work.buffer);
     this.#counts = new Int32Array(vocab);
     this.#chunkTotals = new Float64Array(Math.ceil(vocab / CHUNK));
@@ -78,7 +82,7 @@ export class RowSampler {
   /** Bytes of scratch held. */
   get memoryBytes(): number {
     const v = this.#weights.length;
-    return v * (8 + 8 + 4 + 4 + 4 + 4 + 4 + 8) + this.#chunkTotals.length * 8 + this.#chain.memoryBytes;
+    return v * (8 + 8 + 4 + 4 + 4 + 4 + 4 + 4 + 8) + this.#chunkTotals.length * 8 + this.#chain.memoryBytes;
   }
 
   /**
@@ -104,13 +108,13 @@ export class RowSampler {
   keepRow(request: ResolvedRequest, row: number): boolean {
     const { vocab, kind } = request;
     this.#ensure(vocab);
-    const offset = row * vocab;
-    let x = request.input.subarray(offset, offset + vocab);
+    const adjust = request.adjustments !== undefined && kind === 'logits';
+    let x = rowValues(request, row * vocab, vocab, adjust ? this.#work : this.#row);
     let bits = new Uint32Array(x.buffer, x.byteOffset, vocab);
-    if (request.adjustments !== undefined && kind === 'logits') {
+    if (adjust) {
       const work = this.#work.subarray(0, vocab);
-      work.set(x);
-      this.#applyAdjustments(work, request.adjustments, row);
+      if (x.buffer !== work.buffer) work.set(x);
+      this.#applyAdjustments(work, request.adjustments!, row);
       x = work;
       bits = this.#workBits.subarray(0, vocab);
     }

@@ -76,11 +76,16 @@ export function launchChunk(
   const { batch, vocab, samples, kind } = request;
   const { first, rows, input } = chunk;
   const bytes = rows * vocab * 4;
+  const { dtype } = request;
   let values = input;
+  let valuesType = dtype;
   if (request.adjustments) {
+    // Adjusted in place on a float32 copy (half input widened into it).
     const adjusted = workspace.get('adjusted', chunk.chunkRows * vocab * 4);
-    adjusted.copyFrom(input, bytes, stream);
     values = deviceRange(adjusted, 0, bytes);
+    if (dtype === 'float32') adjusted.copyFrom(input, bytes, stream);
+    else kernels.widen({ input, dtype, output: values, batch: rows, vocab, stream });
+    valuesType = 'float32';
     const table = new modules.AdjustmentTable(adjustmentEntries(request.adjustments, first, rows));
     const buffer = workspace.get('adjustments', table.bytes.byteLength);
     kernels.adjustLogits({ logits: values, vocab, table, buffer, stream });
@@ -92,6 +97,7 @@ export function launchChunk(
   const splitBytes = kernels.sampleScratchBytes(rows, vocab);
   const launch = {
     input: values,
+    dtype: valuesType,
     batch: rows,
     vocab,
     kind,
@@ -108,8 +114,19 @@ export function launchChunk(
   if (!request.logprobs || !rowStats || !buffers.logprobs) return;
   // Log-probabilities of the chunk: of the input (raw) or of the adjusted values (processed).
   const { mode, n } = request.logprobs;
-  const source = mode === 'raw' ? input : values;
-  const common = { values: source, batch: rows, vocab, kind, tokens, samples, rowStats, mode, stream };
+  const [source, sourceType] = mode === 'raw' ? [input, dtype] : [values, valuesType];
+  const common = {
+    values: source,
+    dtype: sourceType,
+    batch: rows,
+    vocab,
+    kind,
+    tokens,
+    samples,
+    rowStats,
+    mode,
+    stream,
+  };
   kernels.tokenLogprobs({
     ...common,
     out: deviceRange(buffers.logprobs, first * samples * 4, rows * samples * 4),

@@ -5,6 +5,8 @@ import { type DeviceInput, type InputRule, resolveFor } from '../input.js';
 import { type PinnedHostMemory, pinShared } from '../pinned.js';
 import type {
   DistributionResult,
+  HostInput,
+  HostValues,
   ResolvedRequest,
   SampleRequest,
   SampleResult,
@@ -25,7 +27,7 @@ import { DeviceWorkspace } from './workspace.js';
  * @rocmforge/sampling-kernels in one launch per batch (per chunk of rows for large host
  * batches). Device workspace is reused between calls and grows on demand; `dispose()` frees it.
  */
-export class GpuSampler implements ResolvedSampler<Float32Array | DeviceInput> {
+export class GpuSampler implements ResolvedSampler<HostValues | DeviceInput> {
   readonly backend = 'gpu' as const;
   readonly fallbackReason = undefined;
   /** The device this sampler runs on. */
@@ -50,7 +52,7 @@ export class GpuSampler implements ResolvedSampler<Float32Array | DeviceInput> {
     this.#stream = device.createStream();
     this.#workspace = new DeviceWorkspace(device);
     this.#staging = new Staging(device, this.#workspace);
-    this.#input = { expected: 'a Float32Array or a DeviceBuffer', device };
+    this.#input = { expected: 'a Float32Array, Uint16Array, Float16Array or DeviceBuffer', device };
     this.#context = {
       modules: modules.kernels,
       kernels: this.kernels,
@@ -75,7 +77,7 @@ export class GpuSampler implements ResolvedSampler<Float32Array | DeviceInput> {
     return this.#workspace.bytes;
   }
 
-  sample(request: SampleRequest<Float32Array | DeviceInput>): SampleResult {
+  sample(request: SampleRequest<HostInput | DeviceInput>): SampleResult {
     this.#queue.assertIdle();
     return this.#wait(this.#enqueue(this.resolve(request)));
   }
@@ -84,23 +86,23 @@ export class GpuSampler implements ResolvedSampler<Float32Array | DeviceInput> {
    * Samples without blocking the event loop while the GPU works. Calls on one sampler run one
    * after another (they share its pinned staging memory).
    */
-  sampleAsync(request: SampleRequest<Float32Array | DeviceInput>): Promise<SampleResult> {
+  sampleAsync(request: SampleRequest<HostInput | DeviceInput>): Promise<SampleResult> {
     return this.#queued(() => this.resolve(request));
   }
 
   /** @internal Checks `request` (host arrays, or DeviceBuffers of this device) and resolves it. */
-  resolve(request: SampleRequest<Float32Array | DeviceInput>): ResolvedRequest<Float32Array | DeviceInput> {
+  resolve(request: SampleRequest<HostInput | DeviceInput>): ResolvedRequest<HostValues | DeviceInput> {
     if (this.#disposed) throw new SamplerDisposedError();
     return resolveFor(request, this.#input);
   }
 
   /** @internal Samples a request resolved by {@link resolve}. */
-  sampleResolved(request: ResolvedRequest<Float32Array | DeviceInput>): SampleResult {
+  sampleResolved(request: ResolvedRequest<HostValues | DeviceInput>): SampleResult {
     return this.enqueueResolved(request)();
   }
 
   /** @internal As {@link sampleAsync}, for a request resolved by {@link resolve}. */
-  sampleResolvedAsync(request: ResolvedRequest<Float32Array | DeviceInput>): Promise<SampleResult> {
+  sampleResolvedAsync(request: ResolvedRequest<HostValues | DeviceInput>): Promise<SampleResult> {
     return this.#queued(() => request);
   }
 
@@ -108,7 +110,7 @@ export class GpuSampler implements ResolvedSampler<Float32Array | DeviceInput> {
    * @internal Enqueues a resolved request on this sampler's stream and returns the function that
    * waits for it and gives the result: several devices' work can be in flight before any wait.
    */
-  enqueueResolved(request: ResolvedRequest<Float32Array | DeviceInput>): () => SampleResult {
+  enqueueResolved(request: ResolvedRequest<HostValues | DeviceInput>): () => SampleResult {
     this.#queue.assertIdle();
     const pending = this.#enqueue(request);
     return () => this.#wait(pending);
@@ -136,13 +138,13 @@ export class GpuSampler implements ResolvedSampler<Float32Array | DeviceInput> {
    * Page-locks `array` (portably: every device sees it pinned) until the handle is disposed;
    * this sampler then copies it, or any view inside it, straight to the device, asynchronously.
    */
-  pinHostMemory(array: Float32Array): PinnedHostMemory {
+  pinHostMemory(array: HostValues): PinnedHostMemory {
     if (this.#disposed) throw new SamplerDisposedError();
     return pinShared(array, this.device, [this]);
   }
 
   /** @internal Records `array` as page-locked by someone else (the multi-GPU sampler's pin). */
-  markPinned(array: Float32Array): () => void {
+  markPinned(array: HostValues): () => void {
     return this.#staging.userPinned.add(array);
   }
 
@@ -166,7 +168,7 @@ export class GpuSampler implements ResolvedSampler<Float32Array | DeviceInput> {
     throw new UnsupportedOnBackendError('gpu', 'verify');
   }
 
-  #queued(resolve: () => ResolvedRequest<Float32Array | DeviceInput>): Promise<SampleResult> {
+  #queued(resolve: () => ResolvedRequest<HostValues | DeviceInput>): Promise<SampleResult> {
     return this.#queue.run(async () => {
       const pending = this.#enqueue(resolve());
       await this.#stream.wait();
@@ -174,7 +176,7 @@ export class GpuSampler implements ResolvedSampler<Float32Array | DeviceInput> {
     });
   }
 
-  #enqueue(request: ResolvedRequest<Float32Array | DeviceInput>): PendingCall {
+  #enqueue(request: ResolvedRequest<HostValues | DeviceInput>): PendingCall {
     if (this.#disposed) throw new SamplerDisposedError();
     // No kernels for these filters yet: a typed error, never a device failure.
     if (request.extraFilters) throw new UnsupportedOnBackendError('gpu', 'typicalP, topNSigma and XTC');

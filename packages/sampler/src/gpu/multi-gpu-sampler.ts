@@ -3,6 +3,8 @@ import { type DeviceInput, type InputRule, resolveFor } from '../input.js';
 import { type PinnedHostMemory, pinShared } from '../pinned.js';
 import type {
   DistributionResult,
+  HostInput,
+  HostValues,
   ResolvedRequest,
   SampleRequest,
   SampleResult,
@@ -32,7 +34,7 @@ import { GpuSampler } from './gpu-sampler.js';
  * sampler.dispose();
  * ```
  */
-export class MultiGpuSampler implements ResolvedSampler<Float32Array> {
+export class MultiGpuSampler implements ResolvedSampler<HostValues> {
   readonly backend = 'gpu' as const;
   readonly fallbackReason = undefined;
   /** One sampler per device, in the order given. */
@@ -45,7 +47,8 @@ export class MultiGpuSampler implements ResolvedSampler<Float32Array> {
     if (shards.length === 0) throw new SamplerInputError('devices', 'at least one device', shards.length);
     this.shards = shards;
     this.#input = {
-      expected: 'a Float32Array (a DeviceBuffer lives on one device: use a single-device sampler)',
+      expected:
+        'a Float32Array, Uint16Array or Float16Array (a DeviceBuffer lives on one device: use a single-device sampler)',
     };
   }
 
@@ -81,12 +84,12 @@ export class MultiGpuSampler implements ResolvedSampler<Float32Array> {
   }
 
   /** Samples a host-side batch over every device; all shards are enqueued before any wait. */
-  sample(request: SampleRequest<Float32Array | DeviceInput>): SampleResult {
+  sample(request: SampleRequest<HostInput | DeviceInput>): SampleResult {
     return this.sampleResolved(this.resolve(request));
   }
 
   /** As {@link sample}, without blocking the event loop while the devices work. */
-  async sampleAsync(request: SampleRequest<Float32Array | DeviceInput>): Promise<SampleResult> {
+  async sampleAsync(request: SampleRequest<HostInput | DeviceInput>): Promise<SampleResult> {
     return this.sampleResolvedAsync(this.resolve(request));
   }
 
@@ -94,13 +97,13 @@ export class MultiGpuSampler implements ResolvedSampler<Float32Array> {
    * @internal Checks `request` (host arrays only: a DeviceBuffer lives on one device) and
    * resolves it, once, on the whole batch; the shards get slices of it.
    */
-  resolve(request: SampleRequest<Float32Array | DeviceInput>): ResolvedRequest<Float32Array> {
+  resolve(request: SampleRequest<HostInput | DeviceInput>): ResolvedRequest<HostValues> {
     if (this.#disposed) throw new SamplerDisposedError();
     return resolveFor(request, this.#input);
   }
 
   /** @internal Samples a resolved batch: every shard's rows enqueued before any wait. */
-  sampleResolved(request: ResolvedRequest<Float32Array>): SampleResult {
+  sampleResolved(request: ResolvedRequest<HostValues>): SampleResult {
     const plan = this.#plan(request);
     const waits = plan.map(({ sampler, request: part }) => sampler.enqueueResolved(part));
     return merge(
@@ -111,7 +114,7 @@ export class MultiGpuSampler implements ResolvedSampler<Float32Array> {
   }
 
   /** @internal As {@link sampleResolved}, without blocking the event loop. */
-  async sampleResolvedAsync(request: ResolvedRequest<Float32Array>): Promise<SampleResult> {
+  async sampleResolvedAsync(request: ResolvedRequest<HostValues>): Promise<SampleResult> {
     const plan = this.#plan(request);
     const parts = await Promise.all(
       plan.map(({ sampler, request: part }) => sampler.sampleResolvedAsync(part)),
@@ -120,7 +123,7 @@ export class MultiGpuSampler implements ResolvedSampler<Float32Array> {
   }
 
   /** Contiguous blocks of rows, as even as can be, one per device (fewer when the batch is smaller). */
-  #plan(request: ResolvedRequest<Float32Array>): Shard[] {
+  #plan(request: ResolvedRequest<HostValues>): Shard[] {
     if (this.#disposed) throw new SamplerDisposedError();
     const { batch } = request;
     const count = Math.min(this.shards.length, batch);
@@ -143,7 +146,7 @@ export class MultiGpuSampler implements ResolvedSampler<Float32Array> {
    * Page-locks `array` once for every device (a portable registration through the first one):
    * the shards of a batch in it are then copied to their devices at the same time.
    */
-  pinHostMemory(array: Float32Array): PinnedHostMemory {
+  pinHostMemory(array: HostValues): PinnedHostMemory {
     if (this.#disposed) throw new SamplerDisposedError();
     return pinShared(array, this.shards[0]!.device, this.shards);
   }
@@ -184,7 +187,7 @@ interface Shard {
   sampler: GpuSampler;
   first: number;
   rows: number;
-  request: ResolvedRequest<Float32Array>;
+  request: ResolvedRequest<HostValues>;
 }
 
 function safeCount(count: () => number): number {

@@ -1,5 +1,5 @@
 import type { DeviceInput } from '../input.js';
-import type { ResolvedRequest, SampleResult } from '../request.js';
+import type { HostValues, ResolvedRequest, SampleResult } from '../request.js';
 import { allocateResult } from '../resolved-request.js';
 import { type ChunkContext, callBuffers, launchChunk, outputBytes } from './chunk-launch.js';
 import { decodeRowStatus } from './row-status.js';
@@ -23,10 +23,12 @@ export interface PendingCall {
 export function enqueueCall(
   context: ChunkContext,
   staging: Staging,
-  request: ResolvedRequest<Float32Array | DeviceInput>,
+  request: ResolvedRequest<HostValues | DeviceInput>,
 ): PendingCall {
   const { modules, workspace, stream, timing } = context;
   const { batch } = request;
+  // The producer's work first, on the device (no host wait).
+  if (request.after) stream.waitFor(request.after);
   const buffers = callBuffers(workspace, modules, request);
   const paramBytes = modules.rowParameterBytes(batch);
   const call = staging.stage(request, paramBytes, outputBytes(request), stream);

@@ -1,7 +1,7 @@
 import type { Device, DeviceBuffer, DeviceRange, Stream } from '@rocmforge/hip-runtime';
-import type { DeviceInput } from '../input.js';
+import { type DeviceInput, ELEMENT_BYTES } from '../input.js';
 import { PinnedRanges } from '../pinned.js';
-import type { ResolvedRequest } from '../request.js';
+import type { HostValues, ResolvedRequest } from '../request.js';
 import type { DeviceWorkspace } from './workspace.js';
 
 /** Device memory for host inputs (and adjusted copies) at most: larger batches go in chunks of rows. */
@@ -51,25 +51,27 @@ export class Staging {
 
   /** Lays out the host block of a call with `paramBytes` of parameters and `outputBytes` coming back. */
   stage(
-    request: ResolvedRequest<Float32Array | DeviceInput>,
+    request: ResolvedRequest<HostValues | DeviceInput>,
     paramBytes: number,
     outputBytes: number,
     stream: Stream,
   ): StagedCall {
     const { batch, vocab } = request;
-    const rowBytes = vocab * 4;
+    const rowBytes = vocab * ELEMENT_BYTES[request.dtype];
     const source = request.input;
     const inputBytes = batch * rowBytes;
-    const fromHost = source instanceof Float32Array;
+    const fromHost = ArrayBuffer.isView(source);
     // Through the block when small and not page-locked already.
     const throughBlock = fromHost && inputBytes <= PINNED_INPUT_BYTES && !this.userPinned.covers(source);
     const inputAt = Math.ceil((paramBytes + outputBytes) / 64) * 64;
     const host = this.#block(throughBlock ? inputAt + inputBytes : paramBytes + outputBytes);
     // Logits already on the device without adjustments go in one launch.
+    // Adjusted rows are float32 copies (half rows too): counted at 4 bytes per element then.
+    const chunkRowBytes = request.adjustments ? vocab * 4 : rowBytes;
     const chunkRows =
       !fromHost && !request.adjustments
         ? batch
-        : Math.max(1, Math.min(batch, Math.floor(STAGING_BYTES / rowBytes)));
+        : Math.max(1, Math.min(batch, Math.floor(STAGING_BYTES / chunkRowBytes)));
     const input = (first: number, rows: number): DeviceRange => {
       const bytes = rows * rowBytes;
       if (!fromHost) return deviceRange(source, first * rowBytes, bytes);
@@ -77,7 +79,10 @@ export class Staging {
       let rowsOnHost = source.subarray(first * vocab, (first + rows) * vocab);
       if (throughBlock) {
         // One chunk (inputBytes ≤ PINNED_INPUT_BYTES ≤ STAGING_BYTES): copy into the block.
-        const pinned = new Float32Array(host, inputAt, rows * vocab);
+        const pinned =
+          rowsOnHost instanceof Float32Array
+            ? new Float32Array(host, inputAt, rows * vocab)
+            : new Uint16Array(host, inputAt, rows * vocab);
         pinned.set(rowsOnHost);
         rowsOnHost = pinned;
       }
