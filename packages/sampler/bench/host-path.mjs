@@ -1,0 +1,116 @@
+// The JavaScript side of one GPU `sample` call, measured without a GPU (not a test): the
+// GpuSampler runs over a test double of the native addon that does no driver work and counts
+// what crosses into it. `node bench/host-path.mjs` in this package after `pnpm build`.
+// It prints, per case, the microseconds per call (median of rounds) and the N-API crossings per
+// call by function: the host path's own cost, which the driver's calls then add to on a GPU.
+// On a GPU, the real figure is `rocmforge bench --backend gpu` (column "host µs").
+import { Device } from '@rocmforge/hip-runtime';
+import * as kernels from '@rocmforge/sampling-kernels';
+import * as runtime from '@rocmforge/hip-runtime';
+import { GpuSampler, syntheticLogits } from '../dist/index.js';
+
+const counts = new Map();
+let nextAddress = 0x7f0000000000n;
+const handle = () => (nextAddress += 0x1000n);
+const counted = (name, fn) =>
+  (...args) => {
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+    return fn(...args);
+  };
+// An H200 as the driver reports it; every call succeeds at once.
+const facts = {
+  name: 'test double',
+  architecture: 'sm_90',
+  totalMemory: 141e9,
+  multiprocessors: 132,
+  maxThreadsPerBlock: 1024,
+  sharedMemoryPerBlock: 49152,
+  sharedMemoryPerBlockOptin: 232448,
+  warpSize: 32,
+  l2CacheBytes: 62914560,
+};
+const native = {};
+for (const [name, fn] of Object.entries({
+  deviceInfo: () => facts,
+  makeCurrent: () => {},
+  malloc: (bytes) => {
+    const at = handle();
+    nextAddress += BigInt(bytes);
+    return at;
+  },
+  free: () => {},
+  copyHostToDevice: () => {},
+  copyDeviceToHost: (host) => {
+    // Every row sampled: the status bytes follow the tokens in the landing block.
+    new Uint8Array(host.buffer, host.byteOffset, host.byteLength).fill(1);
+  },
+  copyDeviceToDevice: () => {},
+  memset: () => {},
+  hostRegister: () => {},
+  hostUnregister: () => {},
+  streamCreate: handle,
+  streamDestroy: () => {},
+  streamSynchronize: () => {},
+  streamQuery: () => true,
+  eventCreate: handle,
+  eventDestroy: () => {},
+  eventRecord: () => {},
+  eventElapsed: () => 0.01,
+  moduleLoad: handle,
+  moduleUnload: () => {},
+  moduleFunction: handle,
+  functionAttribute: () => 0,
+  setFunctionAttribute: () => {},
+  launch: () => {},
+  submit: () => {},
+})) {
+  native[name] = counted(name, fn);
+}
+
+const device = new Device(native, 0, { backend: 'cuda', version: 13000, attempts: [] });
+// The constructor is private in TypeScript only: the double stands in for openDevice.
+const sampler = new GpuSampler({ runtime, kernels }, device);
+const timing = process.argv.includes('--timing');
+if (timing) sampler.enableTiming();
+
+const cases = [
+  { name: 'device 1 × 151936 top-k+top-p', batch: 1, vocab: 151_936, onDevice: true },
+  { name: 'device 32 × 151936 top-k+top-p', batch: 32, vocab: 151_936, onDevice: true },
+  { name: 'device 1 × 151936 plain', batch: 1, vocab: 151_936, onDevice: true, plain: true },
+  { name: 'host 1 × 4096 (generate)', batch: 1, vocab: 4096, onDevice: false },
+];
+const rows = [];
+for (const c of cases) {
+  const logits = syntheticLogits(c.batch * c.vocab, 3, 7);
+  const input = c.onDevice ? device.upload(logits) : logits;
+  const request = {
+    logits: input,
+    shape: [c.batch, c.vocab],
+    seed: 1,
+    ...(c.plain ? {} : { topK: 50, topP: 0.9 }),
+  };
+  const calls = 20_000;
+  let step = 0;
+  for (let i = 0; i < 5000; i++) sampler.sample({ ...request, step: step++ });
+  const rounds = [];
+  counts.clear();
+  for (let r = 0; r < 7; r++) {
+    const start = performance.now();
+    for (let i = 0; i < calls; i++) sampler.sample({ ...request, step: step++ });
+    rounds.push(((performance.now() - start) * 1000) / calls);
+  }
+  rounds.sort((a, b) => a - b);
+  const perCall = {};
+  for (const [name, n] of counts) perCall[name] = n / (calls * 7);
+  rows.push({
+    case: c.name,
+    'µs per call': rounds[3].toFixed(2),
+    crossings: Object.values(perCall).reduce((a, b) => a + b, 0),
+    by: Object.entries(perCall)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', '),
+  });
+}
+console.log(`node ${process.version}${timing ? ', timing events on (as rocmforge bench measures)' : ''}`);
+console.table(rows);
+sampler.dispose();
