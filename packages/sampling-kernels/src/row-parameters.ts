@@ -71,6 +71,7 @@ export function writeRowParameters(host: ArrayBuffer, batch: number, arrays: Row
 /**
  * The parameters of rows [first, first + rows) in `block`, the device copy of a per-row
  * parameter block of `batch` rows (each region carries `block`'s device, when it has one).
+ * The same arguments again give the same (frozen) object.
  */
 export function rowParameterRegions(
   block: DeviceRegion,
@@ -78,9 +79,23 @@ export function rowParameterRegions(
   first: number,
   rows: number,
 ): RowParameterBuffers {
+  // The last answer per block is kept: a decode loop asks the same every call. Reading
+  // `block.address` first keeps a disposed buffer's error.
+  const address = block.address;
+  const last = lastRegions.get(block);
+  if (last && last.address === address && last.batch === batch && last.first === first && last.rows === rows) {
+    return last.regions;
+  }
   const regions = {} as RowParameterBuffers;
   ROW_PARAMETERS.forEach((name, i) => {
     regions[name] = subRegion(block, (i * batch + first) * ELEMENT_BYTES, rows * ELEMENT_BYTES);
   });
+  Object.freeze(regions);
+  lastRegions.set(block, { address, batch, first, rows, regions });
   return regions;
 }
+
+const lastRegions = new WeakMap<
+  DeviceRegion,
+  { address: bigint; batch: number; first: number; rows: number; regions: RowParameterBuffers }
+>();
