@@ -1,13 +1,22 @@
 // The JavaScript side of one GPU `sample` call, measured without a GPU (not a test): the
 // GpuSampler runs over a test double of the native addon that does no driver work and counts
 // what crosses into it. `node bench/host-path.mjs` in this package after `pnpm build`.
-// It prints, per case, the CPU microseconds per call (fastest and median of 7 rounds of 20000
-// calls) and the N-API crossings per call by function: the host path's own cost, which the driver's calls then add to on a GPU.
+// It prints, per case, the CPU microseconds per call (fastest and median of 15 rounds of 10000
+// calls), the heap bytes it allocates, and the N-API crossings per call by function: the host path's own cost, which the driver's calls then add to on a GPU.
 // On a GPU, the real figure is `rocmforge bench --backend gpu` (column "host µs").
+import { spawnSync } from 'node:child_process';
 import { Device } from '@rocmforge/hip-runtime';
 import * as kernels from '@rocmforge/sampling-kernels';
 import * as runtime from '@rocmforge/hip-runtime';
 import { GpuSampler, syntheticLogits } from '../dist/index.js';
+
+// Heap bytes allocated per call are counted between two forced collections, with a young
+// generation large enough that none runs in between: this process runs again with those flags.
+if (typeof globalThis.gc !== 'function') {
+  const flags = ['--expose-gc', '--min-semi-space-size=128', '--max-semi-space-size=128'];
+  const args = [...flags, ...process.argv.slice(1)];
+  process.exit(spawnSync(process.execPath, args, { stdio: 'inherit' }).status ?? 1);
+}
 
 const counts = new Map();
 let nextAddress = 0x7f0000000000n;
@@ -90,12 +99,17 @@ for (const c of cases) {
     seed: 1,
     ...(c.plain ? {} : { topK: 50, topP: 0.9 }),
   };
-  const calls = 20_000;
+  const calls = 10_000;
   let step = 0;
   for (let i = 0; i < 5000; i++) sampler.sample({ ...request, step: step++ });
+  globalThis.gc();
+  const heapBefore = process.memoryUsage().heapUsed;
+  for (let i = 0; i < 1000; i++) sampler.sample({ ...request, step: step++ });
+  const bytesPerCall = (process.memoryUsage().heapUsed - heapBefore) / 1000;
   const rounds = [];
   counts.clear();
-  for (let r = 0; r < 7; r++) {
+  const roundCount = 15;
+  for (let r = 0; r < roundCount; r++) {
     // CPU time, not wall time: on a shared machine waiting for the processor is not the call's.
     const start = process.cpuUsage();
     for (let i = 0; i < calls; i++) sampler.sample({ ...request, step: step++ });
@@ -104,11 +118,12 @@ for (const c of cases) {
   }
   rounds.sort((a, b) => a - b);
   const perCall = {};
-  for (const [name, n] of counts) perCall[name] = n / (calls * 7);
+  for (const [name, n] of counts) perCall[name] = n / (calls * roundCount);
   rows.push({
     case: c.name,
     'µs per call (fastest round)': rounds[0].toFixed(2),
-    'µs per call (median round)': rounds[3].toFixed(2),
+    'µs per call (median round)': rounds[roundCount >> 1].toFixed(2),
+    'heap bytes per call': Math.round(bytesPerCall),
     crossings: Object.values(perCall).reduce((a, b) => a + b, 0),
     by: Object.entries(perCall)
       .map(([k, v]) => `${k} ${v}`)
