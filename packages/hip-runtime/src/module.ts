@@ -64,7 +64,9 @@ function writeDim3(dims: Uint32Array, at: number, value: Dim3, what: string): vo
   const y = typeof value === 'number' ? 1 : (value[1] ?? 1);
   const z = typeof value === 'number' ? 1 : (value[2] ?? 1);
   if (!positiveU32(x) || !positiveU32(y) || !positiveU32(z)) {
-    throw new HipArgumentError(`Expected positive integers for ${what} but received ${JSON.stringify(value)}`);
+    throw new HipArgumentError(
+      `Expected positive integers for ${what} but received ${JSON.stringify(value)}`,
+    );
   }
   dims[at] = x;
   dims[at + 1] = y;
@@ -90,7 +92,8 @@ export interface LaunchOptions {
 }
 
 /** A launch whose arguments are already packed: {@link Kernel.launchPacked}. */
-export interface PackedLaunchOptions extends Pick<LaunchOptions, 'grid' | 'block' | 'sharedMemBytes' | 'stream'> {
+export interface PackedLaunchOptions
+  extends Pick<LaunchOptions, 'grid' | 'block' | 'sharedMemBytes' | 'stream'> {
   /** The kernel's arguments, written into the packer's bytes. */
   packer: KernelArgPacker;
 }

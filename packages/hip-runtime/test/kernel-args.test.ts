@@ -55,11 +55,13 @@ describe('KernelArgPacker', () => {
     const packed = new KernelArgPacker(types);
     const expected = packed.pack(types.map((type, i) => ({ type, value: values[i] }) as never)).slice();
     const written = new KernelArgPacker(types);
-    values.forEach((value, i) => written.write(i, value));
+    for (const [i, value] of values.entries()) written.write(i, value);
     expect([...written.bytes]).toEqual([...expected]);
     written.write(0, 8);
     expect(new DataView(written.bytes.buffer).getUint32(0, true)).toBe(8);
-    expect(() => written.write(3, 2 ** 31)).toThrow('Expected an i32 for kernel argument 3 but received 2147483648');
+    expect(() => written.write(3, 2 ** 31)).toThrow(
+      'Expected an i32 for kernel argument 3 but received 2147483648',
+    );
     expect(() => written.write(0, -1)).toThrow(HipArgumentError);
     expect(() => written.write(4, -1n)).toThrow('Expected a u64 for kernel argument 4 but received -1');
     expect(() => written.write(6, 1)).toThrow('Expected a kernel argument index in [0, 6) but received 6');

@@ -125,7 +125,9 @@ gpuSuite(probe)('hip-runtime on a GPU', () => {
     stream.synchronize({ spinMicroseconds: 1_000_000 });
     expect(back).toEqual(a);
     // Milliseconds of work against a 50 µs spin: the driver's wait finishes it.
-    module.getFunction('spin').launch({ grid: 1, block: 1, stream, args: [{ type: 'u64', value: 5_000_000n }] });
+    module
+      .getFunction('spin')
+      .launch({ grid: 1, block: 1, stream, args: [{ type: 'u64', value: 5_000_000n }] });
     back.fill(0);
     buffer.readAsync(back, stream);
     stream.synchronize({ spinMicroseconds: 50 });
@@ -142,7 +144,7 @@ gpuSuite(probe)('hip-runtime on a GPU', () => {
     using inBuffer = device.upload(input);
     using outBuffer = device.alloc(n * 4);
     const packer = new KernelArgPacker(['pointer', 'pointer', 'i32', 'u32', 'f32', 'u64', 'f64', 'u32']);
-    [outBuffer, inBuffer, -3, 5, 2, 7n, 0.5, n].forEach((value, i) => packer.write(i, value));
+    for (const [i, value] of [outBuffer, inBuffer, -3, 5, 2, 7n, 0.5, n].entries()) packer.write(i, value);
     const out = new Float32Array(n);
     for (const scale of [2, 3]) {
       packer.write(4, scale);

@@ -5,9 +5,9 @@
 // calls), the heap bytes it allocates, and the N-API crossings per call by function: the host path's own cost, which the driver's calls then add to on a GPU.
 // On a GPU, the real figure is `rocmforge bench --backend gpu` (column "host µs").
 import { spawnSync } from 'node:child_process';
+import * as runtime from '@rocmforge/hip-runtime';
 import { Device } from '@rocmforge/hip-runtime';
 import * as kernels from '@rocmforge/sampling-kernels';
-import * as runtime from '@rocmforge/hip-runtime';
 import { GpuSampler, syntheticLogits } from '../dist/index.js';
 
 // Heap bytes allocated per call are counted between two forced collections, with a young
@@ -20,8 +20,12 @@ if (typeof globalThis.gc !== 'function') {
 
 const counts = new Map();
 let nextAddress = 0x7f0000000000n;
-const handle = () => (nextAddress += 0x1000n);
-const counted = (name, fn) =>
+const handle = () => {
+  nextAddress += 0x1000n;
+  return nextAddress;
+};
+const counted =
+  (name, fn) =>
   (...args) => {
     counts.set(name, (counts.get(name) ?? 0) + 1);
     return fn(...args);

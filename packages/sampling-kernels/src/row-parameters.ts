@@ -83,7 +83,13 @@ export function rowParameterRegions(
   // `block.address` first keeps a disposed buffer's error.
   const address = block.address;
   const last = lastRegions.get(block);
-  if (last && last.address === address && last.batch === batch && last.first === first && last.rows === rows) {
+  if (
+    last &&
+    last.address === address &&
+    last.batch === batch &&
+    last.first === first &&
+    last.rows === rows
+  ) {
     return last.regions;
   }
   const regions = {} as RowParameterBuffers;

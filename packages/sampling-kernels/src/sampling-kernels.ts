@@ -222,7 +222,9 @@ export class SamplingKernels {
     if (launch.rowStats) need(launch.rowStats, batch * ROW_STATS * 4, 'rowStats');
     const p = launch.params;
     for (const name in p) need(p[name as keyof RowParameterBuffers], batch * 4, name);
-    const input = launch.inputOffset ? launch.input.address + BigInt(launch.inputOffset) : launch.input.address;
+    const input = launch.inputOffset
+      ? launch.input.address + BigInt(launch.inputOffset)
+      : launch.input.address;
     const narrow = this.sampleNarrow(batch, parts);
     this.#launch(
       narrow ? 'rf_sample_narrow' : 'rf_sample',

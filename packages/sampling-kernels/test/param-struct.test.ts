@@ -1,7 +1,7 @@
+import { KernelArgPacker } from '@rocmforge/hip-runtime';
 import { describe, expect, it } from 'vitest';
 import { SAMPLE_PARAMS, TOP_LOGPROBS_PARAMS } from '../src/abi.js';
 import { KernelArgumentError } from '../src/index.js';
-import { KernelArgPacker } from '@rocmforge/hip-runtime';
 import {
   type StructValues,
   structArgs,
