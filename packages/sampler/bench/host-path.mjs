@@ -3,8 +3,14 @@
 // what crosses into it. `node bench/host-path.mjs` in this package after `pnpm build`.
 // It prints, per case, the CPU microseconds per call (fastest and median of 15 rounds of 10000
 // calls), the heap bytes it allocates, and the N-API crossings per call by function: the host path's own cost, which the driver's calls then add to on a GPU.
+// `--null-driver`: the real addon instead, over a CUDA driver that does nothing (needs `cc`).
+// `--timing`: with timing events, as `rocmforge bench` measures the wall time.
 // On a GPU, the real figure is `rocmforge bench --backend gpu` (column "host µs").
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as runtime from '@rocmforge/hip-runtime';
 import { Device } from '@rocmforge/hip-runtime';
 import * as kernels from '@rocmforge/sampling-kernels';
@@ -81,9 +87,25 @@ for (const [name, fn] of Object.entries({
   native[name] = counted(name, fn);
 }
 
-const device = new Device(native, 0, { backend: 'cuda', version: 13000, attempts: [] });
-// The constructor is private in TypeScript only: the double stands in for openDevice.
-const sampler = new GpuSampler({ runtime, kernels }, device);
+// --null-driver: the real addon over a CUDA driver that does nothing (bench/null-cuda-driver.c,
+// built here with `cc`): the N-API crossings and the addon's own work are then in the figure.
+const nullDriver = process.argv.includes('--null-driver');
+let sampler;
+let device;
+if (nullDriver) {
+  const library = join(mkdtempSync(join(tmpdir(), 'rocmforge-null-driver-')), 'libcuda-null.so');
+  const source = fileURLToPath(new URL('null-cuda-driver.c', import.meta.url));
+  const cc = spawnSync('cc', ['-O2', '-shared', '-fPIC', '-o', library, source], { stdio: 'inherit' });
+  if (cc.status !== 0) throw new Error('cc could not build bench/null-cuda-driver.c');
+  process.env.ROCMFORGE_BACKEND = 'cuda';
+  process.env.ROCMFORGE_DRIVER_PATH = library;
+  sampler = GpuSampler.create(0);
+  device = sampler.device;
+} else {
+  device = new Device(native, 0, { backend: 'cuda', version: 13000, attempts: [] });
+  // The constructor is private in TypeScript only: the double stands in for openDevice.
+  sampler = new GpuSampler({ runtime, kernels }, device);
+}
 const timing = process.argv.includes('--timing');
 if (timing) sampler.enableTiming();
 
@@ -128,12 +150,19 @@ for (const c of cases) {
     'µs per call (fastest round)': rounds[0].toFixed(2),
     'µs per call (median round)': rounds[roundCount >> 1].toFixed(2),
     'heap bytes per call': Math.round(bytesPerCall),
-    crossings: Object.values(perCall).reduce((a, b) => a + b, 0),
-    by: Object.entries(perCall)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', '),
+    ...(nullDriver
+      ? {}
+      : {
+          crossings: Object.values(perCall).reduce((a, b) => a + b, 0),
+          by: Object.entries(perCall)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', '),
+        }),
   });
 }
-console.log(`node ${process.version}${timing ? ', timing events on (as rocmforge bench measures)' : ''}`);
+const over = nullDriver ? 'the real addon over a null CUDA driver' : 'a test double of the addon';
+console.log(
+  `node ${process.version}, ${over}${timing ? ', timing events on (as rocmforge bench measures)' : ''}`,
+);
 console.table(rows);
 sampler.dispose();
