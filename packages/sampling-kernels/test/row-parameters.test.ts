@@ -76,4 +76,17 @@ describe('the per-row parameter block', () => {
     address = -1n;
     expect(() => rowParameterRegions(block, batch, 1, 2)).toThrow('disposed');
   });
+
+  it('writes again into the same block with other batches and element types, bit for bit', () => {
+    const host = new ArrayBuffer(rowParameterBytes(batch));
+    writeRowParameters(host, batch, arrays);
+    const twoRows = Object.fromEntries(ROW_PARAMETERS.map((name) => [name, arrays[name].slice(0, 2)]));
+    writeRowParameters(host, 2, twoRows as never);
+    expect([...new Float32Array(host, 0, 2)]).toEqual([...arrays.temperature.subarray(0, 2)]);
+    expect([...new Int32Array(host, 8, 2)]).toEqual([...arrays.topK.subarray(0, 2)]);
+    // A temperature given as raw bits (u32) is copied as bits, not converted.
+    const bits = new Uint32Array([0x3f800000, 0x7fc00001]);
+    writeRowParameters(host, 2, { ...twoRows, temperature: bits } as never);
+    expect([...new Uint32Array(host, 0, 2)]).toEqual([0x3f800000, 0x7fc00001]);
+  });
 });
