@@ -4,6 +4,7 @@ import { gpuSuite } from '../../../tooling/gpu-test.js';
 import { gaussianLogits } from '../../../tooling/statistics.js';
 import {
   createSampler,
+  GpuSampler,
   type SampleRequest,
   type SampleResult,
   type Sampler,
@@ -170,6 +171,27 @@ gpuSuite(probe)('GPU sampler', () => {
     });
     const fromHost = gpu.sample({ logits, shape: [batch, vocab], topK: 50, topP: 0.9, seed: 3, samples: 4 });
     expect([...fromDevice.tokens]).toEqual([...fromHost.tokens]);
+  });
+
+  it('timing on, repeated, and off again: the same tokens, a kernel time only while on', () => {
+    const sampler = GpuSampler.create(0);
+    try {
+      const vocab = 151_936;
+      const logits = gaussianLogits(2 * vocab, 3, 78);
+      const request = { logits, shape: [2, vocab] as const, topK: 50, topP: 0.9, seed: 4, step: 9 };
+      const plain = sampler.sample(request);
+      expect(sampler.lastKernelMilliseconds).toBeUndefined();
+      sampler.enableTiming({ repeat: 3 });
+      const timed = sampler.sample(request);
+      expect(sampler.lastKernelMilliseconds).toBeGreaterThan(0);
+      sampler.disableTiming();
+      const after = sampler.sample(request);
+      expect(sampler.lastKernelMilliseconds).toBeUndefined();
+      expect([...timed.tokens]).toEqual([...plain.tokens]);
+      expect([...after.tokens]).toEqual([...plain.tokens]);
+    } finally {
+      sampler.dispose();
+    }
   });
 
   it('log-probabilities, penalties and logit bias agree with the CPU', () => {

@@ -123,6 +123,14 @@ export class GpuSampler implements ResolvedSampler<Float32Array | DeviceInput> {
   }
 
   /**
+   * Stops what {@link enableTiming} started: no events around the launches (the wall time of a
+   * call is then what a caller without timing pays), one launch per call.
+   */
+  disableTiming(): void {
+    this.#timing.disable();
+  }
+
+  /**
    * Device time of the last sampling launch in ms (needs `enableTiming()`), else undefined.
    * With `enableTiming({ repeat: n })` each call launches the sampling kernel n times back to
    * back (same result) and this is the mean: the host's launch latency, which a single launch
