@@ -2,6 +2,7 @@
 // Handles cross into JavaScript as BigInts; the JS layer wraps them in disposable classes.
 #include <napi.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -229,6 +230,28 @@ ROCMFORGE_FUNCTION(StreamSynchronize) {
     return env.Undefined();
   });
 }
+// streamSynchronizeSpin(stream, spinMicroseconds): polls the stream for up to spinMicroseconds,
+// then waits in the driver's synchronize. A small call's work is done within the spin, and its
+// wait costs a few queries instead of a wake-up from the driver's wait (which may yield or
+// sleep: HIP's default, or CUDA's with more contexts than cores). A failed query ends the spin:
+// the synchronize then reports the failure as the plain synchronize does.
+ROCMFORGE_FUNCTION(StreamSynchronizeSpin) {
+  return guarded(info, [&](Napi::Env env) {
+    Driver& d = driver(env);
+    Handle stream = handle(info[0]);
+    const auto budget = std::chrono::duration<double, std::micro>(info[1].As<Napi::Number>().DoubleValue());
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      while (std::chrono::steady_clock::now() - start < budget) {
+        if (d.streamQuery(stream)) return env.Undefined();
+      }
+    } catch (const DriverError&) {
+      // Reported by the synchronize below, under its own name.
+    }
+    d.streamSynchronize(stream);
+    return env.Undefined();
+  });
+}
 ROCMFORGE_FUNCTION(StreamQuery) {
   return guarded(info, [&](Napi::Env env) { return Napi::Boolean::New(env, driver(env).streamQuery(handle(info[0]))); });
 }
@@ -410,6 +433,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ROCMFORGE_EXPORT("streamDestroy", StreamDestroy);
   ROCMFORGE_EXPORT("streamSynchronize", StreamSynchronize);
   ROCMFORGE_EXPORT("streamSynchronizeAsync", StreamSynchronizeAsync);
+  ROCMFORGE_EXPORT("streamSynchronizeSpin", StreamSynchronizeSpin);
   ROCMFORGE_EXPORT("streamQuery", StreamQuery);
   ROCMFORGE_EXPORT("eventCreate", EventCreate);
   ROCMFORGE_EXPORT("eventDestroy", EventDestroy);

@@ -17,7 +17,14 @@ export {
   type KernelArgType,
   type TypedArg,
 } from './kernel-args.js';
-export { type Dim3, Kernel, type KernelAttributes, type LaunchOptions, Module } from './module.js';
+export {
+  type Dim3,
+  Kernel,
+  type KernelAttributes,
+  type LaunchOptions,
+  Module,
+  type PackedLaunchOptions,
+} from './module.js';
 export type { DeviceFacts } from './native.js';
 export { type AddonSource, addonPath, addonSource, PREBUILT_PLATFORMS, runtimePlatform } from './native.js';
 export { CompileError, type CompileOptions, compileForArchitecture } from './rtc.js';

@@ -72,45 +72,60 @@ export class KernelArgPacker {
         `Expected ${this.types.length} kernel arguments but received ${args.length}`,
       );
     }
-    const view = this.#view;
     for (let i = 0; i < args.length; i++) {
       const arg = args[i]!;
       const type = this.types[i]!;
       if (arg.type !== type) {
         throw new HipArgumentError(`Expected a ${type} for kernel argument ${i} but received a ${arg.type}`);
       }
-      const at = this.offsets[i]!;
-      switch (arg.type) {
-        case 'pointer': {
-          const address = typeof arg.value === 'bigint' ? arg.value : arg.value.address;
-          view.setBigUint64(at, address, true);
-          break;
-        }
-        case 'i32':
-          checkInteger(arg.value, -(2 ** 31), 2 ** 31 - 1, i, type);
-          view.setInt32(at, arg.value, true);
-          break;
-        case 'u32':
-          checkInteger(arg.value, 0, 2 ** 32 - 1, i, type);
-          view.setUint32(at, arg.value, true);
-          break;
-        case 'f32':
-          view.setFloat32(at, arg.value, true);
-          break;
-        case 'f64':
-          view.setFloat64(at, arg.value, true);
-          break;
-        case 'u64': {
-          const value = typeof arg.value === 'bigint' ? arg.value : BigInt(arg.value);
-          if (value < 0n || value >= 1n << 64n) {
-            throw new HipArgumentError(`Expected a u64 for kernel argument ${i} but received ${value}`);
-          }
-          view.setBigUint64(at, value, true);
-          break;
-        }
-      }
+      this.write(i, arg.value);
     }
     return this.bytes;
+  }
+
+  /**
+   * Writes argument `index` into {@link bytes} as its declared type, with the checks of
+   * {@link pack}, without building a {@link KernelArg}: a launcher that keeps one packer per
+   * kernel rewrites only what it passes, and allocates nothing per launch.
+   */
+  write(index: number, value: KernelArg['value']): void {
+    const type = this.types[index];
+    const at = this.offsets[index];
+    if (type === undefined || at === undefined) {
+      throw new HipArgumentError(
+        `Expected a kernel argument index in [0, ${this.types.length}) but received ${index}`,
+      );
+    }
+    const view = this.#view;
+    switch (type) {
+      case 'pointer': {
+        const address = typeof value === 'bigint' ? value : (value as HasDeviceAddress).address;
+        view.setBigUint64(at, address, true);
+        break;
+      }
+      case 'i32':
+        checkInteger(value as number, -(2 ** 31), 2 ** 31 - 1, index, type);
+        view.setInt32(at, value as number, true);
+        break;
+      case 'u32':
+        checkInteger(value as number, 0, 2 ** 32 - 1, index, type);
+        view.setUint32(at, value as number, true);
+        break;
+      case 'f32':
+        view.setFloat32(at, value as number, true);
+        break;
+      case 'f64':
+        view.setFloat64(at, value as number, true);
+        break;
+      case 'u64': {
+        const big = typeof value === 'bigint' ? value : BigInt(value as number);
+        if (big < 0n || big >= 1n << 64n) {
+          throw new HipArgumentError(`Expected a u64 for kernel argument ${index} but received ${big}`);
+        }
+        view.setBigUint64(at, big, true);
+        break;
+      }
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Device } from './device.js';
 import { HipArgumentError } from './errors.js';
 import { type KernelArg, KernelArgPacker, type KernelArgType } from './kernel-args.js';
-import { call } from './native.js';
+import { call, translate } from './native.js';
 import { Resource } from './resource.js';
 import type { Stream } from './stream.js';
 
@@ -58,16 +58,23 @@ export class Module extends Resource {
   }
 }
 
-function dim3(value: Dim3, what: string): [number, number, number] {
-  const [x, y = 1, z = 1] = typeof value === 'number' ? [value] : value;
-  for (const v of [x, y, z]) {
-    if (!Number.isInteger(v) || v! < 1 || v! > 0xffffffff) {
-      throw new HipArgumentError(
-        `Expected positive integers for ${what} but received ${JSON.stringify(value)}`,
-      );
-    }
+/** Writes `value` as x, y, z into `dims` from `at` (checked: positive 32-bit integers). */
+function writeDim3(dims: Uint32Array, at: number, value: Dim3, what: string): void {
+  const x = typeof value === 'number' ? value : value[0];
+  const y = typeof value === 'number' ? 1 : (value[1] ?? 1);
+  const z = typeof value === 'number' ? 1 : (value[2] ?? 1);
+  if (!positiveU32(x) || !positiveU32(y) || !positiveU32(z)) {
+    throw new HipArgumentError(
+      `Expected positive integers for ${what} but received ${JSON.stringify(value)}`,
+    );
   }
-  return [x!, y, z];
+  dims[at] = x;
+  dims[at + 1] = y;
+  dims[at + 2] = z;
+}
+
+function positiveU32(v: number): boolean {
+  return Number.isInteger(v) && v >= 1 && v <= 0xffffffff;
 }
 
 /** What a launch needs: grid and block sizes, dynamic shared memory, the stream, the arguments. */
@@ -82,6 +89,13 @@ export interface LaunchOptions {
   stream?: Stream;
   /** The kernel's arguments, in order. */
   args: readonly KernelArg[];
+}
+
+/** A launch whose arguments are already packed: {@link Kernel.launchPacked}. */
+export interface PackedLaunchOptions
+  extends Pick<LaunchOptions, 'grid' | 'block' | 'sharedMemBytes' | 'stream'> {
+  /** The kernel's arguments, written into the packer's bytes. */
+  packer: KernelArgPacker;
 }
 
 /** A kernel function of a module. */
@@ -131,12 +145,39 @@ export class Kernel {
       packer = new KernelArgPacker(options.args.map((a) => a.type as KernelArgType));
       this.#packers.set(key, packer);
     }
-    const bytes = packer.pack(options.args);
+    packer.pack(options.args);
+    this.#launchPacked(options, stream, packer);
+  }
+
+  /**
+   * Queues the kernel with arguments already written into `options.packer` (one packer per
+   * launch site, kept between launches: {@link KernelArgPacker.write} rewrites what changed).
+   * The packer's types must be the kernel's parameters, as for {@link launch}; the caller has
+   * checked that the device addresses in it are of this kernel's device.
+   */
+  launchPacked(options: PackedLaunchOptions): void {
+    const device = this.module.device;
+    this.module.assertUsable();
+    const stream = options.stream ?? device.defaultStream;
+    device.assertSame(stream, 'a stream');
+    this.#launchPacked(options, stream, options.packer);
+  }
+
+  #launchPacked(
+    options: Pick<LaunchOptions, 'grid' | 'block' | 'sharedMemBytes'>,
+    stream: Stream,
+    packer: KernelArgPacker,
+  ): void {
     const dims = this.#dims;
-    dims.set(dim3(options.grid, 'grid'), 0);
-    dims.set(dim3(options.block, 'block'), 3);
+    writeDim3(dims, 0, options.grid, 'grid');
+    writeDim3(dims, 3, options.block, 'block');
     dims[6] = options.sharedMemBytes ?? 0;
-    const native = device.activate();
-    call(() => native.launch(this.#handle, dims, stream.handle, bytes, packer.offsets));
+    const native = this.module.device.activate();
+    const handle = stream.handle;
+    try {
+      native.launch(this.#handle, dims, handle, packer.bytes, packer.offsets);
+    } catch (error) {
+      throw translate(error);
+    }
   }
 }

@@ -52,6 +52,7 @@ export interface NativeAddon {
   streamDestroy(stream: bigint): void;
   streamSynchronize(stream: bigint): void;
   streamSynchronizeAsync(device: number, stream: bigint): Promise<void>;
+  streamSynchronizeSpin(stream: bigint, spinMicroseconds: number): void;
   streamQuery(stream: bigint): boolean;
   eventCreate(): bigint;
   eventDestroy(event: bigint): void;

@@ -1,6 +1,10 @@
 import type { Device } from './device.js';
+import { HipArgumentError } from './errors.js';
 import { call, translate } from './native.js';
 import { Resource } from './resource.js';
+
+/** Longest poll {@link Stream.synchronize} accepts before waiting: one second. */
+const MAX_SPIN_MICROSECONDS = 1_000_000;
 
 /** An ordered queue of device work. */
 export class Stream extends Resource {
@@ -73,10 +77,27 @@ export class Stream extends Resource {
     }
   }
 
-  /** Blocks until all work queued so far is done. */
-  synchronize(): void {
+  /**
+   * Blocks until all work queued so far is done. With `spinMicroseconds`, polls the stream for
+   * up to that long first, then waits as without it: for short work whose end should be seen at
+   * once (a polling thread notices it in well under a microsecond; the driver's own wait may
+   * yield the thread or sleep), at the price of a busy processor while it polls.
+   */
+  synchronize(options: { spinMicroseconds?: number } = {}): void {
     const native = this.device.activate();
-    call(() => native.streamSynchronize(this.handle));
+    const handle = this.handle;
+    const spin = options.spinMicroseconds ?? 0;
+    if (!(spin >= 0 && spin <= MAX_SPIN_MICROSECONDS)) {
+      throw new HipArgumentError(
+        `Expected spinMicroseconds in [0, ${MAX_SPIN_MICROSECONDS}] but received ${options.spinMicroseconds}`,
+      );
+    }
+    try {
+      if (spin > 0) native.streamSynchronizeSpin(handle, spin);
+      else native.streamSynchronize(handle);
+    } catch (error) {
+      throw translate(error);
+    }
   }
 
   /** Resolves when all work queued so far is done, without blocking the event loop. */

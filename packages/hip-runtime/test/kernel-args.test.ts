@@ -48,4 +48,22 @@ describe('KernelArgPacker', () => {
     ).toThrow(HipArgumentError);
     expect(() => new KernelArgPacker(['i16' as never])).toThrow(HipArgumentError);
   });
+
+  it('writes one argument in place with the checks of pack (write)', () => {
+    const types = ['u32', 'pointer', 'f32', 'i32', 'u64', 'f64'] as const;
+    const values = [7, 0x1000n, 0.25, -9, 2n ** 40n, Math.E] as const;
+    const packed = new KernelArgPacker(types);
+    const expected = packed.pack(types.map((type, i) => ({ type, value: values[i] }) as never)).slice();
+    const written = new KernelArgPacker(types);
+    for (const [i, value] of values.entries()) written.write(i, value);
+    expect([...written.bytes]).toEqual([...expected]);
+    written.write(0, 8);
+    expect(new DataView(written.bytes.buffer).getUint32(0, true)).toBe(8);
+    expect(() => written.write(3, 2 ** 31)).toThrow(
+      'Expected an i32 for kernel argument 3 but received 2147483648',
+    );
+    expect(() => written.write(0, -1)).toThrow(HipArgumentError);
+    expect(() => written.write(4, -1n)).toThrow('Expected a u64 for kernel argument 4 but received -1');
+    expect(() => written.write(6, 1)).toThrow('Expected a kernel argument index in [0, 6) but received 6');
+  });
 });

@@ -31,6 +31,15 @@ describe('without a driver', () => {
     expect(error.message).toMatch(/\/nonexistent\/libnothing\.so: .*No such file/);
   });
 
+  it('the addon exports streamSynchronizeSpin, which needs an open driver', async () => {
+    const { loadAddon } = await import('../src/native.js');
+    const addon = loadAddon();
+    expect(typeof addon.streamSynchronizeSpin).toBe('function');
+    expect(() => addon.streamSynchronizeSpin(1n, 10)).toThrow(
+      expect.objectContaining({ code: 'ERR_HIP_NO_DRIVER' }),
+    );
+  });
+
   it('probe reports the reason instead of throwing', () => {
     const result = runtime.probe();
     expect(result.available).toBe(false);

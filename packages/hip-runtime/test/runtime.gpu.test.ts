@@ -1,7 +1,15 @@
 import { randomFillSync } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { gpuSuite } from '../../../tooling/gpu-test.js';
-import { type Device, DisposedError, HipArgumentError, HipError, openDevice, probe } from '../src/index.js';
+import {
+  type Device,
+  DisposedError,
+  HipArgumentError,
+  HipError,
+  KernelArgPacker,
+  openDevice,
+  probe,
+} from '../src/index.js';
 import { loadAddon } from '../src/native.js';
 import { compileTestKernel } from './compile-fixture.js';
 
@@ -105,6 +113,47 @@ gpuSuite(probe)('hip-runtime on a GPU', () => {
     const total = end.elapsedSince(start);
     expect(first).toBeGreaterThan(0);
     expect(total).toBeGreaterThan(first);
+  });
+
+  it('synchronizes by polling first: done within the spin, or past it (then waiting)', () => {
+    const module = device.loadModule(compileTestKernel(device.info));
+    using stream = device.createStream();
+    const a = new Float32Array(1 << 16).map((_, i) => i);
+    using buffer = device.alloc(a.byteLength);
+    const back = new Float32Array(a.length);
+    buffer.writeAsync(a, stream);
+    buffer.readAsync(back, stream);
+    stream.synchronize({ spinMicroseconds: 1_000_000 });
+    expect(back).toEqual(a);
+    // Milliseconds of work against a 50 µs spin: the driver's wait finishes it.
+    module
+      .getFunction('spin')
+      .launch({ grid: 1, block: 1, stream, args: [{ type: 'u64', value: 5_000_000n }] });
+    back.fill(0);
+    buffer.readAsync(back, stream);
+    stream.synchronize({ spinMicroseconds: 50 });
+    expect(stream.query()).toBe(true);
+    expect(back).toEqual(a);
+    expect(() => stream.synchronize({ spinMicroseconds: -1 })).toThrow(HipArgumentError);
+  });
+
+  it('launches with arguments packed once and rewritten in place (launchPacked)', () => {
+    const module = device.loadModule(compileTestKernel(device.info));
+    const kernel = module.getFunction('every_argument_type');
+    const n = 1000;
+    const input = new Float32Array(n).map((_, i) => i);
+    using inBuffer = device.upload(input);
+    using outBuffer = device.alloc(n * 4);
+    const packer = new KernelArgPacker(['pointer', 'pointer', 'i32', 'u32', 'f32', 'u64', 'f64', 'u32']);
+    for (const [i, value] of [outBuffer, inBuffer, -3, 5, 2, 7n, 0.5, n].entries()) packer.write(i, value);
+    const out = new Float32Array(n);
+    for (const scale of [2, 3]) {
+      packer.write(4, scale);
+      kernel.launchPacked({ grid: Math.ceil(n / 256), block: 256, packer });
+      device.synchronize();
+      outBuffer.read(out);
+      for (let i = 0; i < n; i += 97) expect(out[i]).toBeCloseTo(i * scale - 3 + 5 + 7 + 0.5, 3);
+    }
   });
 
   it('turns driver failures into typed errors and stays usable', () => {

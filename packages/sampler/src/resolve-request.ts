@@ -392,6 +392,17 @@ function resolveAdjustments(
   batch: number,
   vocab: number,
 ): RowAdjustments | undefined {
+  // None given (most calls): nothing to check, nothing that matters.
+  if (
+    request.repetitionPenalty === undefined &&
+    request.frequencyPenalty === undefined &&
+    request.presencePenalty === undefined &&
+    request.logitBias === undefined &&
+    request.promptTokens === undefined &&
+    request.outputTokens === undefined
+  ) {
+    return undefined;
+  }
   const repetitionPenalty = new Float32Array(batch);
   numberField(
     'repetitionPenalty',

@@ -7,6 +7,7 @@ import { loadAddon } from '../../hip-runtime/src/native.js';
 import {
   createSampler,
   type ElementType,
+  GpuSampler,
   RowStatus,
   type SampleRequest,
   type SampleResult,
@@ -296,6 +297,27 @@ gpuSuite(probe)('GPU sampler', () => {
     });
     const fromHost = gpu.sample({ logits, shape: [batch, vocab], topK: 50, topP: 0.9, seed: 3, samples: 4 });
     expect([...fromDevice.tokens]).toEqual([...fromHost.tokens]);
+  });
+
+  it('timing on, repeated, and off again: the same tokens, a kernel time only while on', () => {
+    const sampler = GpuSampler.create(0);
+    try {
+      const vocab = 151_936;
+      const logits = gaussianLogits(2 * vocab, 3, 78);
+      const request = { logits, shape: [2, vocab] as const, topK: 50, topP: 0.9, seed: 4, step: 9 };
+      const plain = sampler.sample(request);
+      expect(sampler.lastKernelMilliseconds).toBeUndefined();
+      sampler.enableTiming({ repeat: 3 });
+      const timed = sampler.sample(request);
+      expect(sampler.lastKernelMilliseconds).toBeGreaterThan(0);
+      sampler.disableTiming();
+      const after = sampler.sample(request);
+      expect(sampler.lastKernelMilliseconds).toBeUndefined();
+      expect([...timed.tokens]).toEqual([...plain.tokens]);
+      expect([...after.tokens]).toEqual([...plain.tokens]);
+    } finally {
+      sampler.dispose();
+    }
   });
 
   it('log-probabilities, penalties and logit bias agree with the CPU', () => {

@@ -1,4 +1,4 @@
-import type { KernelArg, KernelArgType } from '@rocmforge/hip-runtime';
+import { type KernelArg, KernelArgPacker, type KernelArgType } from '@rocmforge/hip-runtime';
 import { ABI_ENUMS, type AbiEnumName, type FieldType, type ParamStruct } from './abi.js';
 import type { DeviceRegion } from './device-region.js';
 import { KernelArgumentError } from './errors.js';
@@ -84,28 +84,62 @@ export function structLayout(struct: ParamStruct): StructLayout {
  */
 export function structArgs<S extends ParamStruct>(struct: S, values: StructValues<S>): KernelArg[] {
   const given = values as Record<string, unknown>;
-  return structLayout(struct).fields.map(({ name, type, arg }) => {
-    const value = given[name];
-    if (arg === 'pointer') {
-      if (typeof value === 'bigint' || (typeof value === 'object' && value !== null && 'address' in value)) {
-        return { type: arg, value: value as DeviceRegion | bigint };
-      }
+  return structLayout(struct).fields.map(
+    (field) => ({ type: field.arg, value: fieldValue(struct, field, given[field.name]) }) as KernelArg,
+  );
+}
+
+/** A packer for the launch arguments of `struct` (see {@link structArgs}), to keep and reuse. */
+export function structPacker(struct: ParamStruct): KernelArgPacker {
+  return new KernelArgPacker(structLayout(struct).fields.map((f) => f.arg));
+}
+
+/**
+ * Writes the launch arguments of `struct` from `values` into `packer` (made by
+ * {@link structPacker}): what {@link structArgs} gives, with the same checks and errors, packed
+ * without a {@link KernelArg} per field. `onRegion` sees every device region given.
+ */
+export function writeStructArgs<S extends ParamStruct>(
+  struct: S,
+  values: StructValues<S>,
+  packer: KernelArgPacker,
+  onRegion: (region: DeviceRegion) => void,
+): void {
+  const given = values as Record<string, unknown>;
+  const fields = structLayout(struct).fields;
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i]!;
+    const value = fieldValue(struct, field, given[field.name]);
+    if (typeof value === 'object') onRegion(value);
+    packer.write(i, value);
+  }
+}
+
+/** A field's launch value: a region or address for a pointer, an enum's number, else as given. */
+function fieldValue(
+  struct: ParamStruct,
+  { name, type, arg }: FieldLayout,
+  value: unknown,
+): DeviceRegion | bigint | number {
+  if (arg === 'pointer') {
+    if (typeof value === 'bigint' || (typeof value === 'object' && value !== null && 'address' in value)) {
+      return value as DeviceRegion | bigint;
+    }
+    throw new KernelArgumentError(
+      `Expected a device region or address for ${struct.name}.${name} but received ${String(value)}`,
+    );
+  }
+  if (type in ABI_ENUMS) {
+    const table = ABI_ENUMS[type as AbiEnumName] as Record<string, number>;
+    const number = Object.hasOwn(table, value as string) ? table[value as string] : undefined;
+    if (number === undefined) {
       throw new KernelArgumentError(
-        `Expected a device region or address for ${struct.name}.${name} but received ${String(value)}`,
+        `Expected one of ${Object.keys(table)
+          .map((k) => `'${k}'`)
+          .join(', ')} for ${struct.name}.${name} but received ${String(value)}`,
       );
     }
-    if (type in ABI_ENUMS) {
-      const table = ABI_ENUMS[type as AbiEnumName] as Record<string, number>;
-      const number = Object.hasOwn(table, value as string) ? table[value as string] : undefined;
-      if (number === undefined) {
-        throw new KernelArgumentError(
-          `Expected one of ${Object.keys(table)
-            .map((k) => `'${k}'`)
-            .join(', ')} for ${struct.name}.${name} but received ${String(value)}`,
-        );
-      }
-      return { type: 'u32', value: number };
-    }
-    return { type: arg, value } as KernelArg;
-  });
+    return number;
+  }
+  return value as number;
 }

@@ -59,18 +59,42 @@ export function rowParameterBytes(batch: number): number {
 
 /** Writes `arrays` (`batch` elements each) into `host` from byte 0 as the per-row parameter block. */
 export function writeRowParameters(host: ArrayBuffer, batch: number, arrays: RowParameterArrays): void {
-  ROW_PARAMETERS.forEach((name, i) => {
-    const source = arrays[name];
-    const at = i * batch * ELEMENT_BYTES;
-    if (source instanceof Float32Array) new Float32Array(host, at, batch).set(source);
-    else if (source instanceof Int32Array) new Int32Array(host, at, batch).set(source);
-    else new Uint32Array(host, at, batch).set(source);
-  });
+  // The views into `host` are kept per block and batch (a decode loop writes the same ones every
+  // call); each has its source's element type, so that the bits are copied as they are.
+  let kept = parameterViews.get(host);
+  if (!kept || kept.batch !== batch) {
+    kept = { batch, views: [] };
+    parameterViews.set(host, kept);
+  }
+  for (let i = 0; i < ROW_PARAMETERS.length; i++) {
+    const source = arrays[ROW_PARAMETERS[i]!];
+    let view = kept.views[i];
+    if (view === undefined || view.constructor !== elementView(source)) {
+      view = new (elementView(source))(host, i * batch * ELEMENT_BYTES, batch);
+      kept.views[i] = view;
+    }
+    view.set(source);
+  }
 }
+
+/** The view type that copies `source`'s elements bit for bit. */
+function elementView(
+  source: Float32Array | Int32Array | Uint32Array,
+): Float32ArrayConstructor | Int32ArrayConstructor | Uint32ArrayConstructor {
+  if (source instanceof Float32Array) return Float32Array;
+  if (source instanceof Int32Array) return Int32Array;
+  return Uint32Array;
+}
+
+const parameterViews = new WeakMap<
+  ArrayBuffer,
+  { batch: number; views: Array<Float32Array | Int32Array | Uint32Array | undefined> }
+>();
 
 /**
  * The parameters of rows [first, first + rows) in `block`, the device copy of a per-row
  * parameter block of `batch` rows (each region carries `block`'s device, when it has one).
+ * The same arguments again give the same (frozen) object.
  */
 export function rowParameterRegions(
   block: DeviceRegion,
@@ -78,9 +102,29 @@ export function rowParameterRegions(
   first: number,
   rows: number,
 ): RowParameterBuffers {
+  // The last answer per block is kept: a decode loop asks the same every call. Reading
+  // `block.address` first keeps a disposed buffer's error.
+  const address = block.address;
+  const last = lastRegions.get(block);
+  if (
+    last &&
+    last.address === address &&
+    last.batch === batch &&
+    last.first === first &&
+    last.rows === rows
+  ) {
+    return last.regions;
+  }
   const regions = {} as RowParameterBuffers;
   ROW_PARAMETERS.forEach((name, i) => {
     regions[name] = subRegion(block, (i * batch + first) * ELEMENT_BYTES, rows * ELEMENT_BYTES);
   });
+  Object.freeze(regions);
+  lastRegions.set(block, { address, batch, first, rows, regions });
   return regions;
 }
+
+const lastRegions = new WeakMap<
+  DeviceRegion,
+  { address: bigint; batch: number; first: number; rows: number; regions: RowParameterBuffers }
+>();

@@ -1,7 +1,14 @@
+import { KernelArgPacker } from '@rocmforge/hip-runtime';
 import { describe, expect, it } from 'vitest';
 import { SAMPLE_PARAMS, TOP_LOGPROBS_PARAMS } from '../src/abi.js';
 import { KernelArgumentError } from '../src/index.js';
-import { type StructValues, structArgs, structLayout } from '../src/param-struct.js';
+import {
+  type StructValues,
+  structArgs,
+  structLayout,
+  structPacker,
+  writeStructArgs,
+} from '../src/param-struct.js';
 
 const region = (address: bigint) => ({ address, byteLength: 64 });
 
@@ -74,6 +81,27 @@ describe('parameter structs', () => {
     } as never;
     expect(() => structArgs(TOP_LOGPROBS_PARAMS, mode)).toThrow(
       "Expected one of 'raw', 'processed' for RfTopLogprobsParams.mode but received 1",
+    );
+  });
+
+  it('write into a kept packer exactly what structArgs packs, with the same errors', () => {
+    const packer = structPacker(SAMPLE_PARAMS);
+    const regions: unknown[] = [];
+    writeStructArgs(SAMPLE_PARAMS, sampleValues(), packer, (r) => regions.push(r));
+    const expected = new KernelArgPacker(packer.types).pack(structArgs(SAMPLE_PARAMS, sampleValues()));
+    expect([...packer.bytes]).toEqual([...expected]);
+    // Every region given is seen (the launcher checks its device); raw addresses are not.
+    expect(regions).toHaveLength(13);
+    const badKind = { ...sampleValues(), kind: 'toString' } as never;
+    expect(() => writeStructArgs(SAMPLE_PARAMS, badKind, packer, () => {})).toThrow(
+      "Expected one of 'logits', 'probs' for RfSampleParams.kind but received toString",
+    );
+    const badVocab = { ...sampleValues(), vocab: -1 };
+    expect(() => writeStructArgs(SAMPLE_PARAMS, badVocab, packer, () => {})).toThrow(
+      'Expected an u32 for kernel argument 1 but received -1',
+    );
+    expect(() => new KernelArgPacker(packer.types).pack(structArgs(SAMPLE_PARAMS, badVocab))).toThrow(
+      'Expected an u32 for kernel argument 1 but received -1',
     );
   });
 });

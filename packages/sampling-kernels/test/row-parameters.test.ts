@@ -54,4 +54,39 @@ describe('the per-row parameter block', () => {
     const regions = rowParameterRegions(block, batch, 0, batch);
     expect((regions.topK as unknown as { device: unknown }).device).toBe(device);
   });
+
+  it('gives the same regions for the same block and rows, new ones when anything changes', () => {
+    let address = 0x20000n;
+    const block = {
+      get address() {
+        if (address < 0n) throw new Error('disposed');
+        return address;
+      },
+      byteLength: rowParameterBytes(batch),
+    };
+    const first = rowParameterRegions(block, batch, 0, 2);
+    expect(rowParameterRegions(block, batch, 0, 2)).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    const other = rowParameterRegions(block, batch, 1, 2);
+    expect(other).not.toBe(first);
+    expect(other.topK.address).toBe(first.topK.address + 4n);
+    address = 0x40000n;
+    expect(rowParameterRegions(block, batch, 1, 2).temperature.address).toBe(0x40004n);
+    // A buffer disposed since still fails as it did, never answered from what was kept.
+    address = -1n;
+    expect(() => rowParameterRegions(block, batch, 1, 2)).toThrow('disposed');
+  });
+
+  it('writes again into the same block with other batches and element types, bit for bit', () => {
+    const host = new ArrayBuffer(rowParameterBytes(batch));
+    writeRowParameters(host, batch, arrays);
+    const twoRows = Object.fromEntries(ROW_PARAMETERS.map((name) => [name, arrays[name].slice(0, 2)]));
+    writeRowParameters(host, 2, twoRows as never);
+    expect([...new Float32Array(host, 0, 2)]).toEqual([...arrays.temperature.subarray(0, 2)]);
+    expect([...new Int32Array(host, 8, 2)]).toEqual([...arrays.topK.subarray(0, 2)]);
+    // A temperature given as raw bits (u32) is copied as bits, not converted.
+    const bits = new Uint32Array([0x3f800000, 0x7fc00001]);
+    writeRowParameters(host, 2, { ...twoRows, temperature: bits } as never);
+    expect([...new Uint32Array(host, 0, 2)]).toEqual([0x3f800000, 0x7fc00001]);
+  });
 });

@@ -1,5 +1,5 @@
 import type { DeviceBuffer, DeviceRange, Stream } from '@rocmforge/hip-runtime';
-import type { SamplingKernels } from '@rocmforge/sampling-kernels';
+import type { SampleLaunch, SamplingKernels } from '@rocmforge/sampling-kernels';
 import type { ResolvedRequest } from '../request.js';
 import { adjustmentEntries } from './adjustment-entries.js';
 import type { GpuModules } from './gpu-modules.js';
@@ -95,7 +95,8 @@ export function launchChunk(
   const stats = modules.ROW_STATS * 4;
   const rowStats = buffers.rowStats && deviceRange(buffers.rowStats, first * stats, rows * stats);
   const splitBytes = kernels.sampleScratchBytes(rows, vocab);
-  const launch = {
+  // Optional fields assigned, not spread in: a spread inside a literal takes V8's slow path.
+  const launch: SampleLaunch = {
     input: values,
     dtype: valuesType,
     batch: rows,
@@ -106,10 +107,10 @@ export function launchChunk(
     samples,
     tokens,
     valid,
-    ...(rowStats ? { rowStats } : {}),
-    ...(splitBytes > 0 ? { scratch: workspace.get('split', splitBytes, stream) } : {}),
     stream,
   };
+  if (rowStats) launch.rowStats = rowStats;
+  if (splitBytes > 0) launch.scratch = workspace.get('split', splitBytes, stream);
   for (let i = 0; i < context.timing.repeat; i++) kernels.sample(launch);
   if (!request.logprobs || !rowStats || !buffers.logprobs) return;
   // Log-probabilities of the chunk: of the input (raw) or of the adjusted values (processed).

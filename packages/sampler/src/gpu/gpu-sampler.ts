@@ -23,6 +23,13 @@ import { Staging } from './staging.js';
 import { DeviceWorkspace } from './workspace.js';
 
 /**
+ * How long a synchronous call polls its stream before the driver's wait: longer than the whole
+ * of a small call (batch ≤ 32 at vocab 151936: ≤ 200 µs on an H200), whose end is then seen at
+ * once instead of after the driver's wake-up; a larger call polls this long, then waits.
+ */
+const WAIT_SPIN_MICROSECONDS = 250;
+
+/**
  * The GPU backend: the same requests and results as the CPU backend, computed by
  * @rocmforge/sampling-kernels in one launch per batch (per chunk of rows for large host
  * batches). Device workspace is reused between calls and grows on demand; `dispose()` frees it.
@@ -125,6 +132,14 @@ export class GpuSampler implements ResolvedSampler<HostValues | DeviceInput> {
   }
 
   /**
+   * Stops what {@link enableTiming} started: no events around the launches (the wall time of a
+   * call is then what a caller without timing pays), one launch per call.
+   */
+  disableTiming(): void {
+    this.#timing.disable();
+  }
+
+  /**
    * Device time of the last sampling launch in ms (needs `enableTiming()`), else undefined.
    * With `enableTiming({ repeat: n })` each call launches the sampling kernel n times back to
    * back (same result) and this is the mean: the host's launch latency, which a single launch
@@ -188,7 +203,7 @@ export class GpuSampler implements ResolvedSampler<HostValues | DeviceInput> {
   }
 
   #wait(pending: PendingCall): SampleResult {
-    this.#stream.synchronize();
+    this.#stream.synchronize({ spinMicroseconds: WAIT_SPIN_MICROSECONDS });
     return finishCall(this.#context, pending);
   }
 
