@@ -91,7 +91,12 @@ export function uniform53(
   draw: number,
 ): number {
   philox4x32(draw, stream, stepLo, stepHi, seedLo, seedHi, scratch);
-  return ((scratch[0]! >>> 5) * 67108864 + (scratch[1]! >>> 6)) * TWO_POW_M53;
+  return wordsToUniform53(scratch[0]!, scratch[1]!);
+}
+
+/** 53 bits from two Philox words: 27 high bits of `first`, then 26 high bits of `second`. */
+function wordsToUniform53(first: number, second: number): number {
+  return ((first >>> 5) * 67108864 + (second >>> 6)) * TWO_POW_M53;
 }
 
 /**
@@ -109,5 +114,5 @@ export function upperUniform53(
   draw: number,
 ): number {
   philox4x32(draw, stream, stepLo, stepHi, seedLo, seedHi, scratch);
-  return ((scratch[2]! >>> 5) * 67108864 + (scratch[3]! >>> 6)) * TWO_POW_M53;
+  return wordsToUniform53(scratch[2]!, scratch[3]!);
 }
