@@ -86,9 +86,14 @@ export const ELEMENT_BYTES: Readonly<Record<ElementTypeName, number>> = {
   bfloat16: 2,
 };
 /** The suffix of each element type's kernel entry points (kernels/abi.h, `RfElementType`). */
-export const ELEMENT_SUFFIX = { float32: '', float16: '_f16', bfloat16: '_bf16' } as const satisfies Readonly<
-  Record<ElementTypeName, string>
->;
+export const ELEMENT_SUFFIX = {
+  /** float32's entry points carry the plain name (`rf_sample`). */
+  float32: '',
+  /** `rf_sample_f16`, … */
+  float16: '_f16',
+  /** `rf_sample_bf16`, … */
+  bfloat16: '_bf16',
+} as const satisfies Readonly<Record<ElementTypeName, string>>;
 /** What input rows can hold: `'logits'` or `'probs'`. */
 export type InputKindName = keyof typeof INPUT_KIND;
 /** A filter order: `'topKFirst'` or `'joint'`. */
