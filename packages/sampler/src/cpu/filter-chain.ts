@@ -172,14 +172,18 @@ function listCandidates(x: Float32Array, kind: 'logits' | 'probs', cut: number, 
   return n;
 }
 
-function weightOf(
+/**
+ * A value's weight: exp((v − max)/T) for logits, p for probabilities at T = 1 (`plainProbs`),
+ * else (p/max)^(1/T). The one definition RowSampler's fast paths and the filter chain share, so
+ * that both agree token for token.
+ */
+export function weightOf(
   v: number,
   kind: 'logits' | 'probs',
   max: number,
   inverseTemperature: number,
   plainProbs: boolean,
 ): number {
-  // The same weights as RowSampler's (its weightOf), so that both paths agree token for token.
   if (kind === 'logits') return expNonPositive((v - max) * inverseTemperature);
   return plainProbs ? v : (v / max) ** inverseTemperature;
 }

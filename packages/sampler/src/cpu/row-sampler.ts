@@ -4,7 +4,7 @@ import { uniform53, upperUniform53 } from '../philox.js';
 import type { ResolvedRequest, RowAdjustments } from '../request.js';
 import { rowUsesExtraFilters } from '../resolved-request.js';
 import { expNonPositive } from './fast-exp.js';
-import { FilterChain } from './filter-chain.js';
+import { FilterChain, weightOf } from './filter-chain.js';
 import {
   type DigitWalk,
   keyToFloat,
@@ -678,17 +678,6 @@ function argmaxOfProbs(x: Float32Array, row: number): number {
     }
   }
   return argmax;
-}
-
-function weightOf(
-  v: number,
-  kind: 'logits' | 'probs',
-  max: number,
-  inverseTemperature: number,
-  plainProbs: boolean,
-): number {
-  if (kind === 'logits') return expNonPositive((v - max) * inverseTemperature);
-  return plainProbs ? v : (v / max) ** inverseTemperature;
 }
 
 // The hot loops below are functions of their own that return right after the loop: V8 compiles
