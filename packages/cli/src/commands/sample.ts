@@ -7,29 +7,14 @@ import {
   addSamplingFlags,
   type BackendFlags,
   backendOf,
+  type SamplingParameters,
   samplingRequest,
 } from '../sampling-flags.js';
 import { table as newTable } from '../table.js';
 import { noGpuLine } from './devices.js';
 
 /** `rocmforge sample` options: the file, how to read it, the backend, and the request's parameters. */
-export interface SampleOptions
-  extends Pick<
-    SampleRequest,
-    | 'temperature'
-    | 'topK'
-    | 'topP'
-    | 'minP'
-    | 'filterOrder'
-    | 'typicalP'
-    | 'topNSigma'
-    | 'xtcProbability'
-    | 'xtcThreshold'
-    | 'seed'
-    | 'step'
-    | 'samples'
-    | 'logprobs'
-  > {
+export interface SampleOptions extends Omit<SamplingParameters, 'repetitionPenalty'> {
   /** The logits file: `.npy`, `.safetensors` or raw values (float32, float16 or bfloat16). */
   file: string;
   /** Tensor name in a `.safetensors` file holding several. */
