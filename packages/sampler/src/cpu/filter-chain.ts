@@ -84,13 +84,13 @@ export class FilterChain {
       const t = this.#selector.select(bits, candidates, count, null, topK);
       count = compactAtLeast(x, candidates, count, t);
     }
-    let total = weigh(x, candidates, count, kind, max, inverseTemperature, plainProbs, weights);
+    let total = fillWeights(x, candidates, count, kind, max, inverseTemperature, plainProbs, weights);
 
     // Top-p: on the candidates so far (topKFirst), or on the whole row (joint).
     if (topP < 1) {
       let t: number;
       if (filterOrder === 'joint') {
-        const rowTotal = weighRow(x, kind, max, inverseTemperature, plainProbs, weights);
+        const rowTotal = fillWeights(x, null, x.length, kind, max, inverseTemperature, plainProbs, weights);
         t = this.#selector.select(bits, null, vocab, weights, topP * rowTotal);
       } else {
         t = this.#selector.select(bits, candidates, count, weights, topP * total);
@@ -188,10 +188,13 @@ export function weightOf(
   return plainProbs ? v : (v / max) ** inverseTemperature;
 }
 
-/** Writes each candidate's weight (by token index) and returns their sum in list order. */
-function weigh(
+/**
+ * Writes the weights of the candidates (by token index: `list[0 … count)`, or tokens 0 … count − 1
+ * when `list` is null) and returns their sum in that order. RowSampler's and the chain's.
+ */
+export function fillWeights(
   x: Float32Array,
-  candidates: Int32Array,
+  list: Int32Array | null,
   count: number,
   kind: 'logits' | 'probs',
   max: number,
@@ -201,25 +204,7 @@ function weigh(
 ): number {
   let total = 0;
   for (let j = 0; j < count; j++) {
-    const i = candidates[j]!;
-    const w = weightOf(x[i]!, kind, max, inverseTemperature, plainProbs);
-    weights[i] = w;
-    total += w;
-  }
-  return total;
-}
-
-/** Writes every token's weight and returns their sum in index order. */
-function weighRow(
-  x: Float32Array,
-  kind: 'logits' | 'probs',
-  max: number,
-  inverseTemperature: number,
-  plainProbs: boolean,
-  weights: Float64Array,
-): number {
-  let total = 0;
-  for (let i = 0; i < x.length; i++) {
+    const i = list === null ? j : list[j]!;
     const w = weightOf(x[i]!, kind, max, inverseTemperature, plainProbs);
     weights[i] = w;
     total += w;

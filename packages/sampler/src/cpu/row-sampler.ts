@@ -4,7 +4,7 @@ import { uniform53, upperUniform53 } from '../philox.js';
 import type { ResolvedRequest, RowAdjustments } from '../request.js';
 import { rowUsesExtraFilters } from '../resolved-request.js';
 import { expNonPositive } from './fast-exp.js';
-import { FilterChain, weightOf } from './filter-chain.js';
+import { FilterChain, fillWeights, weightOf } from './filter-chain.js';
 import {
   type DigitWalk,
   keyToFloat,
@@ -906,27 +906,6 @@ function keyDigitWeights(raw: Float64Array, out: Float64Array): Float64Array {
     out[0x7ff - (r + 0x400)] = raw[r + 0x400]!;
   }
   return out;
-}
-
-/** Writes the weights of the candidates (by token index) and returns their sum. */
-function fillWeights(
-  x: Float32Array,
-  list: Int32Array | null,
-  count: number,
-  kind: 'logits' | 'probs',
-  max: number,
-  inverseTemperature: number,
-  plainProbs: boolean,
-  weights: Float64Array,
-): number {
-  let total = 0;
-  for (let j = 0; j < count; j++) {
-    const i = list === null ? j : list[j]!;
-    const w = weightOf(x[i]!, kind, max, inverseTemperature, plainProbs);
-    weights[i] = w;
-    total += w;
-  }
-  return total;
 }
 
 /** Keeps the listed tokens with x ≥ threshold, in order; returns how many. */
