@@ -37,6 +37,18 @@ export function shape(value: string): [number, number] {
   return parts as [number, number];
 }
 
+/** `BxV` shapes, comma-separated: `32x151936,512x50257`. */
+export function shapes(flag: string) {
+  return (value: string): Array<[number, number]> =>
+    value.split(',').map((v) => {
+      const m = /^\s*(\d+)\s*[x×]\s*(\d+)\s*$/.exec(v);
+      const parts = m ? [Number(m[1]), Number(m[2])] : [];
+      if (!parts.every((n) => Number.isSafeInteger(n) && n > 0) || parts.length !== 2)
+        throw new InvalidArgumentError(`${flag} must be shapes like 32x151936,1x50257, got '${v}'`);
+      return parts as [number, number];
+    });
+}
+
 /** Comma-separated positive numbers. */
 export function positiveNumbers(flag: string) {
   return (value: string): number[] =>

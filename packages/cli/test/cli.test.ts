@@ -109,6 +109,7 @@ describe('rocmforge: help, version and usage errors of every command', () => {
     ['an unknown command', ['bogus'], /unknown command 'bogus'/],
     ['a bad choice', ['sample', npy, '--backend', 'tpu'], /Allowed choices are auto, cpu, gpu/],
     ['an unknown bench mode', ['bench', '--modes', 'plain,top-q'], /--modes takes plain, .*; got 'top-q'/],
+    ['a bad bench shape', ['bench', '--shapes', '32x151936,4x0'], /--shapes must be shapes like .*, got '4x0'/],
     [
       'a seed past 64 bits',
       ['sample', npy, '--seed', String(2n ** 64n)],
@@ -379,12 +380,14 @@ describe('rocmforge CLI', () => {
     expect(r.stdout).toBe('');
   });
 
-  it('bench --quick --json on the CPU writes a well-formed report and an SVG chart', () => {
+  it('bench --shapes --json on the CPU writes a well-formed report and an SVG chart', () => {
     const json = join(dir, 'bench.json');
     const svg = join(dir, 'bench.svg');
     const r = cli(
       'bench',
       '--quick',
+      '--shapes',
+      '1x32000,8x16000',
       '--repetitions',
       '2',
       '--modes',
@@ -400,7 +403,7 @@ describe('rocmforge CLI', () => {
     // No GPU: one short line why, and no GPU columns; the units are in the headers.
     expect(r.stdout.split('\n')[0]).toBe('no GPU: no driver found; see rocmforge devices');
     expect(r.stdout).toMatch(/batch × vocab\s*│ mode\s*│ dtype\s*│ σ\s*│ CPU µs\/call\s*│ CPU µs\/row\s*│/);
-    expect(r.stdout).toMatch(/8 × 32000\s*│ top-k\+top-p\s*│ bfloat16\s*│ 3/);
+    expect(r.stdout).toMatch(/8 × 16000\s*│ top-k\+top-p\s*│ bfloat16\s*│ 3/);
     expect(r.stdout).not.toMatch(/GPU kernel|GB\/s|speed-up|–/);
     expect(r.stdout).toMatch(/µs\/call: one sample\(\) call on the whole batch; µs\/row: per call ÷ batch/);
     const report = JSON.parse(readFileSync(json, 'utf8'));

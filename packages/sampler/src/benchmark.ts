@@ -118,9 +118,18 @@ export interface BenchCase {
 
 /** The grid of the GPU-backend issue: batch 1–512 at vocab 151936 and 10000 × 32000. */
 export function defaultBenchGrid(
-  options: { quick?: boolean; sigmas?: number[]; modes?: string[]; dtypes?: ElementType[] } = {},
+  options: {
+    quick?: boolean;
+    sigmas?: number[];
+    modes?: string[];
+    dtypes?: ElementType[];
+    /** `[batch, vocab]` shapes measured instead of the grid's own. */
+    shapes?: Array<[number, number]>;
+  } = {},
 ): BenchCase[] {
-  const shapes: Array<[number, number]> = options.quick
+  const shapes: Array<[number, number]> = options.shapes
+    ? options.shapes
+    : options.quick
     ? [
         [1, 32_000],
         [8, 32_000],

@@ -14,6 +14,16 @@ describe('defaultBenchGrid', () => {
     expect(new Set(cases.map((c) => c.dtype))).toEqual(new Set(['float32']));
   });
 
+  it('with shapes: those shapes instead of the grid, in the order given', () => {
+    const cases = defaultBenchGrid({ shapes: [[32, 151_936], [3, 7]], modes: ['top-p'], sigmas: [3, 1] });
+    expect(cases.map((c) => `${c.batch}×${c.vocab} σ${c.sigma}`)).toEqual([
+      '32×151936 σ3',
+      '3×7 σ3',
+      '32×151936 σ1',
+      '3×7 σ1',
+    ]);
+  });
+
   it('with dtypes: each mode in each element type, side by side', () => {
     const cases = defaultBenchGrid({
       quick: true,

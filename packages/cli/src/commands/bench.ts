@@ -10,7 +10,7 @@ import {
 } from '@rocmforge/sampler';
 import { SingleBar } from 'cli-progress';
 import { type Command, Option } from 'commander';
-import { devices, integer, oneOfEach, positiveNumbers } from '../arguments.js';
+import { devices, integer, oneOfEach, positiveNumbers, shapes } from '../arguments.js';
 import { benchChart } from '../chart.js';
 import { backendOption } from '../sampling-flags.js';
 import { table as newTable } from '../table.js';
@@ -28,6 +28,8 @@ export interface BenchCommandOptions {
   modes?: string[];
   /** Element types of the logits (`float32`, `float16`, `bfloat16`); default float32 alone. */
   dtype?: ElementType[];
+  /** `[batch, vocab]` shapes instead of the default grid's (`--shapes 32x151936,512x50257`). */
+  shapes?: Array<[number, number]>;
   /** Timed repetitions per case (the median is reported); the CPU times at least this many calls. */
   repetitions?: number;
   /** GPU index for the grid. */
@@ -68,6 +70,7 @@ export function runBench(options: BenchCommandOptions): BenchReport {
     sigmas: options.sigmas,
     ...(options.modes ? { modes: options.modes } : {}),
     ...(options.dtype ? { dtypes: options.dtype } : {}),
+    ...(options.shapes ? { shapes: options.shapes } : {}),
   });
   const bar = options.progress
     ? new SingleBar({ format: 'bench [{bar}] {value}/{total} {case}', hideCursor: true })
@@ -221,6 +224,7 @@ export function registerBench(program: Command): void {
       'element types of the logits, comma-separated: float32,float16,bfloat16 (default float32)',
       oneOfEach('--dtype', ['float32', 'float16', 'bfloat16']),
     )
+    .option('--shapes <list>', 'batch × vocab shapes instead of the default grid, like 32x151936,1x50257', shapes('--shapes'))
     .option(
       '--repetitions <n>',
       'timed repetitions per case (the CPU times at least this many calls)',
@@ -236,7 +240,7 @@ export function registerBench(program: Command): void {
     .option('--chart <file.svg>', 'draw time per call against batch size (log scales) as SVG')
     .addHelpText(
       'after',
-      '\nExamples:\n  rocmforge bench --quick\n  rocmforge bench --sigmas 3,1 --json bench.json --chart bench.svg\n  rocmforge bench --dtype float32,bfloat16,float16\n  rocmforge bench --devices all',
+      '\nExamples:\n  rocmforge bench --quick\n  rocmforge bench --sigmas 3,1 --json bench.json --chart bench.svg\n  rocmforge bench --dtype float32,bfloat16,float16\n  rocmforge bench --backend gpu --shapes 32x151936 --modes top-p\n  rocmforge bench --devices all',
     )
     .action((flags: BenchFlags) => {
       printBench(runBench({ ...flags, progress: process.stderr.isTTY === true }));
