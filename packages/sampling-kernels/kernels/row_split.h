@@ -29,8 +29,8 @@ struct RowScratch {
   unsigned long long histogram[HISTOGRAM_ROUNDS][HISTOGRAM_BINS];
   // Top-k on a split row (sampling.hip, split_top_k): each block's bound, then the row's
   // elements at or above the lowest of them, gathered by every block.
-  unsigned candidates;  // entries gathered this launch; the last block out resets it
-  unsigned pad2;
+  unsigned candidates;      // entries gathered this launch; the last block out resets it
+  unsigned fineCandidates;  // the same for top-p's finer bin (spread.h), into the same entries
   float bound[MAX_PARTS];
   float candValue[SPLIT_CANDIDATES];
   int candIndex[SPLIT_CANDIDATES];
@@ -107,6 +107,7 @@ struct RowPart {
       __threadfence();
       if (atomicAdd(&scratch->exits, 1u) == parts - 1) {
         atomicExch(&scratch->candidates, 0u);
+        atomicExch(&scratch->fineCandidates, 0u);
         atomicExch(&scratch->barrier, 0u);
         atomicExch(&scratch->exits, 0u);
       }

@@ -294,12 +294,13 @@ __device__ __forceinline__ Thresholds select_thresholds(const T* x, unsigned seg
     // Top-p over the top-k set reads only the buffer (±0 aside: -0 ≥ +0 but keys below it).
     const bool fromBuffer = buffered && !overAll && (kThreshold != 0.0f || splitBuffered);
     CandidateBuffer* pBuffer = fromBuffer ? &cand : (buffered ? nullptr : gatherTo);
-    // Top-p alone from logits on a row in one block: bins by distance below the maximum
-    // (cand then holds one bin, not a complete top set, so `buffered` stays false).
+    // Top-p alone from logits: bins by distance below the maximum, on a row in one block or
+    // split (cand then holds one bin, not a complete top set, so `buffered` stays false).
     float pThreshold = -RF_INF;
-    spread = gatherTo != nullptr && !req.topKOn && weigh.mode == kLogits &&
+    spread = !req.topKOn && weigh.mode == kLogits && !splitBuffered &&
              spread_top_p<B>(x, segA, segB, fixedWeight, static_cast<double>(req.topP),
-                             KeptWeight{weigh, -RF_INF, req.minP}, sh.s, cand, &pThreshold, &aboveSum);
+                             KeptWeight{weigh, -RF_INF, req.minP}, sh.s, cand, rp, &sh.timedOut, &pThreshold,
+                             &aboveSum);
     if (!spread) {
       pThreshold = radix_select(x, rp, &sh.timedOut, AtLeast{base}, fixedWeight, 1ull, static_cast<double>(req.topP), 3,
                                 sh.s, pBuffer, fromBuffer);
@@ -330,8 +331,9 @@ __device__ __forceinline__ void kept_total(const T* x, unsigned segA, unsigned s
   } else if (th.spread) {
     // Each warp's segment: the weight above the crossing bin plus the bin's kept elements.
     unsigned a0, b0;
-    rp.segment(0, &a0, &b0);  // one block: warp w owns [w · (b0 − a0), …)
-    spread_kept_sums<B>(th.aboveSum, cand, kept, fixed_weight(weigh, p.vocab), b0 - a0, sh.warpSum);
+    rp.segment(0, &a0, &b0);  // warp w owns [begin + w · (b0 − a0), …) of the chunk
+    spread_kept_sums<B>(th.aboveSum, cand, kept, fixed_weight(weigh, p.vocab), rp.begin, rp.end, b0 - a0,
+                        sh.warpSum);
     combine_sums(sh, rp, false, false, weigh.max, req.inverseTemperature, partMax);
   } else {
     // Each warp's segment, read again.

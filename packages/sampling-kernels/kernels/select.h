@@ -23,7 +23,7 @@ template <typename Candidate, typename Fixed>
 struct HistogramOf {
   Candidate candidate;
   Fixed weigh;
-  unsigned long long* histogram;
+  SplitCounters* histogram;
   unsigned prefix;
   int highShift;
   int shift;
@@ -33,7 +33,7 @@ struct HistogramOf {
     const unsigned key = ordered_key(v);
     if (highShift < 32 && (key >> highShift) != (prefix >> highShift)) return;
     const unsigned long long w = weigh(v);
-    if (w != 0) atomicAdd(&histogram[(key >> shift) & mask], w);
+    if (w != 0) histogram->add((key >> shift) & mask, w);
   }
 };
 
@@ -160,13 +160,13 @@ __device__ float radix_select(const T* x, RowPart<B, Vector<T>::N>& rp, int* tim
   for (int round = 0; round < 3; round++) {
     const int shift = shifts[round];
     const unsigned bins = masks[round] + 1;
-    for (unsigned d = threadIdx.x; d < bins; d += B) s.histogram[d] = 0;
+    for (unsigned d = threadIdx.x; d < bins; d += B) s.counters.set(d, 0ull);
     if (gather && round == 1 && threadIdx.x == 0) {
       buffer->count = 0;
       buffer->edge = prefix;
     }
     __syncthreads();
-    HistogramOf<Candidate, Fixed> add = {candidate, weigh, s.histogram, prefix, round == 0 ? 32 : shifts[round - 1],
+    HistogramOf<Candidate, Fixed> add = {candidate, weigh, &s.counters, prefix, round == 0 ? 32 : shifts[round - 1],
                                          shift, masks[round]};
     if (fromBuffer) {
       const unsigned n = buffer->count;
@@ -181,12 +181,12 @@ __device__ float radix_select(const T* x, RowPart<B, Vector<T>::N>& rp, int* tim
       __syncthreads();
       unsigned long long* shared = rp.scratch->histogram[slot + round];
       for (unsigned d = threadIdx.x; d < bins; d += B) {
-        const unsigned long long h = s.histogram[d];
+        const unsigned long long h = s.counters[d];
         if (h != 0) atomicAdd(&shared[d], h);
       }
       rp.sync(timedOut);
       const volatile unsigned long long* merged = shared;
-      for (unsigned d = threadIdx.x; d < bins; d += B) s.histogram[d] = merged[d];
+      for (unsigned d = threadIdx.x; d < bins; d += B) s.counters.set(d, merged[d]);
     }
     __syncthreads();
     // A complete buffer serves the last round.
@@ -201,7 +201,7 @@ __device__ float radix_select(const T* x, RowPart<B, Vector<T>::N>& rp, int* tim
       for (unsigned j = 0; j < per; j++) {
         const int d = static_cast<int>(bins) - 1 - static_cast<int>(threadIdx.x * per + j);
         if (d < 0) break;
-        const unsigned long long h = s.histogram[d];
+        const unsigned long long h = s.counters[d];
         local += h;
         if (h != 0) lowestMine = d;
       }
@@ -224,7 +224,7 @@ __device__ float radix_select(const T* x, RowPart<B, Vector<T>::N>& rp, int* tim
         unsigned long long acc = above;
         for (unsigned j = 0; j < per; j++) {
           const int d = static_cast<int>(bins) - 1 - static_cast<int>(threadIdx.x * per + j);
-          const unsigned long long h = s.histogram[d];
+          const unsigned long long h = s.counters[d];
           if (h != 0 && acc + h >= want) {
             chosenDigit = static_cast<unsigned>(d);
             remaining = want - acc;

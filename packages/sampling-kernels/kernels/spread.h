@@ -19,6 +19,11 @@
 // the same fixed-point masses, the same rule — in two or three passes instead of three
 // contended rounds. False when even the finer bin does not fit (ties by the thousand): the
 // caller runs radix_select then.
+// Most blocks a split row may have to take the bins: with more (one or a few rows at 151936,
+// 33–75 blocks of ~2000 elements) merging every block's bins in device memory cost more than
+// the radix rounds (H200: one row 44 → 47 µs at σ = 3, 43 → 50 at σ = 1; four blocks per row
+// 146 → 64). Such rows keep the radix rounds.
+constexpr unsigned SPREAD_MAX_PARTS = 32;
 constexpr float SPREAD_STEPS = 32.0f;                   // level-1 bins per unit of distance
 constexpr float SPREAD_FINE_STEPS = 32.0f * 2048.0f;    // level-2 bins per unit of distance
 
@@ -38,7 +43,7 @@ struct SpreadBins {
 // Adds each element's fixed weight to its level-1 bin, or (level 2) to its fine bin within `coarseBin`.
 struct SpreadHistogram {
   SpreadBins bins;
-  unsigned long long* histogram;
+  SplitCounters* histogram;
   bool fineLevel;
   unsigned coarseBin;
   __device__ __forceinline__ void operator()(float v, unsigned) const {
@@ -46,9 +51,9 @@ struct SpreadHistogram {
     if (w == 0) return;
     const unsigned c = bins.coarse(v);
     if (!fineLevel) {
-      atomicAdd(&histogram[c], w);
+      histogram->add(c, w);
     } else if (c == coarseBin) {
-      atomicAdd(&histogram[bins.fine(v, c)], w);
+      histogram->add(bins.fine(v, c), w);
     }
   }
 };
@@ -78,11 +83,30 @@ struct SpreadGather {
     sum += keptAbove(v);
   }
 };
+// The same for a split row: the bin's elements go to the row's buffer in device memory.
+struct SpreadGatherToRow {
+  SpreadGather pick;
+  unsigned* count;
+  RowScratch* scratch;
+  __device__ __forceinline__ void operator()(float v, unsigned i) {
+    const unsigned c = pick.bins.coarse(v);
+    if (c > pick.coarseBin) return;
+    if (c == pick.coarseBin) {
+      const unsigned f = pick.fineLevel ? pick.bins.fine(v, c) : 0u;
+      if (f > pick.fineBin) return;
+      if (f == pick.fineBin) {
+        if (pick.bins.fixed(v) != 0) gather_into(count, scratch->candValue, scratch->candIndex, v, i);
+        return;
+      }
+    }
+    pick.sum += pick.keptAbove(v);
+  }
+};
 
 // The bin (from bin 0, the largest values, upward) where the histogram's running mass reaches
 // `want`; `remaining` gets what the bin must supply. False when the total falls short.
 template <int B>
-__device__ bool spread_choose(const unsigned long long* histogram, unsigned long long want, unsigned* bin,
+__device__ bool spread_choose(const SplitCounters& histogram, unsigned long long want, unsigned* bin,
                               unsigned long long* remaining) {
   __shared__ unsigned long long scanScratch[B / RF_WARP_SIZE];
   __shared__ unsigned chosen;
@@ -120,29 +144,50 @@ __device__ bool spread_choose(const unsigned long long* histogram, unsigned long
 
 // `keptAbove` weighs the kept elements (min-p); on success, *aboveSum holds this thread's kept
 // weight of the elements above the crossing bin (see spread_kept_sums).
-template <int B, typename T>
+//
+// A split row (rp.parts > 1, wide blocks only) does the same over the row: each block bins its
+// chunk, adds its non-zero bins to the row's histogram in the scratch (round slot 0 or 1:
+// top-p alone leaves top-k's slots free) and reads the sum back after a row barrier; each block
+// gathers its chunk's elements of the crossing bin into the row's buffer, and after another
+// barrier every block copies the buffer and sorts it itself (the same entries, the same order
+// after the sort: every block finds the same threshold). Three row barriers (four with the
+// finer level) instead of the radix rounds' three contended rounds.
+template <int B, typename T, unsigned G>
 __device__ bool spread_top_p(const T* x, unsigned a, unsigned b, const FixedWeight& fixed, double fraction,
-                             const KeptWeight& keptAbove, SharedStorage& s, CandidateBuffer& cand, float* threshold,
-                             float* aboveSum) {
+                             const KeptWeight& keptAbove, SharedStorage& s, CandidateBuffer& cand,
+                             RowPart<B, G>& rp, int* timedOut, float* threshold, float* aboveSum) {
   __shared__ unsigned long long scanScratch[B / RF_WARP_SIZE];
   __shared__ unsigned crossing;
   const SpreadBins bins = {fixed};
+  const bool split = B == BLOCK && rp.parts > 1;  // (narrow blocks never split: compiled out)
+  if (rp.parts > SPREAD_MAX_PARTS) return false;
   unsigned coarseBin = 0, fineBin = 0;
   unsigned long long remaining = 0;
   bool fineLevel = false;
   for (int level = 0; level < 2; level++) {
     fineLevel = level == 1;
-    for (unsigned d = threadIdx.x; d < HISTOGRAM_BINS; d += B) s.histogram[d] = 0;
+    for (unsigned d = threadIdx.x; d < HISTOGRAM_BINS; d += B) s.counters.set(d, 0ull);
     __syncthreads();
-    SpreadHistogram add = {bins, s.histogram, fineLevel, coarseBin};
+    SpreadHistogram add = {bins, &s.counters, fineLevel, coarseBin};
     warp_for_each<LoadsInFlight<B>::value>(x, a, b, add);
     __syncthreads();
+    if (split) {
+      unsigned long long* row = rp.scratch->histogram[level];
+      for (unsigned d = threadIdx.x; d < HISTOGRAM_BINS; d += B) {
+        const unsigned long long h = s.counters[d];
+        if (h != 0) atomicAdd(&row[d], h);
+      }
+      rp.sync(timedOut);
+      const volatile unsigned long long* merged = row;
+      for (unsigned d = threadIdx.x; d < HISTOGRAM_BINS; d += B) s.counters.set(d, merged[d]);
+      __syncthreads();
+    }
     unsigned long long want = remaining;
     if (!fineLevel) {
       // ⌈fraction · total⌉ of the whole row's mass, as radix_select's first round computes it.
       __shared__ unsigned long long totalMass;
       unsigned long long local = 0;
-      for (unsigned d = threadIdx.x; d < HISTOGRAM_BINS; d += B) local += s.histogram[d];
+      for (unsigned d = threadIdx.x; d < HISTOGRAM_BINS; d += B) local += s.counters[d];
       local = block_reduce<B>(local, SumOp(), scanScratch);
       if (threadIdx.x == 0) totalMass = local;
       __syncthreads();
@@ -150,14 +195,35 @@ __device__ bool spread_top_p(const T* x, unsigned a, unsigned b, const FixedWeig
       if (want == 0) want = 1;
     }
     unsigned bin;
-    if (!spread_choose<B>(s.histogram, want, &bin, &remaining)) return false;
+    if (!spread_choose<B>(s.counters, want, &bin, &remaining)) return false;
     if (fineLevel) fineBin = bin; else coarseBin = bin;
     if (threadIdx.x == 0) cand.count = 0;
     __syncthreads();
     SpreadGather pick = {bins, keptAbove, &cand, fineLevel, coarseBin, fineBin, 0.0f};
-    warp_for_each<LoadsInFlight<B>::value>(x, a, b, pick);
-    *aboveSum = pick.sum;
-    __syncthreads();
+    if (!split) {
+      warp_for_each<LoadsInFlight<B>::value>(x, a, b, pick);
+      *aboveSum = pick.sum;
+      __syncthreads();
+    } else {
+      // Each level gathers with its own counter into the same entries: the finer level starts
+      // only after every block has read the coarse level's count (its histogram's barrier).
+      unsigned* count = fineLevel ? &rp.scratch->fineCandidates : &rp.scratch->candidates;
+      SpreadGatherToRow toRow = {pick, count, rp.scratch};
+      warp_for_each<LoadsInFlight<B>::value>(x, a, b, toRow);
+      *aboveSum = toRow.pick.sum;
+      rp.sync(timedOut);
+      const unsigned n = *reinterpret_cast<const volatile unsigned*>(count);
+      if (n <= CANDIDATE_CAPACITY) {
+        const volatile float* value = rp.scratch->candValue;
+        const volatile int* index = rp.scratch->candIndex;
+        for (unsigned e = threadIdx.x; e < n; e += B) {
+          cand.value[e] = value[e];
+          cand.index[e] = index[e];
+        }
+      }
+      if (threadIdx.x == 0) cand.count = n;
+      __syncthreads();
+    }
     if (cand.count <= CANDIDATE_CAPACITY) break;
     if (fineLevel) return false;
   }
@@ -198,13 +264,15 @@ __device__ bool spread_top_p(const T* x, unsigned a, unsigned b, const FixedWeig
   return found;
 }
 
-// The kept weight of each warp's segment after spread_top_p, without another pass over the row:
+// The kept weight of each warp's segment of this block's chunk [begin, end) after spread_top_p,
+// without another pass over the row:
 // the elements above the crossing bin (each thread's `aboveSum`, combined in lane order), plus
 // the kept elements of the bin from the candidate buffer, added to their segment's warp in
 // fixed point (integer atomics: the same sum in any order). Writes warpSum[] for combine_sums.
 template <int B>
 __device__ void spread_kept_sums(float aboveSum, const CandidateBuffer& cand, const KeptWeight& kept,
-                                 const FixedWeight& fixed, unsigned segmentLength, double* warpSum) {
+                                 const FixedWeight& fixed, unsigned begin, unsigned end, unsigned segmentLength,
+                                 double* warpSum) {
   constexpr int kWarps = B / RF_WARP_SIZE;
   __shared__ unsigned long long binWeight[kWarps];
   const int warp = threadIdx.x / RF_WARP_SIZE;
@@ -213,7 +281,9 @@ __device__ void spread_kept_sums(float aboveSum, const CandidateBuffer& cand, co
   const unsigned n = cand.count;
   for (unsigned e = threadIdx.x; e < n; e += B) {
     const float v = cand.value[e];
-    if (kept(v) > 0.0f) atomicAdd(&binWeight[static_cast<unsigned>(cand.index[e]) / segmentLength], fixed(v));
+    const unsigned i = static_cast<unsigned>(cand.index[e]);
+    // A split row's buffer holds the whole row's bin: each block adds its own chunk's elements.
+    if (i >= begin && i < end && kept(v) > 0.0f) atomicAdd(&binWeight[(i - begin) / segmentLength], fixed(v));
   }
   const double above = warp_reduce(static_cast<double>(aboveSum), SumOp());
   __syncthreads();

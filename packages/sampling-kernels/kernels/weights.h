@@ -65,8 +65,34 @@ struct ArgMaxOp {
   }
 };
 
+// 2048 64-bit counters that threads add to in any order with the same sums, each held as two
+// 32-bit words. NVIDIA has no native 64-bit add on shared memory (atomicAdd on an unsigned long
+// long there is a compare-and-swap loop, retried under contention, several shared accesses per
+// add); a 32-bit add is one instruction. The low word's add returns the old word, so the one
+// add that wraps it knows and carries into the high word: exact for any w < 2^64 and any order
+// (each add wraps the low word at most once). Read only after a barrier that follows every add.
+struct SplitCounters {
+  unsigned lo[2048];
+  unsigned hi[2048];
+  __device__ __forceinline__ void add(unsigned bin, unsigned long long w) {
+    const unsigned low = static_cast<unsigned>(w);
+    const unsigned high = static_cast<unsigned>(w >> 32);
+    const unsigned old = atomicAdd(&lo[bin], low);
+    const unsigned carry = old + low < old ? 1u : 0u;
+    if (high + carry != 0u) atomicAdd(&hi[bin], high + carry);
+  }
+  __device__ __forceinline__ unsigned long long operator[](unsigned bin) const {
+    return (static_cast<unsigned long long>(hi[bin]) << 32) | lo[bin];
+  }
+  __device__ __forceinline__ void set(unsigned bin, unsigned long long v) {
+    lo[bin] = static_cast<unsigned>(v);
+    hi[bin] = static_cast<unsigned>(v >> 32);
+  }
+};
+
 union SharedStorage {
-  unsigned long long histogram[2048];
+  SplitCounters counters;              // histograms
+  unsigned long long histogram[2048];  // sort keys, scratch
   double doubles[BLOCK / RF_WARP_SIZE];
   unsigned long long u64s[BLOCK / RF_WARP_SIZE];
   int ints[BLOCK / RF_WARP_SIZE];
