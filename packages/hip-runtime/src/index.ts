@@ -25,6 +25,7 @@ export {
   Module,
   type PackedLaunchOptions,
 } from './module.js';
+export { MappedHostMemory } from './mapped-memory.js';
 export type { DeviceFacts } from './native.js';
 export { type AddonSource, addonPath, addonSource, PREBUILT_PLATFORMS, runtimePlatform } from './native.js';
 export { CompileError, type CompileOptions, compileForArchitecture } from './rtc.js';

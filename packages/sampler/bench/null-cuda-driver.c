@@ -47,6 +47,8 @@ CUresult cuMemcpyDtoDAsync_v2(uint64_t a, uint64_t b, size_t n, void* s) { (void
 CUresult cuMemsetD8Async(uint64_t d, unsigned char v, size_t n, void* s) { (void)d; (void)v; (void)n; (void)s; return 0; }
 CUresult cuMemHostRegister_v2(void* p, size_t b, unsigned f) { (void)p; (void)b; (void)f; return 0; }
 CUresult cuMemHostUnregister(void* p) { (void)p; return 0; }
+/* Mapped host memory: the device sees it at its host address (as under unified addressing). */
+CUresult cuMemHostGetDevicePointer_v2(uint64_t* d, void* p, unsigned f) { (void)f; *d = (uint64_t)(uintptr_t)p; return 0; }
 CUresult cuStreamCreate(void** s, unsigned f) { (void)f; *s = (void*)next_handle++; return 0; }
 CUresult cuStreamDestroy_v2(void* s) { (void)s; return 0; }
 CUresult cuStreamSynchronize(void* s) { (void)s; return 0; }

@@ -1,4 +1,5 @@
 import type { Device, DeviceBuffer, DeviceRange, Stream } from '@rocmforge/hip-runtime';
+import type { DriverErrorClass } from '../device-failure.js';
 import { type DeviceInput, ELEMENT_BYTES } from '../input.js';
 import { PinnedRanges } from '../pinned.js';
 import type { HostValues, ResolvedRequest } from '../request.js';
@@ -13,40 +14,83 @@ const STAGING_BYTES = 64 * 2 ** 20;
  */
 const PINNED_INPUT_BYTES = 16 * 2 ** 20;
 
-/** `bytes` bytes of `buffer` from `offset` on, as a range of its device. */
-export function deviceRange(buffer: DeviceBuffer, offset: number, bytes: number): DeviceRange {
-  return { address: buffer.address + BigInt(offset), byteLength: bytes, device: buffer.device };
+/**
+ * When the kernels reach the sampler's page-locked block in place (it is mapped into the
+ * device's address space) instead of through copies: the per-row parameters and the outputs
+ * for batches of at most `rows` rows, and a host input of at most `inputBytes` bytes (no
+ * adjustments) read from the block too. Past them, copies: every read of mapped memory from
+ * the device crosses the host link, and each block of a row reads the row's parameters.
+ */
+export interface MappedLimits {
+  /** Most rows whose parameters are read and outputs written in place (0: always copies). */
+  rows: number;
+  /** Most bytes of a host input read in place (0: always copied to the device). */
+  inputBytes: number;
+}
+
+/** The limits a sampler starts with (docs/PERFORMANCE.md, "Host path", "After (mapped)"). */
+export const MAPPED_LIMITS: Readonly<MappedLimits> = { rows: 64, inputBytes: 64 * 1024 };
+
+/** `bytes` bytes of `range` from `offset` on, as a range of its device. */
+export function deviceRange(range: DeviceRange, offset: number, bytes: number): DeviceRange {
+  return { address: range.address + BigInt(offset), byteLength: bytes, device: range.device };
 }
 
 /** One call's host side, laid out by {@link Staging.stage}. */
 export interface StagedCall {
   /** The page-locked block: the per-row parameters from byte 0, then the landing bytes. */
   readonly host: ArrayBuffer;
-  /** Where the outputs come back to (in `host`, after the parameters). */
+  /** Where the outputs are read from once the stream is done (in `host`, after the parameters). */
   readonly landing: Uint8Array;
   /** Rows per chunk: every chunk but the last has this many. */
   readonly chunkRows: number;
+  /** True when the kernels read the parameters and write the outputs in the block itself. */
+  readonly mapped: boolean;
+  /**
+   * Where the kernels read the per-row parameters written into `host` from byte 0: the block
+   * itself when mapped, else a device copy queued on the stream now (call it once they are written).
+   */
+  parameters(): DeviceRange;
+  /** Where the kernels write the outputs: `landing` itself when mapped, else a device buffer. */
+  readonly outputs: DeviceRange;
+  /** Brings the outputs into `landing`, queued on the stream after the launches (nothing when mapped). */
+  readBack(): void;
   /** The device rows [first, first + rows) of the input, copied there on the stream if on the host. */
   input(first: number, rows: number): DeviceRange;
 }
 
+/** The page-locked block and, when the device maps it, its device-side view. */
+interface Block {
+  readonly buffer: ArrayBuffer;
+  /** The block as the device reaches it in place; undefined when it could only be pinned. */
+  readonly mapped: DeviceRange | undefined;
+  dispose(): void;
+}
+
 /**
- * The host side of the GPU sampler's calls: one page-locked block that holds the per-row
- * parameters going in, the tokens and row statuses coming back and, for small host inputs, a
- * copy of the rows (so that their transfer is asynchronous too); and the copy of host rows to
- * the device in chunks, so that a batch of any size needs at most STAGING_BYTES of device
+ * The host side of the GPU sampler's calls: one page-locked block, mapped into the device's
+ * address space, that holds the per-row parameters going in, the outputs (tokens, row
+ * statuses, log-probabilities) coming back and, for small host inputs, a copy of the rows.
+ * Small batches are read and written by the kernels in that block (no copy either way: one
+ * launch, then a poll); larger ones copy the parameters in and the outputs back, and host rows
+ * go to the device in chunks, so that a batch of any size needs at most STAGING_BYTES of device
  * memory. Rows page-locked by the caller are copied from where they are.
  */
 export class Staging {
   /** Host ranges page-locked by the caller: copied to the device straight from there. */
   readonly userPinned = new PinnedRanges();
+  /** When the kernels use the block in place; benchmarks and tests may change them. */
+  limits: MappedLimits = { ...MAPPED_LIMITS };
   readonly #device: Device;
   readonly #workspace: DeviceWorkspace;
-  #pinned: { buffer: ArrayBuffer; pin: { dispose(): void } } | undefined;
+  readonly #driverError: DriverErrorClass;
+  #block: Block | undefined;
 
-  constructor(device: Device, workspace: DeviceWorkspace) {
+  /** `driverError`: the class of failed driver calls (a device that cannot map the block only pins it). */
+  constructor(device: Device, workspace: DeviceWorkspace, driverError: DriverErrorClass) {
     this.#device = device;
     this.#workspace = workspace;
+    this.#driverError = driverError;
   }
 
   /** Lays out the host block of a call with `paramBytes` of parameters and `outputBytes` coming back. */
@@ -64,18 +108,27 @@ export class Staging {
     // Through the block when small and not page-locked already.
     const throughBlock = fromHost && inputBytes <= PINNED_INPUT_BYTES && !this.userPinned.covers(source);
     const inputAt = Math.ceil((paramBytes + outputBytes) / 64) * 64;
-    const host = this.#block(throughBlock ? inputAt + inputBytes : paramBytes + outputBytes);
+    const block = this.#grow(throughBlock ? inputAt + inputBytes : paramBytes + outputBytes);
+    const host = block.buffer;
+    const mapped = block.mapped !== undefined && batch <= this.limits.rows ? block.mapped : undefined;
+    // Read in place: small host rows of a request without adjustments (those copy the input).
+    const inputMapped =
+      mapped !== undefined && throughBlock && !request.adjustments && inputBytes <= this.limits.inputBytes;
     // Logits already on the device without adjustments go in one launch.
     // Adjusted rows are float32 copies (half rows too): counted at 4 bytes per element then.
     const chunkRowBytes = request.adjustments ? vocab * 4 : rowBytes;
     const chunkRows =
-      !fromHost && !request.adjustments
+      (!fromHost || inputMapped) && !request.adjustments
         ? batch
         : Math.max(1, Math.min(batch, Math.floor(STAGING_BYTES / chunkRowBytes)));
+    const workspace = this.#workspace;
+    const landing = new Uint8Array(host, paramBytes, outputBytes);
+    const outputs = mapped
+      ? deviceRange(mapped, paramBytes, outputBytes)
+      : workspace.get('outputs', outputBytes);
     const input = (first: number, rows: number): DeviceRange => {
       const bytes = rows * rowBytes;
       if (!fromHost) return deviceRange(source, first * rowBytes, bytes);
-      const staging = this.#workspace.get('input', chunkRows * rowBytes);
       let rowsOnHost = source.subarray(first * vocab, (first + rows) * vocab);
       if (throughBlock) {
         // One chunk (inputBytes ≤ PINNED_INPUT_BYTES ≤ STAGING_BYTES): copy into the block.
@@ -84,28 +137,65 @@ export class Staging {
             ? new Float32Array(host, inputAt, rows * vocab)
             : new Uint16Array(host, inputAt, rows * vocab);
         pinned.set(rowsOnHost);
+        if (inputMapped) return deviceRange(mapped, inputAt, bytes);
         rowsOnHost = pinned;
       }
+      const staging = workspace.get('input', chunkRows * rowBytes);
       staging.writeAsync(rowsOnHost, stream);
       return deviceRange(staging, 0, bytes);
     };
-    return { host, landing: new Uint8Array(host, paramBytes, outputBytes), chunkRows, input };
+    return {
+      host,
+      landing,
+      chunkRows,
+      mapped: mapped !== undefined,
+      parameters: (): DeviceRange => {
+        if (mapped) return mapped;
+        const params = workspace.get('params', paramBytes);
+        params.writeAsync(new Uint8Array(host, 0, paramBytes), stream);
+        return params;
+      },
+      outputs,
+      readBack: () => {
+        if (!mapped) (outputs as DeviceBuffer).readAsync(landing, stream);
+      },
+      input,
+    };
   }
 
   /** The page-locked block, of at least `bytes`, grown (and pinned again) on demand. */
-  #block(bytes: number): ArrayBuffer {
-    if (this.#pinned && this.#pinned.buffer.byteLength >= bytes) return this.#pinned.buffer;
-    this.#pinned?.pin.dispose();
+  #grow(bytes: number): Block {
+    if (this.#block && this.#block.buffer.byteLength >= bytes) return this.#block;
+    this.#block?.dispose();
+    this.#block = undefined;
     let size = 4096;
     while (size < bytes) size *= 2;
     const buffer = new ArrayBuffer(size);
-    this.#pinned = { buffer, pin: this.#device.pinHostMemory(new Uint8Array(buffer)) };
-    return buffer;
+    this.#block = this.#pin(buffer);
+    return this.#block;
+  }
+
+  /**
+   * Maps `buffer` for the device; where the driver cannot map it (a device without mapped
+   * host memory), pins it only, and the calls copy both ways.
+   */
+  #pin(buffer: ArrayBuffer): Block {
+    const view = new Uint8Array(buffer);
+    let mapped: (DeviceRange & { dispose(): void }) | undefined;
+    try {
+      mapped = this.#device.mapHostMemory(view);
+    } catch (error) {
+      if (!this.#driverError.isInstance(error)) throw error;
+    }
+    if (mapped) return { buffer, mapped, dispose: () => mapped.dispose() };
+    const pin = this.#device.pinHostMemory(view);
+    return { buffer, mapped: undefined, dispose: () => pin.dispose() };
   }
 
   /** Unpins the block. */
   dispose(): void {
-    this.#pinned?.pin.dispose();
-    this.#pinned = undefined;
+    this.#block?.dispose();
+    this.#block = undefined;
   }
 }
+
