@@ -30,7 +30,9 @@ function bytesOf(memory) {
 
 /**
  * A fresh double. `options.mapping: false` makes `hostDevicePointer` fail as a driver that
- * cannot map host memory does (a driver error: code ERR_HIP_DRIVER).
+ * cannot map host memory does (a driver error: code ERR_HIP_DRIVER). `options.kernel:
+ * 'statuses'` has the simulated kernel write the row statuses only (for a benchmark of the
+ * host path, where the simulation's own time should be next to nothing).
  * Returns `native` (the addon), `counts` (calls by name; clear it at will) and `mapped` (the
  * host ranges registered mapped, with their device addresses).
  */
@@ -71,8 +73,12 @@ export function addonDouble(options = {}) {
     const vocab = u32(args, field('vocab'));
     const rows = dims[0] / parts;
     const word = (n, row) => new Uint32Array(at(u64(args, field(n)) + BigInt(row * 4), 4).slice().buffer)[0];
-    const tokens = at(u64(args, field('tokens')), rows * samples * 4);
     const valid = at(u64(args, field('valid')), rows);
+    if (options.kernel === 'statuses') {
+      valid.fill(1);
+      return;
+    }
+    const tokens = at(u64(args, field('tokens')), rows * samples * 4);
     const view = new DataView(tokens.buffer, tokens.byteOffset, tokens.byteLength);
     for (let row = 0; row < rows; row++) {
       const base = word('seedLo', row) + word('stepLo', row);
