@@ -188,7 +188,9 @@ export class Device {
    */
   mapHostMemory(view: ArrayBufferView): MappedHostMemory {
     if (view.byteLength === 0) {
-      throw new HipArgumentError('Expected host memory of at least one byte to map but received an empty view');
+      throw new HipArgumentError(
+        'Expected host memory of at least one byte to map but received an empty view',
+      );
     }
     return new MappedHostMemory(this, view);
   }

@@ -17,6 +17,7 @@ export {
   type KernelArgType,
   type TypedArg,
 } from './kernel-args.js';
+export { MappedHostMemory } from './mapped-memory.js';
 export {
   type Dim3,
   Kernel,
@@ -25,7 +26,6 @@ export {
   Module,
   type PackedLaunchOptions,
 } from './module.js';
-export { MappedHostMemory } from './mapped-memory.js';
 export type { DeviceFacts } from './native.js';
 export { type AddonSource, addonPath, addonSource, PREBUILT_PLATFORMS, runtimePlatform } from './native.js';
 export { CompileError, type CompileOptions, compileForArchitecture } from './rtc.js';

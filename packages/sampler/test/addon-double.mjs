@@ -113,7 +113,9 @@ export function addonDouble(options = {}) {
     hostRegister: () => {},
     hostUnregister: (memory) => {
       const bytes = bytesOf(memory);
-      const i = mapped.findIndex((m) => m.bytes.buffer === bytes.buffer && m.bytes.byteOffset === bytes.byteOffset);
+      const i = mapped.findIndex(
+        (m) => m.bytes.buffer === bytes.buffer && m.bytes.byteOffset === bytes.byteOffset,
+      );
       if (i >= 0) {
         ranges.splice(ranges.indexOf(mapped[i]), 1);
         mapped.splice(i, 1);

@@ -3,8 +3,8 @@ import { Device } from '@rocmforge/hip-runtime';
 import * as kernels from '@rocmforge/sampling-kernels';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GpuSampler } from '../src/gpu/gpu-sampler.js';
-import { MAPPED_LIMITS } from '../src/gpu/staging.js';
 import { MultiGpuSampler } from '../src/gpu/multi-gpu-sampler.js';
+import { MAPPED_LIMITS } from '../src/gpu/staging.js';
 import type { SampleRequest } from '../src/index.js';
 // @ts-expect-error: plain JavaScript, shared with bench/host-path.mjs
 import { addonDouble } from './addon-double.mjs';

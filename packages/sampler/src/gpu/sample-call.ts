@@ -59,7 +59,10 @@ export function enqueueCall(
 }
 
 /** The result of a call whose stream is done: its outputs from the landing bytes, row statuses decoded. */
-export function finishCall(context: ChunkContext, { request, result, landing, layout }: PendingCall): SampleResult {
+export function finishCall(
+  context: ChunkContext,
+  { request, result, landing, layout }: PendingCall,
+): SampleResult {
   new Uint8Array(result.tokens.buffer).set(landing.subarray(0, layout.statuses));
   if (result.logprobs) copyOut(result.logprobs, landing, layout.logprobs);
   if (result.topLogprobs) {

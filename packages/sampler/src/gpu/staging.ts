@@ -198,4 +198,3 @@ export class Staging {
     this.#block = undefined;
   }
 }
-
