@@ -57,6 +57,7 @@ CUresult cuEventCreate(void** e, unsigned f) { (void)f; *e = (void*)next_handle+
 CUresult cuEventDestroy_v2(void* e) { (void)e; return 0; }
 CUresult cuEventRecord(void* e, void* s) { (void)e; (void)s; return 0; }
 CUresult cuEventSynchronize(void* e) { (void)e; return 0; }
+CUresult cuStreamWaitEvent(void* s, void* e, unsigned f) { (void)s; (void)e; (void)f; return 0; }
 CUresult cuEventElapsedTime_v2(float* ms, void* a, void* b) { (void)a; (void)b; *ms = 0.01f; return 0; }
 CUresult cuModuleLoadData(void** m, const void* image) { (void)image; *m = (void*)next_handle++; return 0; }
 CUresult cuModuleUnload(void* m) { (void)m; return 0; }
