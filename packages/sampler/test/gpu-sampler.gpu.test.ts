@@ -320,13 +320,13 @@ gpuSuite(probe)('GPU sampler', () => {
     }
   });
 
-  describe('mapped staging block (parameters, outputs and small host inputs in place)', () => {
+  describe('mapped staging block (outputs written in place)', () => {
     const uploads: Array<{ dispose(): void }> = [];
     afterAll(() => {
       for (const u of uploads.splice(0)) u.dispose();
     });
-    // Requests of every path through the block: device and host logits, small host rows read in
-    // place and larger ones copied, several draws, log-probabilities (both modes, top lists),
+    // Requests of every path through the block: device and host logits, small host rows staged
+    // in it and larger ones copied, several draws, log-probabilities (both modes, top lists),
     // penalties and bias (adjusted copies), bad rows, half input, batches on both sides of the
     // row limit (64) and the split-row threshold.
     const cases = (): Array<[string, SampleRequest<never>]> => {
@@ -398,7 +398,7 @@ gpuSuite(probe)('GPU sampler', () => {
     it('gives the tokens, statuses and log-probabilities of the copy path, bit for bit, one call after another', async () => {
       const mapped = GpuSampler.create(0);
       const copied = GpuSampler.create(0);
-      copied.setMappedLimits({ rows: 0, inputBytes: 0 });
+      copied.setMappedLimits({ rows: 0 });
       try {
         const all = cases();
         const expected = all.map(([, r]) => copied.sample(r));

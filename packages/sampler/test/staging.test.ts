@@ -9,10 +9,11 @@ import type { SampleRequest } from '../src/index.js';
 // @ts-expect-error: plain JavaScript, shared with bench/host-path.mjs
 import { addonDouble } from './addon-double.mjs';
 
-// The staging block over a test double of the addon (test/addon-double.mjs): small batches read
-// their parameters and write their outputs in the mapped block (no copy either way), larger
-// ones copy, and either way each call's tokens are its own. The double's kernel gives each row
-// the token (seedLo + stepLo + draw) mod vocab, read from wherever the parameters lie.
+// The staging block over a test double of the addon (test/addon-double.mjs): small batches
+// without log-probabilities get their outputs written in the mapped block (one copy in, none
+// back), the others copy back, and either way each call's tokens are its own. The double's
+// kernel gives each row the token (seedLo + stepLo + draw) mod vocab, read from wherever the
+// parameters lie.
 type Double = { native: unknown; counts: Map<string, number>; mapped: unknown[] };
 
 const opened: GpuSampler[] = [];
@@ -45,14 +46,14 @@ function crossings(double: Double, fn: () => void): Record<string, number> {
 
 describe('the staging block', () => {
   it('starts with the documented limits', () => {
-    expect(MAPPED_LIMITS).toEqual({ rows: 64, inputBytes: 64 * 1024 });
+    expect(MAPPED_LIMITS).toEqual({ rows: 64 });
   });
 
   it.each([
     ['device logits, 1 row', 1, 151_936, true],
     ['device logits, 64 rows', 64, 4096, true],
     ['host logits, 1 × 4096 (generate)', 1, 4096, false],
-  ])('%s: one launch and a poll, no copy either way', (_what, batch, vocab, onDevice) => {
+  ])('%s: the parameters (and host rows) in one copy, one launch, a poll, no copy back', (_what, batch, vocab, onDevice) => {
     const double = addonDouble() as Double;
     const sampler = samplerOver(double);
     const logits = new Float32Array(batch * vocab);
@@ -66,20 +67,35 @@ describe('the staging block', () => {
         tokens = sampler.sample(request).tokens;
       });
       expect([...tokens!]).toEqual(expected(batch, vocab, 5, step));
-      expect(calls).toEqual({ launch: 1, streamSynchronizeSpin: 1 });
+      expect(calls).toEqual({ copyHostToDevice: 1, launch: 1, streamSynchronizeSpin: 1 });
     }
   });
 
   it.each([
-    ['more rows than the limit', 65, 4096, true, { copyHostToDevice: 1, launch: 1, copyDeviceToHost: 1 }],
-    // The input is copied (over the size limit); the parameters and outputs stay in place.
-    ['host logits over the input limit', 1, 32_768, false, { copyHostToDevice: 1, launch: 1 }],
-  ])('%s: copies', (_what, batch, vocab, onDevice, copies) => {
+    ['more rows than the limit', 65, 4096, true, {}, { copyHostToDevice: 1, launch: 1, copyDeviceToHost: 1 }],
+    // The log-probability kernels read the tokens back: device memory, copied back.
+    [
+      'log-probabilities asked for',
+      1,
+      4096,
+      false,
+      { logprobs: 2 },
+      { copyHostToDevice: 1, launch: 3, copyDeviceToHost: 1 },
+    ],
+    // Over the block's size for host rows (16 MiB): the rows take a copy of their own.
+    ['host rows past the block', 2, 2_200_000, false, {}, { copyHostToDevice: 2, launch: 1 }],
+  ])('%s: copies', (_what, batch, vocab, onDevice, extra, copies) => {
     const double = addonDouble() as Double;
     const sampler = samplerOver(double);
     const logits = new Float32Array(batch * vocab);
     const input = onDevice ? sampler.device.upload(logits) : logits;
-    const request: SampleRequest<never> = { logits: input as never, shape: [batch, vocab], seed: 9, step: 0 };
+    const request: SampleRequest<never> = {
+      logits: input as never,
+      shape: [batch, vocab],
+      seed: 9,
+      step: 0,
+      ...extra,
+    };
     sampler.sample(request);
     for (const step of [1, 2]) {
       request.step = step;
@@ -96,7 +112,7 @@ describe('the staging block', () => {
     const double = addonDouble() as Double;
     const sampler = samplerOver(double);
     const vocab = 1000;
-    for (const limits of [MAPPED_LIMITS, { rows: 0, inputBytes: 0 }, { rows: 2, inputBytes: 0 }]) {
+    for (const limits of [MAPPED_LIMITS, { rows: 0 }, { rows: 2 }]) {
       sampler.setMappedLimits(limits);
       for (const batch of [1, 3, 2, 70, 1]) {
         for (const samples of [1, 3]) {
@@ -132,7 +148,7 @@ describe('the staging block', () => {
       tokens = sampler.sample({ logits, shape: [1, vocab], seed: 1, step: 4 }).tokens;
     });
     expect([...tokens!]).toEqual([5]);
-    expect(calls).toEqual({ copyHostToDevice: 2, launch: 1, copyDeviceToHost: 1, streamSynchronizeSpin: 1 });
+    expect(calls).toEqual({ copyHostToDevice: 1, launch: 1, copyDeviceToHost: 1, streamSynchronizeSpin: 1 });
   });
 
   it('a sampler sharded over two devices maps a block per device, and each shard reads its own', () => {

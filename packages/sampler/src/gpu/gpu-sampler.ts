@@ -164,12 +164,12 @@ export class GpuSampler implements ResolvedSampler<HostValues | DeviceInput> {
   }
 
   /**
-   * @internal When the kernels read the parameters, write the outputs and read small host
-   * inputs in the mapped staging block rather than through copies (benchmarks and tests
-   * compare the two; `{ rows: 0, inputBytes: 0 }` copies always).
+   * @internal When the kernels write the outputs into the mapped staging block rather than
+   * into device memory copied back (benchmarks and tests compare the two; `{ rows: 0 }`
+   * copies always).
    */
   setMappedLimits(limits: MappedLimits): void {
-    this.#staging.limits = { rows: limits.rows, inputBytes: limits.inputBytes };
+    this.#staging.limits = { rows: limits.rows };
   }
 
   /** @internal For tests: the next call fails as a driver failure would. */

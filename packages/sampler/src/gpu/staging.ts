@@ -15,21 +15,20 @@ const STAGING_BYTES = 64 * 2 ** 20;
 const PINNED_INPUT_BYTES = 16 * 2 ** 20;
 
 /**
- * When the kernels reach the sampler's page-locked block in place (it is mapped into the
- * device's address space) instead of through copies: the per-row parameters and the outputs
- * for batches of at most `rows` rows, and a host input of at most `inputBytes` bytes (no
- * adjustments) read from the block too. Past them, copies: every read of mapped memory from
- * the device crosses the host link, and each block of a row reads the row's parameters.
+ * When the kernels write a call's outputs (tokens and row statuses) straight into the sampler's
+ * page-locked block, mapped into the device's address space, instead of into device memory
+ * copied back: batches of at most `rows` rows that ask for no log-probabilities (whose kernels
+ * read the tokens back). The parameters are always copied in (with small host inputs, in the
+ * same copy): kernels that read them across the host link, every block of a row, lose more
+ * time than the copy takes (H200: +8–13 µs of kernel time at 1–32 rows, docs/PERFORMANCE.md).
  */
 export interface MappedLimits {
-  /** Most rows whose parameters are read and outputs written in place (0: always copies). */
+  /** Most rows whose outputs are written in place (0: always copied back). */
   rows: number;
-  /** Most bytes of a host input read in place (0: always copied to the device). */
-  inputBytes: number;
 }
 
 /** The limits a sampler starts with (docs/PERFORMANCE.md, "Host path", "After (mapped)"). */
-export const MAPPED_LIMITS: Readonly<MappedLimits> = { rows: 64, inputBytes: 64 * 1024 };
+export const MAPPED_LIMITS: Readonly<MappedLimits> = { rows: 64 };
 
 /** `bytes` bytes of `range` from `offset` on, as a range of its device. */
 export function deviceRange(range: DeviceRange, offset: number, bytes: number): DeviceRange {
@@ -38,24 +37,25 @@ export function deviceRange(range: DeviceRange, offset: number, bytes: number): 
 
 /** One call's host side, laid out by {@link Staging.stage}. */
 export interface StagedCall {
-  /** The page-locked block: the per-row parameters from byte 0, then the landing bytes. */
+  /** The page-locked block: the per-row parameters from byte 0, small host rows after them, then the landing bytes. */
   readonly host: ArrayBuffer;
-  /** Where the outputs are read from once the stream is done (in `host`, after the parameters). */
+  /** Where the outputs are read from once the stream is done. */
   readonly landing: Uint8Array;
   /** Rows per chunk: every chunk but the last has this many. */
   readonly chunkRows: number;
-  /** True when the kernels read the parameters and write the outputs in the block itself. */
+  /** True when the kernels write the outputs into `landing` itself. */
   readonly mapped: boolean;
   /**
-   * Where the kernels read the per-row parameters written into `host` from byte 0: the block
-   * itself when mapped, else a device copy queued on the stream now (call it once they are written).
+   * Copies the per-row parameters written into `host` from byte 0 (and the host rows staged in
+   * the block, in the same copy) to the device, queued on the stream; returns where they lie
+   * there (the parameters from byte 0). Called once, after the parameters are written.
    */
   parameters(): DeviceRange;
   /** Where the kernels write the outputs: `landing` itself when mapped, else a device buffer. */
   readonly outputs: DeviceRange;
   /** Brings the outputs into `landing`, queued on the stream after the launches (nothing when mapped). */
   readBack(): void;
-  /** The device rows [first, first + rows) of the input, copied there on the stream if on the host. */
+  /** The device rows [first, first + rows) of the input (host rows copied there on the stream, after `parameters()`). */
   input(first: number, rows: number): DeviceRange;
 }
 
@@ -69,17 +69,18 @@ interface Block {
 
 /**
  * The host side of the GPU sampler's calls: one page-locked block, mapped into the device's
- * address space, that holds the per-row parameters going in, the outputs (tokens, row
- * statuses, log-probabilities) coming back and, for small host inputs, a copy of the rows.
- * Small batches are read and written by the kernels in that block (no copy either way: one
- * launch, then a poll); larger ones copy the parameters in and the outputs back, and host rows
- * go to the device in chunks, so that a batch of any size needs at most STAGING_BYTES of device
- * memory. Rows page-locked by the caller are copied from where they are.
+ * address space, that holds the per-row parameters going in, for small host inputs a copy of
+ * the rows (one copy then takes both to the device, truly asynchronously), and the outputs
+ * coming back. Small calls without log-probabilities have the kernels write their tokens and
+ * row statuses into the block itself (no copy back: one copy in, one launch, a poll); others
+ * copy all their outputs back in one copy. Host rows past the block go to the device in chunks,
+ * so that a batch of any size needs at most STAGING_BYTES of device memory for them; rows
+ * page-locked by the caller are copied from where they are.
  */
 export class Staging {
   /** Host ranges page-locked by the caller: copied to the device straight from there. */
   readonly userPinned = new PinnedRanges();
-  /** When the kernels use the block in place; benchmarks and tests may change them. */
+  /** When the kernels write the outputs in place; benchmarks and tests may change them. */
   limits: MappedLimits = { ...MAPPED_LIMITS };
   readonly #device: Device;
   readonly #workspace: DeviceWorkspace;
@@ -105,43 +106,42 @@ export class Staging {
     const source = request.input;
     const inputBytes = batch * rowBytes;
     const fromHost = ArrayBuffer.isView(source);
-    // Through the block when small and not page-locked already.
+    // Through the block when small and not page-locked already: copied in with the parameters.
     const throughBlock = fromHost && inputBytes <= PINNED_INPUT_BYTES && !this.userPinned.covers(source);
-    const inputAt = Math.ceil((paramBytes + outputBytes) / 64) * 64;
-    const block = this.#grow(throughBlock ? inputAt + inputBytes : paramBytes + outputBytes);
+    const inputAt = Math.ceil(paramBytes / 64) * 64;
+    const uploadBytes = throughBlock ? inputAt + inputBytes : paramBytes;
+    const landingAt = Math.ceil(uploadBytes / 64) * 64;
+    const block = this.#grow(landingAt + outputBytes);
     const host = block.buffer;
-    const mapped = block.mapped !== undefined && batch <= this.limits.rows ? block.mapped : undefined;
-    // Read in place: small host rows of a request without adjustments (those copy the input).
-    const inputMapped =
-      mapped !== undefined && throughBlock && !request.adjustments && inputBytes <= this.limits.inputBytes;
-    // Logits already on the device without adjustments go in one launch.
+    const mapped =
+      block.mapped !== undefined && batch <= this.limits.rows && !request.logprobs ? block.mapped : undefined;
+    if (throughBlock) {
+      const rows =
+        source instanceof Float32Array
+          ? new Float32Array(host, inputAt, batch * vocab)
+          : new Uint16Array(host, inputAt, batch * vocab);
+      rows.set(source);
+    }
+    // Logits already on the device, or staged in the block, without adjustments go in one launch.
     // Adjusted rows are float32 copies (half rows too): counted at 4 bytes per element then.
     const chunkRowBytes = request.adjustments ? vocab * 4 : rowBytes;
     const chunkRows =
-      (!fromHost || inputMapped) && !request.adjustments
+      (!fromHost || throughBlock) && !request.adjustments
         ? batch
         : Math.max(1, Math.min(batch, Math.floor(STAGING_BYTES / chunkRowBytes)));
     const workspace = this.#workspace;
-    const landing = new Uint8Array(host, paramBytes, outputBytes);
+    const landing = new Uint8Array(host, landingAt, outputBytes);
     const outputs = mapped
-      ? deviceRange(mapped, paramBytes, outputBytes)
+      ? deviceRange(mapped, landingAt, outputBytes)
       : workspace.get('outputs', outputBytes);
     const input = (first: number, rows: number): DeviceRange => {
       const bytes = rows * rowBytes;
       if (!fromHost) return deviceRange(source, first * rowBytes, bytes);
-      let rowsOnHost = source.subarray(first * vocab, (first + rows) * vocab);
-      if (throughBlock) {
-        // One chunk (inputBytes ≤ PINNED_INPUT_BYTES ≤ STAGING_BYTES): copy into the block.
-        const pinned =
-          rowsOnHost instanceof Float32Array
-            ? new Float32Array(host, inputAt, rows * vocab)
-            : new Uint16Array(host, inputAt, rows * vocab);
-        pinned.set(rowsOnHost);
-        if (inputMapped) return deviceRange(mapped, inputAt, bytes);
-        rowsOnHost = pinned;
-      }
+      // Staged rows are one chunk (inputBytes ≤ PINNED_INPUT_BYTES ≤ STAGING_BYTES), already copied.
+      if (throughBlock)
+        return deviceRange(workspace.get('params', uploadBytes), inputAt + first * rowBytes, bytes);
       const staging = workspace.get('input', chunkRows * rowBytes);
-      staging.writeAsync(rowsOnHost, stream);
+      staging.writeAsync(source.subarray(first * vocab, (first + rows) * vocab), stream);
       return deviceRange(staging, 0, bytes);
     };
     return {
@@ -150,10 +150,9 @@ export class Staging {
       chunkRows,
       mapped: mapped !== undefined,
       parameters: (): DeviceRange => {
-        if (mapped) return mapped;
-        const params = workspace.get('params', paramBytes);
-        params.writeAsync(new Uint8Array(host, 0, paramBytes), stream);
-        return params;
+        const upload = workspace.get('params', uploadBytes);
+        upload.writeAsync(new Uint8Array(host, 0, uploadBytes), stream);
+        return upload;
       },
       outputs,
       readBack: () => {
