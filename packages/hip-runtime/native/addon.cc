@@ -195,13 +195,25 @@ ROCMFORGE_FUNCTION(Memset) {
   });
 }
 
+// hostRegister(memory, mapped?): page-locks the bytes of `memory`; `mapped` maps them for kernels too.
 ROCMFORGE_FUNCTION(HostRegister) {
   return guarded(info, [&](Napi::Env env) {
     void* data;
     std::size_t length;
     bytesOf(info[0], &data, &length);
-    driver(env).hostRegister(data, length);
+    driver(env).hostRegister(data, length, info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value());
     return env.Undefined();
+  });
+}
+
+// hostDevicePointer(memory) → the device address of the first byte of `memory` (registered mapped),
+// for the current device.
+ROCMFORGE_FUNCTION(HostDevicePointer) {
+  return guarded(info, [&](Napi::Env env) {
+    void* data;
+    std::size_t length;
+    bytesOf(info[0], &data, &length);
+    return big(env, driver(env).hostDevicePointer(data));
   });
 }
 
@@ -429,6 +441,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ROCMFORGE_EXPORT("memset", Memset);
   ROCMFORGE_EXPORT("hostRegister", HostRegister);
   ROCMFORGE_EXPORT("hostUnregister", HostUnregister);
+  ROCMFORGE_EXPORT("hostDevicePointer", HostDevicePointer);
   ROCMFORGE_EXPORT("streamCreate", StreamCreate);
   ROCMFORGE_EXPORT("streamDestroy", StreamDestroy);
   ROCMFORGE_EXPORT("streamSynchronize", StreamSynchronize);

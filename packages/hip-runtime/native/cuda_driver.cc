@@ -45,6 +45,7 @@ constexpr int kAttrSharedPerBlockOptin = 97;
   X(cuMemsetD8Async, CUresult (*)(CUdeviceptr, unsigned char, std::size_t, void*), "cuMemsetD8Async")  \
   X(cuMemHostRegister, CUresult (*)(void*, std::size_t, unsigned), "cuMemHostRegister_v2")            \
   X(cuMemHostUnregister, CUresult (*)(void*), "cuMemHostUnregister")                                    \
+  X(cuMemHostGetDevicePointer, CUresult (*)(CUdeviceptr*, void*, unsigned), "cuMemHostGetDevicePointer_v2") \
   X(cuStreamCreate, CUresult (*)(void**, unsigned), "cuStreamCreate")                                   \
   X(cuStreamDestroy, CUresult (*)(void*), "cuStreamDestroy_v2")                                         \
   X(cuStreamSynchronize, CUresult (*)(void*), "cuStreamSynchronize")                                    \
@@ -162,11 +163,18 @@ class CudaDriver final : public Driver {
   void memset8(DevicePtr dst, unsigned char value, std::size_t bytes, Handle stream) override {
     check(cuMemsetD8Async(dst, value, bytes, stream), "cuMemsetD8Async");
   }
-  void hostRegister(void* ptr, std::size_t bytes) override {
+  void hostRegister(void* ptr, std::size_t bytes, bool mapped) override {
     // Portable: every context (device) treats the range as page-locked, so that one registration
-    // serves the copies of a batch sharded over several GPUs.
-    constexpr unsigned kPortable = 0x01;  // CU_MEMHOSTREGISTER_PORTABLE
-    check(cuMemHostRegister(ptr, bytes, kPortable), "cuMemHostRegister_v2");
+    // serves the copies of a batch sharded over several GPUs. Device-mapped: kernels reach it
+    // through cuMemHostGetDevicePointer's address (primary contexts always allow mapping).
+    constexpr unsigned kPortable = 0x01;   // CU_MEMHOSTREGISTER_PORTABLE
+    constexpr unsigned kDeviceMap = 0x02;  // CU_MEMHOSTREGISTER_DEVICEMAP
+    check(cuMemHostRegister(ptr, bytes, mapped ? kPortable | kDeviceMap : kPortable), "cuMemHostRegister_v2");
+  }
+  DevicePtr hostDevicePointer(void* ptr) override {
+    CUdeviceptr address = 0;
+    check(cuMemHostGetDevicePointer(&address, ptr, 0), "cuMemHostGetDevicePointer_v2");
+    return address;
   }
   void hostUnregister(void* ptr) override { check(cuMemHostUnregister(ptr), "cuMemHostUnregister"); }
   Handle streamCreate() override {

@@ -65,7 +65,11 @@ class Driver {
   virtual void copyDeviceToHost(void* dst, DevicePtr src, std::size_t bytes, Handle stream) = 0;
   virtual void copyDeviceToDevice(DevicePtr dst, DevicePtr src, std::size_t bytes, Handle stream) = 0;
   virtual void memset8(DevicePtr dst, unsigned char value, std::size_t bytes, Handle stream) = 0;
-  virtual void hostRegister(void* ptr, std::size_t bytes) = 0;
+  // Page-locks [ptr, ptr + bytes) for every device (portable); `mapped` also maps it into the
+  // devices' address space, so that kernels read and write it in place (hostDevicePointer).
+  virtual void hostRegister(void* ptr, std::size_t bytes, bool mapped) = 0;
+  // The device address of `ptr`, host memory registered mapped, for the current device.
+  virtual DevicePtr hostDevicePointer(void* ptr) = 0;
   virtual void hostUnregister(void* ptr) = 0;
   virtual Handle streamCreate() = 0;
   virtual void streamDestroy(Handle stream) = 0;

@@ -43,6 +43,7 @@ constexpr int kAttrSharedPerBlockOptin = 75;
   X(hipMemsetD8Async, hipError_t (*)(CUdeviceptr, unsigned char, std::size_t, void*), "hipMemsetD8Async") \
   X(hipHostRegister, hipError_t (*)(void*, std::size_t, unsigned), "hipHostRegister")                 \
   X(hipHostUnregister, hipError_t (*)(void*), "hipHostUnregister")                                    \
+  X(hipHostGetDevicePointer, hipError_t (*)(void**, void*, unsigned), "hipHostGetDevicePointer")      \
   X(hipStreamCreate, hipError_t (*)(void**), "hipStreamCreate")                                       \
   X(hipStreamDestroy, hipError_t (*)(void*), "hipStreamDestroy")                                      \
   X(hipStreamSynchronize, hipError_t (*)(void*), "hipStreamSynchronize")                              \
@@ -149,9 +150,15 @@ class HipDriver final : public Driver {
   void memset8(DevicePtr dst, unsigned char value, std::size_t bytes, Handle stream) override {
     check(hipMemsetD8Async(dst, value, bytes, stream), "hipMemsetD8Async");
   }
-  void hostRegister(void* ptr, std::size_t bytes) override {
+  void hostRegister(void* ptr, std::size_t bytes, bool mapped) override {
     constexpr unsigned kPortable = 0x1;  // hipHostRegisterPortable: page-locked for every device
-    check(hipHostRegister(ptr, bytes, kPortable), "hipHostRegister");
+    constexpr unsigned kMapped = 0x2;    // hipHostRegisterMapped: kernels reach it (hipHostGetDevicePointer)
+    check(hipHostRegister(ptr, bytes, mapped ? kPortable | kMapped : kPortable), "hipHostRegister");
+  }
+  DevicePtr hostDevicePointer(void* ptr) override {
+    void* address = nullptr;
+    check(hipHostGetDevicePointer(&address, ptr, 0), "hipHostGetDevicePointer");
+    return reinterpret_cast<DevicePtr>(address);
   }
   void hostUnregister(void* ptr) override { check(hipHostUnregister(ptr), "hipHostUnregister"); }
   Handle streamCreate() override {

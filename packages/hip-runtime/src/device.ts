@@ -1,5 +1,6 @@
 import { DeviceBuffer } from './buffer.js';
 import { HipArgumentError } from './errors.js';
+import { MappedHostMemory } from './mapped-memory.js';
 import { Module } from './module.js';
 import { call, type DeviceFacts, type NativeAddon } from './native.js';
 import type { DriverInfo } from './runtime.js';
@@ -177,6 +178,21 @@ export class Device {
       call(() => n.hostUnregister(view));
     };
     return { dispose, [Symbol.dispose]: dispose };
+  }
+
+  /**
+   * Page-locks the memory of `view` and maps it into this device's address space until the
+   * returned {@link MappedHostMemory} is disposed: kernels read and write it in place through
+   * its `address`, with no copy either way. The view must stay alive and unmoved, and must not
+   * overlap memory pinned or mapped already.
+   */
+  mapHostMemory(view: ArrayBufferView): MappedHostMemory {
+    if (view.byteLength === 0) {
+      throw new HipArgumentError(
+        'Expected host memory of at least one byte to map but received an empty view',
+      );
+    }
+    return new MappedHostMemory(this, view);
   }
 
   /** Waits until all work queued on this device's default stream is done. */

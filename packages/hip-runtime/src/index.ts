@@ -17,6 +17,7 @@ export {
   type KernelArgType,
   type TypedArg,
 } from './kernel-args.js';
+export { MappedHostMemory } from './mapped-memory.js';
 export {
   type Dim3,
   Kernel,

@@ -46,8 +46,11 @@ export interface NativeAddon {
   copyDeviceToHost(host: ArrayBufferView, src: bigint, stream: bigint): void;
   copyDeviceToDevice(dst: bigint, src: bigint, bytes: number, stream: bigint): void;
   memset(dst: bigint, value: number, bytes: number, stream: bigint): void;
-  hostRegister(memory: ArrayBufferView | ArrayBuffer): void;
+  /** Page-locks `memory` for every device; `mapped` also maps it for kernels ({@link hostDevicePointer}). */
+  hostRegister(memory: ArrayBufferView | ArrayBuffer, mapped?: boolean): void;
   hostUnregister(memory: ArrayBufferView | ArrayBuffer): void;
+  /** The current device's address of `memory`'s first byte, host memory registered mapped. */
+  hostDevicePointer(memory: ArrayBufferView | ArrayBuffer): bigint;
   streamCreate(): bigint;
   streamDestroy(stream: bigint): void;
   streamSynchronize(stream: bigint): void;

@@ -211,6 +211,60 @@ gpuSuite(probe)('hip-runtime on a GPU', () => {
     expect(pinned).toBeDefined();
   });
 
+  it('maps host memory: kernels read and write it in place, each launch seeing what the host wrote last', () => {
+    const module = device.loadModule(compileTestKernel(device.info));
+    const kernel = module.getFunction('every_argument_type');
+    const n = 4099;
+    // The input and the output in one mapped block, the output at a 16-byte-aligned offset.
+    const outAt = Math.ceil((n * 4) / 16) * 16;
+    const host = new ArrayBuffer(outAt + n * 4);
+    const input = new Float32Array(host, 0, n);
+    const output = new Float32Array(host, outAt, n);
+    const mapped = device.mapHostMemory(new Uint8Array(host));
+    expect(mapped.device).toBe(device);
+    expect(mapped.byteLength).toBe(host.byteLength);
+    expect(mapped.bytes.buffer).toBe(host);
+    using stream = device.createStream();
+    const d = Number((2n ** 40n + 7n) % 1000n);
+    for (const round of [1, 2, 3, 4]) {
+      input.forEach((_, i) => {
+        input[i] = i * round;
+      });
+      output.fill(Number.NaN);
+      kernel.launch({
+        grid: Math.ceil(n / 256),
+        block: 256,
+        stream,
+        args: [
+          { type: 'pointer', value: mapped.address + BigInt(outAt) },
+          { type: 'pointer', value: mapped },
+          { type: 'i32', value: -3 },
+          { type: 'u32', value: 5 },
+          { type: 'f32', value: 2 },
+          { type: 'u64', value: 2n ** 40n + 7n },
+          { type: 'f64', value: 0.5 },
+          { type: 'u32', value: n },
+        ],
+      });
+      stream.synchronize({ spinMicroseconds: 1000 });
+      for (let i = 0; i < n; i++) {
+        if (output[i] !== input[i]! * 2 - 3 + 5 + d + 0.5)
+          throw new Error(`round ${round}, element ${i}: ${output[i]}`);
+      }
+    }
+    // Copies reach it too, as a device range.
+    using source = device.upload(new Float32Array(n).fill(6));
+    device.wrapBuffer(mapped.address + BigInt(outAt), n * 4).copyFrom(source, n * 4, stream);
+    stream.synchronize();
+    expect(output.every((v) => v === 6)).toBe(true);
+    mapped.dispose();
+    mapped.dispose();
+    expect(() => mapped.address).toThrow(DisposedError);
+    // Unmapped, the memory can be mapped again.
+    device.mapHostMemory(new Uint8Array(host)).dispose();
+    expect(() => device.mapHostMemory(new Uint8Array(0))).toThrow(HipArgumentError);
+  });
+
   it('10^5 allocate/free cycles leave device memory where it started', () => {
     device.synchronize();
     const before = device.memoryInfo().free;

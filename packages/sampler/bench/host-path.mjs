@@ -15,6 +15,7 @@ import * as runtime from '@rocmforge/hip-runtime';
 import { Device } from '@rocmforge/hip-runtime';
 import * as kernels from '@rocmforge/sampling-kernels';
 import { GpuSampler, syntheticLogits } from '../dist/index.js';
+import { addonDouble } from '../test/addon-double.mjs';
 
 // Heap bytes allocated per call are counted between two forced collections, with a young
 // generation large enough that none runs in between: this process runs again with those flags.
@@ -24,68 +25,9 @@ if (typeof globalThis.gc !== 'function') {
   process.exit(spawnSync(process.execPath, args, { stdio: 'inherit' }).status ?? 1);
 }
 
-const counts = new Map();
-let nextAddress = 0x7f0000000000n;
-const handle = () => {
-  nextAddress += 0x1000n;
-  return nextAddress;
-};
-const counted =
-  (name, fn) =>
-  (...args) => {
-    counts.set(name, (counts.get(name) ?? 0) + 1);
-    return fn(...args);
-  };
-// An H200 as the driver reports it; every call succeeds at once.
-const facts = {
-  name: 'test double',
-  architecture: 'sm_90',
-  totalMemory: 141e9,
-  multiprocessors: 132,
-  maxThreadsPerBlock: 1024,
-  sharedMemoryPerBlock: 49152,
-  sharedMemoryPerBlockOptin: 232448,
-  warpSize: 32,
-  l2CacheBytes: 62914560,
-};
-const native = {};
-for (const [name, fn] of Object.entries({
-  deviceInfo: () => facts,
-  makeCurrent: () => {},
-  malloc: (bytes) => {
-    const at = handle();
-    nextAddress += BigInt(bytes);
-    return at;
-  },
-  free: () => {},
-  copyHostToDevice: () => {},
-  copyDeviceToHost: (host) => {
-    // Every row sampled: the status bytes follow the tokens in the landing block.
-    new Uint8Array(host.buffer, host.byteOffset, host.byteLength).fill(1);
-  },
-  copyDeviceToDevice: () => {},
-  memset: () => {},
-  hostRegister: () => {},
-  hostUnregister: () => {},
-  streamCreate: handle,
-  streamDestroy: () => {},
-  streamSynchronize: () => {},
-  streamSynchronizeSpin: () => {},
-  streamQuery: () => true,
-  eventCreate: handle,
-  eventDestroy: () => {},
-  eventRecord: () => {},
-  eventElapsed: () => 0.01,
-  moduleLoad: handle,
-  moduleUnload: () => {},
-  moduleFunction: handle,
-  functionAttribute: () => 0,
-  setFunctionAttribute: () => {},
-  launch: () => {},
-  submit: () => {},
-})) {
-  native[name] = counted(name, fn);
-}
+// The addon's test double (test/addon-double.mjs): no driver work (its kernel writes the row
+// statuses only), every call counted.
+const { native, counts } = addonDouble({ kernel: 'statuses' });
 
 // --null-driver: the real addon over a CUDA driver that does nothing (bench/null-cuda-driver.c,
 // built here with `cc`): the N-API crossings and the addon's own work are then in the figure.

@@ -47,6 +47,8 @@ CUresult cuMemcpyDtoDAsync_v2(uint64_t a, uint64_t b, size_t n, void* s) { (void
 CUresult cuMemsetD8Async(uint64_t d, unsigned char v, size_t n, void* s) { (void)d; (void)v; (void)n; (void)s; return 0; }
 CUresult cuMemHostRegister_v2(void* p, size_t b, unsigned f) { (void)p; (void)b; (void)f; return 0; }
 CUresult cuMemHostUnregister(void* p) { (void)p; return 0; }
+/* Mapped host memory: the device sees it at its host address (as under unified addressing). */
+CUresult cuMemHostGetDevicePointer_v2(uint64_t* d, void* p, unsigned f) { (void)f; *d = (uint64_t)(uintptr_t)p; return 0; }
 CUresult cuStreamCreate(void** s, unsigned f) { (void)f; *s = (void*)next_handle++; return 0; }
 CUresult cuStreamDestroy_v2(void* s) { (void)s; return 0; }
 CUresult cuStreamSynchronize(void* s) { (void)s; return 0; }
@@ -55,6 +57,7 @@ CUresult cuEventCreate(void** e, unsigned f) { (void)f; *e = (void*)next_handle+
 CUresult cuEventDestroy_v2(void* e) { (void)e; return 0; }
 CUresult cuEventRecord(void* e, void* s) { (void)e; (void)s; return 0; }
 CUresult cuEventSynchronize(void* e) { (void)e; return 0; }
+CUresult cuStreamWaitEvent(void* s, void* e, unsigned f) { (void)s; (void)e; (void)f; return 0; }
 CUresult cuEventElapsedTime_v2(float* ms, void* a, void* b) { (void)a; (void)b; *ms = 0.01f; return 0; }
 CUresult cuModuleLoadData(void** m, const void* image) { (void)image; *m = (void*)next_handle++; return 0; }
 CUresult cuModuleUnload(void* m) { (void)m; return 0; }

@@ -66,21 +66,29 @@ function isArrayLike(value: unknown): value is ArrayLike<unknown> {
   );
 }
 
-function perRow<T>(
-  field: string,
-  value: PerRow<T> | undefined,
-  batch: number,
-): (row: number) => T | undefined {
-  if (value === undefined) return () => undefined;
-  if (isArrayLike(value) && typeof value !== 'string') {
-    if (value.length !== batch) {
-      throw new SamplerInputError(field, `one value or an array of ${batch} (one per row)`, value);
-    }
-    return (row) => value[row] as T;
+/**
+ * `value` as one value per row (its length checked against `batch`), or undefined when it is
+ * one value for every row (or none).
+ */
+function rowList<T>(field: string, value: PerRow<T> | undefined, batch: number): ArrayLike<T> | undefined {
+  if (value === undefined || !isArrayLike(value) || typeof value === 'string') return undefined;
+  if (value.length !== batch) {
+    throw new SamplerInputError(field, `one value or an array of ${batch} (one per row)`, value);
   }
-  return () => value as T;
+  return value as ArrayLike<T>;
 }
 
+// The checks of the numeric fields, made once (not a closure per call).
+const finiteNonNegative = (v: number) => v >= 0 && v < Infinity;
+const finitePositive = (v: number) => v > 0 && v < Infinity;
+const nonNegativeInteger = (v: number) => Number.isInteger(v) && v >= 0;
+const openUnit = (v: number) => v > 0 && v <= 1;
+const closedUnit = (v: number) => v >= 0 && v <= 1;
+
+/**
+ * Fills `into` with the field's value per row (`fallback` where none is given), each checked by
+ * `valid`; with `zeroFrom`, values from it on are stored as 0.
+ */
 function numberField(
   field: string,
   value: PerRow<number> | undefined,
@@ -89,15 +97,15 @@ function numberField(
   expected: string,
   valid: (v: number) => boolean,
   into: Float32Array | Int32Array,
-  map: (v: number) => number = (v) => v,
+  zeroFrom = Number.POSITIVE_INFINITY,
 ): void {
-  const at = perRow(field, value, batch);
-  const scalar = value === undefined || !isArrayLike(value);
+  const list = rowList(field, value, batch);
+  const single = list === undefined ? (value ?? fallback) : fallback;
   for (let row = 0; row < batch; row++) {
-    const v = at(row) ?? fallback;
+    const v = list === undefined ? single : (list[row] ?? fallback);
     if (typeof v !== 'number' || !valid(v))
-      throw new SamplerInputError(field, expected, v, scalar ? undefined : row);
-    into[row] = map(v);
+      throw new SamplerInputError(field, expected, v, list === undefined ? undefined : row);
+    into[row] = v >= zeroFrom ? 0 : v;
   }
 }
 
@@ -108,22 +116,25 @@ function u64Field(
   lo: Uint32Array,
   hi: Uint32Array,
 ): void {
-  const at = perRow(field, value, batch);
-  const scalar = value === undefined || !isArrayLike(value);
+  const list = rowList(field, value, batch);
+  const single = list === undefined ? (value ?? 0) : 0;
   for (let row = 0; row < batch; row++) {
-    const v = at(row) ?? 0;
-    const fail = () => new SamplerInputError(field, 'an integer in [0, 2^64)', v, scalar ? undefined : row);
+    const v = list === undefined ? single : (list[row] ?? 0);
     if (typeof v === 'bigint') {
-      if (v < 0n || v >= 1n << 64n) throw fail();
+      if (v < 0n || v >= 1n << 64n) throw u64Error(field, v, list === undefined ? undefined : row);
       lo[row] = Number(v & 0xffffffffn);
       hi[row] = Number(v >> 32n);
     } else if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) {
       lo[row] = v % U32;
       hi[row] = Math.floor(v / U32);
     } else {
-      throw fail();
+      throw u64Error(field, v, list === undefined ? undefined : row);
     }
   }
+}
+
+function u64Error(field: string, value: unknown, row: number | undefined): SamplerInputError {
+  return new SamplerInputError(field, 'an integer in [0, 2^64)', value, row);
 }
 
 function tokenLists(
@@ -246,25 +257,16 @@ export function resolveCounted<Input>(
     batch,
     1,
     'a finite number ≥ 0',
-    (v) => v >= 0 && v < Infinity,
+    finiteNonNegative,
     temperature,
   );
   const topK = new Int32Array(batch);
   // k ≥ vocab keeps everything: stored as 0 (off) so that no backend sees a k it cannot hold.
-  numberField(
-    'topK',
-    request.topK,
-    batch,
-    0,
-    'an integer ≥ 0',
-    (v) => Number.isInteger(v) && v >= 0,
-    topK,
-    (v) => (v >= vocab ? 0 : v),
-  );
+  numberField('topK', request.topK, batch, 0, 'an integer ≥ 0', nonNegativeInteger, topK, vocab);
   const topP = new Float32Array(batch);
-  numberField('topP', request.topP, batch, 1, 'a number in (0, 1]', (v) => v > 0 && v <= 1, topP);
+  numberField('topP', request.topP, batch, 1, 'a number in (0, 1]', openUnit, topP);
   const minP = new Float32Array(batch);
-  numberField('minP', request.minP, batch, 0, 'a number in [0, 1]', (v) => v >= 0 && v <= 1, minP);
+  numberField('minP', request.minP, batch, 0, 'a number in [0, 1]', closedUnit, minP);
 
   const seedLo = new Uint32Array(batch);
   const seedHi = new Uint32Array(batch);
@@ -273,13 +275,20 @@ export function resolveCounted<Input>(
   const stepHi = new Uint32Array(batch);
   u64Field('step', request.step, batch, stepLo, stepHi);
   const stream = new Uint32Array(batch);
-  const streamAt = perRow('stream', request.stream, batch);
-  const defaultStream = defaultStreamOf(request.seed);
-  const streamScalar = request.stream === undefined || !isArrayLike(request.stream);
+  const streams = rowList('stream', request.stream, batch);
+  // A row that names no stream: with one seed per row, 0 (its draws depend on its own seed and
+  // step, not on its position); with one seed for the batch, the row index.
+  const perRowSeeds = request.seed !== undefined && isArrayLike(request.seed);
   for (let row = 0; row < batch; row++) {
-    const v = streamAt(row) ?? defaultStream(row);
+    const named = streams === undefined ? request.stream : streams[row];
+    const v = named ?? (perRowSeeds ? 0 : row);
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= U32) {
-      throw new SamplerInputError('stream', 'an integer in [0, 2^32)', v, streamScalar ? undefined : row);
+      throw new SamplerInputError(
+        'stream',
+        'an integer in [0, 2^32)',
+        v,
+        streams === undefined ? undefined : row,
+      );
     }
     stream[row] = v;
   }
@@ -349,30 +358,27 @@ function resolveExtraFilters(request: SampleRequest<unknown>, batch: number): Ex
     xtcThreshold: new Float32Array(batch),
   };
   const { typicalP, topNSigma, xtcProbability, xtcThreshold } = filters;
-  numberField('typicalP', request.typicalP, batch, 1, 'a number in (0, 1]', (v) => v > 0 && v <= 1, typicalP);
+  numberField('typicalP', request.typicalP, batch, 1, 'a number in (0, 1]', openUnit, typicalP);
+  numberField('topNSigma', request.topNSigma, batch, 0, 'a finite number ≥ 0', finiteNonNegative, topNSigma);
   numberField(
-    'topNSigma',
-    request.topNSigma,
+    'xtcProbability',
+    request.xtcProbability,
     batch,
     0,
-    'a finite number ≥ 0',
-    (v) => v >= 0 && v < Infinity,
-    topNSigma,
+    'a number in [0, 1]',
+    closedUnit,
+    xtcProbability,
   );
-  const unit = (v: number) => v >= 0 && v <= 1;
-  numberField('xtcProbability', request.xtcProbability, batch, 0, 'a number in [0, 1]', unit, xtcProbability);
-  numberField('xtcThreshold', request.xtcThreshold, batch, 0.1, 'a number in [0, 1]', unit, xtcThreshold);
+  numberField(
+    'xtcThreshold',
+    request.xtcThreshold,
+    batch,
+    0.1,
+    'a number in [0, 1]',
+    closedUnit,
+    xtcThreshold,
+  );
   return extraFiltersMatter(filters, 0, batch) ? filters : undefined;
-}
-
-/**
- * The stream of a row that names none: with one seed per row (per request), 0, so that a row's
- * draws depend on its own seed and step only, not on its position; with one seed for the batch,
- * the row index, so that its rows draw differently.
- */
-function defaultStreamOf(seed: SampleRequest<unknown>['seed']): (row: number) => number {
-  const perRowSeeds = seed !== undefined && isArrayLike(seed);
-  return perRowSeeds ? () => 0 : (row) => row;
 }
 
 /** Rejects a field that SampleRequest does not have, suggesting the field it resembles. */
@@ -410,7 +416,7 @@ function resolveAdjustments(
     batch,
     1,
     'a finite number > 0',
-    (v) => v > 0 && v < Infinity,
+    finitePositive,
     repetitionPenalty,
   );
   const frequencyPenalty = new Float32Array(batch);

@@ -320,6 +320,129 @@ gpuSuite(probe)('GPU sampler', () => {
     }
   });
 
+  describe('mapped staging block (outputs written in place)', () => {
+    const uploads: Array<{ dispose(): void }> = [];
+    afterAll(() => {
+      for (const u of uploads.splice(0)) u.dispose();
+    });
+    // Requests of every path through the block: device and host logits, small host rows staged
+    // in it and larger ones copied, several draws, log-probabilities (both modes, top lists),
+    // penalties and bias (adjusted copies), bad rows, half input, batches on both sides of the
+    // row limit (64) and the split-row threshold.
+    const cases = (): Array<[string, SampleRequest<never>]> => {
+      const out: Array<[string, SampleRequest<never>]> = [];
+      for (const [batch, vocab] of [
+        [1, 4096],
+        [1, 151_936],
+        [7, 32_000],
+        [64, 4096],
+        [65, 4096],
+      ] as const) {
+        const logits = gaussianLogits(batch * vocab, 3, batch + vocab);
+        const onDevice = openDevice(0).upload(logits);
+        uploads.push(onDevice);
+        for (const [where, input] of [
+          ['host', logits],
+          ['device', onDevice],
+        ] as const) {
+          const base = { logits: input as never, shape: [batch, vocab] as [number, number], seed: 11 };
+          out.push([`${where} ${batch} × ${vocab} top-k+top-p`, { ...base, topK: 50, topP: 0.9, step: 3 }]);
+          out.push([`${where} ${batch} × ${vocab} plain, 3 draws`, { ...base, samples: 3, step: 4 }]);
+          out.push([
+            `${where} ${batch} × ${vocab} top-p, log-probabilities`,
+            { ...base, topP: 0.9, logprobs: 4, logprobsMode: 'processed', step: 5 },
+          ]);
+        }
+        out.push([
+          `host ${batch} × ${vocab} penalties and bias, raw log-probabilities`,
+          {
+            logits: logits as never,
+            shape: [batch, vocab],
+            seed: 12,
+            topK: 40,
+            logitBias: { 7: 3 },
+            repetitionPenalty: 1.3,
+            outputTokens: Array.from({ length: batch }, (_, r) => [r, 7, 7]),
+            logprobs: 2,
+            logprobsMode: 'raw',
+          },
+        ]);
+      }
+      const bad = gaussianLogits(3 * 4096, 3, 5);
+      bad[4096 + 9] = Number.NaN;
+      bad.fill(Number.NEGATIVE_INFINITY, 2 * 4096);
+      out.push([
+        'host 3 × 4096 with a NaN row and a -Infinity row',
+        { logits: bad as never, shape: [3, 4096], seed: 1 },
+      ]);
+      const half = halfBitsOf(gaussianLogits(2 * 4096, 3, 6), 'float16');
+      out.push([
+        'host 2 × 4096 float16',
+        { logits: half as never, dtype: 'float16', shape: [2, 4096], seed: 2, topP: 0.9 },
+      ]);
+      return out;
+    };
+    const same = (a: SampleResult, b: SampleResult, what: string) => {
+      expect([...a.tokens], what).toEqual([...b.tokens]);
+      expect([...a.status], what).toEqual([...b.status]);
+      expect([...a.valid], what).toEqual([...b.valid]);
+      expect(a.logprobs && [...a.logprobs], what).toEqual(b.logprobs && [...b.logprobs]);
+      expect(a.topLogprobs && [...a.topLogprobs.tokens], what).toEqual(
+        b.topLogprobs && [...b.topLogprobs.tokens],
+      );
+      expect(a.topLogprobs && [...a.topLogprobs.logprobs], what).toEqual(
+        b.topLogprobs && [...b.topLogprobs.logprobs],
+      );
+    };
+
+    it('gives the tokens, statuses and log-probabilities of the copy path, bit for bit, one call after another', async () => {
+      const mapped = GpuSampler.create(0);
+      const copied = GpuSampler.create(0);
+      copied.setMappedLimits({ rows: 0 });
+      try {
+        const all = cases();
+        const expected = all.map(([, r]) => copied.sample(r));
+        // Twice through, back to back: a call never reads what the one before it left behind.
+        for (const round of [0, 1]) {
+          for (const [i, [what, request]] of all.entries())
+            same(mapped.sample(request), expected[i]!, `${what} (${round})`);
+        }
+        // In reverse order, and every call queued at once on one sampler.
+        const reversed = [...all].reverse();
+        for (const [i, [what, request]] of reversed.entries())
+          same(mapped.sample(request), expected[all.length - 1 - i]!, `${what} (reversed)`);
+        const queued = await Promise.all(all.map(([, r]) => mapped.sampleAsync(r)));
+        for (const [i, result] of queued.entries()) same(result, expected[i]!, `${all[i]![0]} (queued)`);
+      } finally {
+        mapped.dispose();
+        copied.dispose();
+      }
+    });
+
+    it('two samplers of one device with calls in flight at once each read their own block', () => {
+      const first = GpuSampler.create(0);
+      const second = GpuSampler.create(0);
+      try {
+        const vocab = 32_000;
+        const logits = gaussianLogits(4 * vocab, 3, 30);
+        for (let step = 0; step < 20; step++) {
+          const a = { logits, shape: [4, vocab] as [number, number], seed: 1, step, topK: 20 };
+          const b = { logits: logits.subarray(0, vocab), seed: 2, step: step + 100, topP: 0.9 };
+          const waitA = first.enqueueResolved(first.resolve(a));
+          const waitB = second.enqueueResolved(second.resolve(b));
+          // Waited for in the other order than enqueued.
+          const rb = waitB();
+          const ra = waitA();
+          expect([...ra.tokens]).toEqual([...cpu.sample(a).tokens]);
+          expect([...rb.tokens]).toEqual([...cpu.sample(b).tokens]);
+        }
+      } finally {
+        first.dispose();
+        second.dispose();
+      }
+    });
+  });
+
   it('log-probabilities, penalties and logit bias agree with the CPU', () => {
     const vocab = 5000;
     const batch = 16;

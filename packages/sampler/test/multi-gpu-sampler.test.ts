@@ -143,4 +143,29 @@ describe('MultiGpuSampler sharding', () => {
     multi.dispose();
     expect(() => multi.pinHostMemory(logits)).toThrow(SamplerDisposedError);
   });
+  it('waits for every shard it enqueued before a failure surfaces (their staging blocks are then idle)', () => {
+    const waited: string[] = [];
+    const shard = (id: number, fail?: 'enqueue' | 'wait') =>
+      ({
+        enqueueResolved: (request: ResolvedRequest) => {
+          if (fail === 'enqueue') throw new Error(`enqueue ${id} failed`);
+          return () => {
+            waited.push(`wait ${id}`);
+            if (fail === 'wait') throw new Error(`wait ${id} failed`);
+            return cpu.sampleResolved(request);
+          };
+        },
+        dispose: () => {},
+      }) as unknown as GpuSampler;
+    const request: SampleRequest = { logits, shape: [batch, vocab], seed: 1 };
+    expect(() => new MultiGpuSampler([shard(0), shard(1), shard(2, 'enqueue')]).sample(request)).toThrow(
+      'enqueue 2 failed',
+    );
+    expect(waited).toEqual(['wait 0', 'wait 1']);
+    waited.length = 0;
+    expect(() => new MultiGpuSampler([shard(0, 'wait'), shard(1), shard(2, 'wait')]).sample(request)).toThrow(
+      'wait 0 failed',
+    );
+    expect(waited).toEqual(['wait 0', 'wait 1', 'wait 2']);
+  });
 });

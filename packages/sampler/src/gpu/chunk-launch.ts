@@ -7,44 +7,50 @@ import type { KernelTiming } from './kernel-timing.js';
 import { deviceRange } from './staging.js';
 import type { DeviceWorkspace } from './workspace.js';
 
-/** The device buffers of one call, each for the whole batch. */
+/**
+ * Where each output of a call lies in its output bytes (the same whether the kernels write
+ * them in the mapped landing block or in a device buffer copied back in one piece): tokens
+ * (i32, batch × samples), one row status byte per row, then, when asked for, the sampled
+ * tokens' log-probabilities (f32, batch × samples) and the top-n lists (i32 tokens, then f32
+ * log-probabilities, batch × n each).
+ */
+export interface OutputLayout {
+  /** Byte offset of the row statuses (the tokens start at 0). */
+  statuses: number;
+  /** Byte offset of the log-probabilities (4-byte aligned). */
+  logprobs: number;
+  /** Byte offset of the top-n tokens. */
+  topTokens: number;
+  /** Byte offset of the top-n log-probabilities. */
+  topLogprobs: number;
+  /** Bytes in all. */
+  bytes: number;
+}
+
+/** The output layout of `request`. */
+export function outputLayout(
+  request: Pick<ResolvedRequest<unknown>, 'batch' | 'samples' | 'logprobs'>,
+): OutputLayout {
+  const { batch, samples } = request;
+  const statuses = batch * samples * 4;
+  const logprobs = Math.ceil((statuses + batch) / 4) * 4;
+  const topTokens = logprobs + (request.logprobs ? batch * samples * 4 : 0);
+  const n = request.logprobs?.n ?? 0;
+  const topLogprobs = topTokens + batch * n * 4;
+  const bytes = request.logprobs ? topLogprobs + batch * n * 4 : statuses + batch;
+  return { statuses, logprobs, topTokens, topLogprobs, bytes };
+}
+
+/** Where one call's kernels read and write, for the whole batch. */
 export interface CallBuffers {
-  /** The per-row parameter block. */
-  params: DeviceBuffer;
-  /** Tokens, then one row status byte per row: one copy brings both back. */
-  outputs: DeviceBuffer;
+  /** The per-row parameter block (mapped host memory, or its device copy). */
+  params: DeviceRange;
+  /** The outputs, laid out by `layout` (mapped host memory, or a device buffer). */
+  outputs: DeviceRange;
+  /** Where each output lies in `outputs`. */
+  layout: OutputLayout;
   /** Row statistics, when log-probabilities are asked for. */
   rowStats: DeviceBuffer | undefined;
-  /** Log-probabilities of the sampled tokens, when asked for. */
-  logprobs: DeviceBuffer | undefined;
-  /** Top-n tokens, when asked for. */
-  topTokens: DeviceBuffer | undefined;
-  /** Top-n log-probabilities, when asked for. */
-  topLogprobs: DeviceBuffer | undefined;
-}
-
-/** Bytes of the tokens and row statuses of a batch, as they come back. */
-export function outputBytes(request: Pick<ResolvedRequest<unknown>, 'batch' | 'samples'>): number {
-  return request.batch * request.samples * 4 + request.batch;
-}
-
-/** The call's device buffers from `workspace` (reused between calls). */
-export function callBuffers(
-  workspace: DeviceWorkspace,
-  kernels: GpuModules['kernels'],
-  request: ResolvedRequest<unknown>,
-): CallBuffers {
-  const { batch, samples } = request;
-  const n = request.logprobs?.n ?? 0;
-  const logprobs = request.logprobs !== undefined;
-  return {
-    params: workspace.get('params', kernels.rowParameterBytes(batch)),
-    outputs: workspace.get('outputs', outputBytes(request)),
-    rowStats: logprobs ? workspace.get('rowStats', batch * kernels.ROW_STATS * 4) : undefined,
-    logprobs: logprobs ? workspace.get('logprobs', batch * samples * 4) : undefined,
-    topTokens: n > 0 ? workspace.get('topTokens', batch * n * 4) : undefined,
-    topLogprobs: n > 0 ? workspace.get('topLogprobs', batch * n * 4) : undefined,
-  };
 }
 
 /** What launching a chunk needs besides the request. */
@@ -73,7 +79,7 @@ export function launchChunk(
   chunk: { first: number; rows: number; chunkRows: number; input: DeviceRange },
 ): void {
   const { modules, kernels, workspace, stream } = context;
-  const { batch, vocab, samples, kind } = request;
+  const { vocab, samples, kind } = request;
   const { first, rows, input } = chunk;
   const bytes = rows * vocab * 4;
   const { dtype } = request;
@@ -90,8 +96,9 @@ export function launchChunk(
     const buffer = workspace.get('adjustments', table.bytes.byteLength);
     kernels.adjustLogits({ logits: values, vocab, table, buffer, stream });
   }
-  const tokens = deviceRange(buffers.outputs, first * samples * 4, rows * samples * 4);
-  const valid = deviceRange(buffers.outputs, batch * samples * 4 + first, rows);
+  const { outputs, layout } = buffers;
+  const tokens = deviceRange(outputs, first * samples * 4, rows * samples * 4);
+  const valid = deviceRange(outputs, layout.statuses + first, rows);
   const stats = modules.ROW_STATS * 4;
   const rowStats = buffers.rowStats && deviceRange(buffers.rowStats, first * stats, rows * stats);
   const splitBytes = kernels.sampleScratchBytes(rows, vocab);
@@ -102,7 +109,7 @@ export function launchChunk(
     batch: rows,
     vocab,
     kind,
-    params: modules.rowParameterRegions(buffers.params, batch, first, rows),
+    params: modules.rowParameterRegions(buffers.params, request.batch, first, rows),
     filterOrder: request.filterOrder,
     samples,
     tokens,
@@ -112,7 +119,7 @@ export function launchChunk(
   if (rowStats) launch.rowStats = rowStats;
   if (splitBytes > 0) launch.scratch = workspace.get('split', splitBytes, stream);
   for (let i = 0; i < context.timing.repeat; i++) kernels.sample(launch);
-  if (!request.logprobs || !rowStats || !buffers.logprobs) return;
+  if (!request.logprobs || !rowStats) return;
   // Log-probabilities of the chunk: of the input (raw) or of the adjusted values (processed).
   const { mode, n } = request.logprobs;
   const [source, sourceType] = mode === 'raw' ? [input, dtype] : [values, valuesType];
@@ -130,14 +137,14 @@ export function launchChunk(
   };
   kernels.tokenLogprobs({
     ...common,
-    out: deviceRange(buffers.logprobs, first * samples * 4, rows * samples * 4),
+    out: deviceRange(outputs, layout.logprobs + first * samples * 4, rows * samples * 4),
   });
-  if (buffers.topTokens && buffers.topLogprobs) {
+  if (n > 0) {
     kernels.topLogprobs({
       ...common,
       n,
-      outTokens: deviceRange(buffers.topTokens, first * n * 4, rows * n * 4),
-      outLogprobs: deviceRange(buffers.topLogprobs, first * n * 4, rows * n * 4),
+      outTokens: deviceRange(outputs, layout.topTokens + first * n * 4, rows * n * 4),
+      outLogprobs: deviceRange(outputs, layout.topLogprobs + first * n * 4, rows * n * 4),
       valid,
     });
   }

@@ -19,7 +19,7 @@ import type { ChunkContext } from './chunk-launch.js';
 import { type GpuModules, gpuModules } from './gpu-modules.js';
 import { KernelTiming } from './kernel-timing.js';
 import { enqueueCall, finishCall, type PendingCall } from './sample-call.js';
-import { Staging } from './staging.js';
+import { type MappedLimits, Staging } from './staging.js';
 import { DeviceWorkspace } from './workspace.js';
 
 /**
@@ -58,7 +58,7 @@ export class GpuSampler implements ResolvedSampler<HostValues | DeviceInput> {
     this.kernels = modules.kernels.SamplingKernels.forDevice(device);
     this.#stream = device.createStream();
     this.#workspace = new DeviceWorkspace(device);
-    this.#staging = new Staging(device, this.#workspace);
+    this.#staging = new Staging(device, this.#workspace, modules.runtime.HipError);
     this.#input = { expected: 'a Float32Array, Uint16Array, Float16Array or DeviceBuffer', device };
     this.#context = {
       modules: modules.kernels,
@@ -161,6 +161,15 @@ export class GpuSampler implements ResolvedSampler<HostValues | DeviceInput> {
   /** @internal Records `array` as page-locked by someone else (the multi-GPU sampler's pin). */
   markPinned(array: HostValues): () => void {
     return this.#staging.userPinned.add(array);
+  }
+
+  /**
+   * @internal When the kernels write the outputs into the mapped staging block rather than
+   * into device memory copied back (benchmarks and tests compare the two; `{ rows: 0 }`
+   * copies always).
+   */
+  setMappedLimits(limits: MappedLimits): void {
+    this.#staging.limits = { rows: limits.rows };
   }
 
   /** @internal For tests: the next call fails as a driver failure would. */

@@ -105,12 +105,28 @@ export class MultiGpuSampler implements ResolvedSampler<HostValues> {
   /** @internal Samples a resolved batch: every shard's rows enqueued before any wait. */
   sampleResolved(request: ResolvedRequest<HostValues>): SampleResult {
     const plan = this.#plan(request);
-    const waits = plan.map(({ sampler, request: part }) => sampler.enqueueResolved(part));
-    return merge(
-      plan,
-      waits.map((wait) => wait()),
-      request,
-    );
+    // Every shard enqueued is waited for, even past a failure: a shard's kernels read their
+    // parameters and write their outputs in its staging block, which its next call reuses.
+    const waits: Array<() => SampleResult> = [];
+    let failure: { error: unknown } | undefined;
+    for (const { sampler, request: part } of plan) {
+      try {
+        waits.push(sampler.enqueueResolved(part));
+      } catch (error) {
+        failure = { error };
+        break;
+      }
+    }
+    const parts: SampleResult[] = [];
+    for (const wait of waits) {
+      try {
+        parts.push(wait());
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    if (failure) throw failure.error;
+    return merge(plan, parts, request);
   }
 
   /** @internal As {@link sampleResolved}, without blocking the event loop. */

@@ -1,7 +1,7 @@
 import type { DeviceInput } from '../input.js';
 import type { HostValues, ResolvedRequest, SampleResult } from '../request.js';
 import { allocateResult } from '../resolved-request.js';
-import { type ChunkContext, callBuffers, launchChunk, outputBytes } from './chunk-launch.js';
+import { type ChunkContext, launchChunk, type OutputLayout, outputLayout } from './chunk-launch.js';
 import { decodeRowStatus } from './row-status.js';
 import type { Staging } from './staging.js';
 
@@ -9,16 +9,19 @@ import type { Staging } from './staging.js';
 export interface PendingCall {
   /** The request. */
   request: ResolvedRequest<unknown>;
-  /** Its result, whose log-probabilities are being copied in. */
+  /** Its result, filled from the landing bytes once the stream is done. */
   result: SampleResult;
-  /** Pinned host bytes the tokens and row statuses land in: tokens, then one status per row. */
+  /** Pinned host bytes the outputs land in (laid out by `layout`). */
   landing: Uint8Array;
+  /** Where each output lies in `landing`. */
+  layout: OutputLayout;
 }
 
 /**
- * Queues one call on `context.stream`: the per-row parameters and the input go to the device,
- * each chunk of rows is launched (between the timing events), and the outputs come back into
- * the staging block and the result's arrays.
+ * Queues one call on `context.stream`: the per-row parameters written into the staging block
+ * (read there by the kernels when it is mapped, else copied to the device), the input, each
+ * chunk of rows launched (between the timing events), and the outputs written into the
+ * landing bytes (in place when mapped, else by one copy back).
  */
 export function enqueueCall(
   context: ChunkContext,
@@ -29,11 +32,16 @@ export function enqueueCall(
   const { batch } = request;
   // The producer's work first, on the device (no host wait).
   if (request.after) stream.waitFor(request.after);
-  const buffers = callBuffers(workspace, modules, request);
+  const layout = outputLayout(request);
   const paramBytes = modules.rowParameterBytes(batch);
-  const call = staging.stage(request, paramBytes, outputBytes(request), stream);
+  const call = staging.stage(request, paramBytes, layout.bytes, stream);
   modules.writeRowParameters(call.host, batch, request);
-  buffers.params.writeAsync(new Uint8Array(call.host, 0, paramBytes), stream);
+  const buffers = {
+    params: call.parameters(),
+    outputs: call.outputs,
+    layout,
+    rowStats: request.logprobs ? workspace.get('rowStats', batch * modules.ROW_STATS * 4) : undefined,
+  };
   timing.start(stream);
   for (let first = 0; first < batch; first += call.chunkRows) {
     const rows = Math.min(call.chunkRows, batch - first);
@@ -45,24 +53,32 @@ export function enqueueCall(
     });
   }
   timing.end(stream);
-  // Results back to the host, ordered after the launches on the stream.
-  const result = allocateResult(request);
-  buffers.outputs.readAsync(call.landing, stream);
-  if (buffers.logprobs && result.logprobs) buffers.logprobs.readAsync(result.logprobs, stream);
-  if (buffers.topTokens && buffers.topLogprobs && result.topLogprobs) {
-    buffers.topTokens.readAsync(result.topLogprobs.tokens, stream);
-    buffers.topLogprobs.readAsync(result.topLogprobs.logprobs, stream);
-  }
-  return { request, result, landing: call.landing };
+  // Results back to the host (a copy ordered after the launches, unless written in place).
+  call.readBack();
+  return { request, result: allocateResult(request), landing: call.landing, layout };
 }
 
-/** The result of a call whose stream is done: tokens from the landing bytes, row statuses decoded. */
-export function finishCall(context: ChunkContext, { request, result, landing }: PendingCall): SampleResult {
-  const tokenBytes = result.tokens.byteLength;
-  new Uint8Array(result.tokens.buffer).set(landing.subarray(0, tokenBytes));
+/** The result of a call whose stream is done: its outputs from the landing bytes, row statuses decoded. */
+export function finishCall(
+  context: ChunkContext,
+  { request, result, landing, layout }: PendingCall,
+): SampleResult {
+  new Uint8Array(result.tokens.buffer).set(landing.subarray(0, layout.statuses));
+  if (result.logprobs) copyOut(result.logprobs, landing, layout.logprobs);
+  if (result.topLogprobs) {
+    copyOut(result.topLogprobs.tokens, landing, layout.topTokens);
+    copyOut(result.topLogprobs.logprobs, landing, layout.topLogprobs);
+  }
   // Read in place: nothing reuses the landing block before this call returns.
-  const statuses = landing.subarray(tokenBytes, tokenBytes + request.batch);
+  const statuses = landing.subarray(layout.statuses, layout.statuses + request.batch);
   // Blocks that could not meet leave the split scratch dirty: allocate it afresh (zeroed).
   decodeRowStatus(statuses, request, result, () => context.workspace.drop('split'));
   return result;
+}
+
+/** Fills `into` with its bytes from `landing` at `offset`. */
+function copyOut(into: Int32Array | Float32Array, landing: Uint8Array, offset: number): void {
+  new Uint8Array(into.buffer, into.byteOffset, into.byteLength).set(
+    landing.subarray(offset, offset + into.byteLength),
+  );
 }

@@ -1,0 +1,172 @@
+import * as runtime from '@rocmforge/hip-runtime';
+import { Device } from '@rocmforge/hip-runtime';
+import * as kernels from '@rocmforge/sampling-kernels';
+import { afterEach, describe, expect, it } from 'vitest';
+import { GpuSampler } from '../src/gpu/gpu-sampler.js';
+import { MultiGpuSampler } from '../src/gpu/multi-gpu-sampler.js';
+import { MAPPED_LIMITS } from '../src/gpu/staging.js';
+import type { SampleRequest } from '../src/index.js';
+// @ts-expect-error: plain JavaScript, shared with bench/host-path.mjs
+import { addonDouble } from './addon-double.mjs';
+
+// The staging block over a test double of the addon (test/addon-double.mjs): small batches
+// without log-probabilities get their outputs written in the mapped block (one copy in, none
+// back), the others copy back, and either way each call's tokens are its own. The double's
+// kernel gives each row the token (seedLo + stepLo + draw) mod vocab, read from wherever the
+// parameters lie.
+type Double = { native: unknown; counts: Map<string, number>; mapped: unknown[] };
+
+const opened: GpuSampler[] = [];
+afterEach(() => {
+  for (const s of opened.splice(0)) s.dispose();
+});
+
+function samplerOver(double: Double, index = 0): GpuSampler {
+  const device = new Device(double.native as never, index, { backend: 'cuda', version: 13000, attempts: [] });
+  // The constructor is private in TypeScript only: the double stands in for openDevice.
+  const sampler = new (GpuSampler as unknown as new (modules: unknown, device: Device) => GpuSampler)(
+    { runtime, kernels },
+    device,
+  );
+  opened.push(sampler);
+  return sampler;
+}
+
+/** The double's expected tokens: (seed + step + draw) mod vocab per row (one seed, one step). */
+function expected(batch: number, vocab: number, seed: number, step: number, samples = 1): number[] {
+  return Array.from({ length: batch * samples }, (_, i) => (seed + step + (i % samples)) % vocab);
+}
+
+/** Calls by name during `fn`. */
+function crossings(double: Double, fn: () => void): Record<string, number> {
+  double.counts.clear();
+  fn();
+  return Object.fromEntries(double.counts);
+}
+
+describe('the staging block', () => {
+  it('starts with the documented limits', () => {
+    expect(MAPPED_LIMITS).toEqual({ rows: 64 });
+  });
+
+  it.each([
+    ['device logits, 1 row', 1, 151_936, true],
+    ['device logits, 64 rows', 64, 4096, true],
+    ['host logits, 1 × 4096 (generate)', 1, 4096, false],
+  ])('%s: the parameters (and host rows) in one copy, one launch, a poll, no copy back', (_what, batch, vocab, onDevice) => {
+    const double = addonDouble() as Double;
+    const sampler = samplerOver(double);
+    const logits = new Float32Array(batch * vocab);
+    const input = onDevice ? sampler.device.upload(logits) : logits;
+    const request: SampleRequest<never> = { logits: input as never, shape: [batch, vocab], seed: 5, step: 0 };
+    sampler.sample(request);
+    for (const step of [1, 2, 3]) {
+      request.step = step;
+      let tokens: Int32Array | undefined;
+      const calls = crossings(double, () => {
+        tokens = sampler.sample(request).tokens;
+      });
+      expect([...tokens!]).toEqual(expected(batch, vocab, 5, step));
+      expect(calls).toEqual({ copyHostToDevice: 1, launch: 1, streamSynchronizeSpin: 1 });
+    }
+  });
+
+  it.each([
+    ['more rows than the limit', 65, 4096, true, {}, { copyHostToDevice: 1, launch: 1, copyDeviceToHost: 1 }],
+    // The log-probability kernels read the tokens back: device memory, copied back.
+    [
+      'log-probabilities asked for',
+      1,
+      4096,
+      false,
+      { logprobs: 2 },
+      { copyHostToDevice: 1, launch: 3, copyDeviceToHost: 1 },
+    ],
+    // Over the block's size for host rows (16 MiB): the rows take a copy of their own.
+    ['host rows past the block', 2, 2_200_000, false, {}, { copyHostToDevice: 2, launch: 1 }],
+  ])('%s: copies', (_what, batch, vocab, onDevice, extra, copies) => {
+    const double = addonDouble() as Double;
+    const sampler = samplerOver(double);
+    const logits = new Float32Array(batch * vocab);
+    const input = onDevice ? sampler.device.upload(logits) : logits;
+    const request: SampleRequest<never> = {
+      logits: input as never,
+      shape: [batch, vocab],
+      seed: 9,
+      step: 0,
+      ...extra,
+    };
+    sampler.sample(request);
+    for (const step of [1, 2]) {
+      request.step = step;
+      let tokens: Int32Array | undefined;
+      const calls = crossings(double, () => {
+        tokens = sampler.sample(request).tokens;
+      });
+      expect([...tokens!]).toEqual(expected(batch, vocab, 9, step));
+      expect(calls).toEqual({ ...copies, streamSynchronizeSpin: 1 });
+    }
+  });
+
+  it('gives every call its own results, mapped or copied, back to back and batch after batch', () => {
+    const double = addonDouble() as Double;
+    const sampler = samplerOver(double);
+    const vocab = 1000;
+    for (const limits of [MAPPED_LIMITS, { rows: 0 }, { rows: 2 }]) {
+      sampler.setMappedLimits(limits);
+      for (const batch of [1, 3, 2, 70, 1]) {
+        for (const samples of [1, 3]) {
+          const step = batch * 10 + samples;
+          const logits = new Float32Array(batch * vocab);
+          const result = sampler.sample({ logits, shape: [batch, vocab], seed: 7, step, samples });
+          expect([...result.tokens]).toEqual(expected(batch, vocab, 7, step, samples));
+          expect([...result.status]).toEqual(new Array(batch).fill(1));
+        }
+      }
+    }
+  });
+
+  it('asynchronous calls queued at once each read their own parameters', async () => {
+    const double = addonDouble() as Double;
+    const sampler = samplerOver(double);
+    const vocab = 4096;
+    const logits = new Float32Array(vocab);
+    const results = await Promise.all(
+      [0, 1, 2, 3].map((step) => sampler.sampleAsync({ logits, shape: [1, vocab], seed: 3, step })),
+    );
+    expect(results.map((r) => r.tokens[0])).toEqual([3, 4, 5, 6]);
+  });
+
+  it('a device that cannot map host memory gets copies both ways, with the same results', () => {
+    const double = addonDouble({ mapping: false }) as Double;
+    const sampler = samplerOver(double);
+    const vocab = 4096;
+    const logits = new Float32Array(vocab);
+    sampler.sample({ logits, shape: [1, vocab], seed: 1, step: 0 });
+    let tokens: Int32Array | undefined;
+    const calls = crossings(double, () => {
+      tokens = sampler.sample({ logits, shape: [1, vocab], seed: 1, step: 4 }).tokens;
+    });
+    expect([...tokens!]).toEqual([5]);
+    expect(calls).toEqual({ copyHostToDevice: 1, launch: 1, copyDeviceToHost: 1, streamSynchronizeSpin: 1 });
+  });
+
+  it('a sampler sharded over two devices maps a block per device, and each shard reads its own', () => {
+    const double = addonDouble() as Double;
+    const multi = new MultiGpuSampler([samplerOver(double, 0), samplerOver(double, 1)]);
+    const vocab = 512;
+    const logits = new Float32Array(4 * vocab);
+    const result = multi.sample({ logits, shape: [4, vocab], seed: [10, 20, 30, 40], step: 2 });
+    expect([...result.tokens]).toEqual([12, 22, 32, 42]);
+    expect(double.mapped.length).toBe(2);
+  });
+
+  it('unmaps the block when the sampler is disposed', () => {
+    const double = addonDouble() as Double;
+    const sampler = samplerOver(double);
+    sampler.sample({ logits: new Float32Array(100), shape: [1, 100], seed: 1 });
+    expect(double.mapped.length).toBe(1);
+    sampler.dispose();
+    expect(double.mapped.length).toBe(0);
+  });
+});
