@@ -109,7 +109,11 @@ describe('rocmforge: help, version and usage errors of every command', () => {
     ['an unknown command', ['bogus'], /unknown command 'bogus'/],
     ['a bad choice', ['sample', npy, '--backend', 'tpu'], /Allowed choices are auto, cpu, gpu/],
     ['an unknown bench mode', ['bench', '--modes', 'plain,top-q'], /--modes takes plain, .*; got 'top-q'/],
-    ['a bad bench shape', ['bench', '--shapes', '32x151936,4x0'], /--shapes must be shapes like .*, got '4x0'/],
+    [
+      'a bad bench shape',
+      ['bench', '--shapes', '32x151936,4x0'],
+      /--shapes must be shapes like .*, got '4x0'/,
+    ],
     [
       'a seed past 64 bits',
       ['sample', npy, '--seed', String(2n ** 64n)],

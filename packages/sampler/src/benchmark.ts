@@ -130,21 +130,21 @@ export function defaultBenchGrid(
   const shapes: Array<[number, number]> = options.shapes
     ? options.shapes
     : options.quick
-    ? [
-        [1, 32_000],
-        [8, 32_000],
-      ]
-    : [
-        [1, 151_936],
-        [32, 151_936],
-        [128, 151_936],
-        [512, 151_936],
-        [10_000, 32_000],
-        // GPT-2's vocabulary is not a multiple of 4: its time per byte should match 151936's.
-        [1, 50_257],
-        [32, 50_257],
-        [512, 50_257],
-      ];
+      ? [
+          [1, 32_000],
+          [8, 32_000],
+        ]
+      : [
+          [1, 151_936],
+          [32, 151_936],
+          [128, 151_936],
+          [512, 151_936],
+          [10_000, 32_000],
+          // GPT-2's vocabulary is not a multiple of 4: its time per byte should match 151936's.
+          [1, 50_257],
+          [32, 50_257],
+          [512, 50_257],
+        ];
   const modes = options.modes ?? Object.keys(BENCH_MODES);
   const cases: BenchCase[] = [];
   const dtypes = options.dtypes ?? ['float32'];

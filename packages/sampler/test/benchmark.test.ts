@@ -15,7 +15,14 @@ describe('defaultBenchGrid', () => {
   });
 
   it('with shapes: those shapes instead of the grid, in the order given', () => {
-    const cases = defaultBenchGrid({ shapes: [[32, 151_936], [3, 7]], modes: ['top-p'], sigmas: [3, 1] });
+    const cases = defaultBenchGrid({
+      shapes: [
+        [32, 151_936],
+        [3, 7],
+      ],
+      modes: ['top-p'],
+      sigmas: [3, 1],
+    });
     expect(cases.map((c) => `${c.batch}×${c.vocab} σ${c.sigma}`)).toEqual([
       '32×151936 σ3',
       '3×7 σ3',

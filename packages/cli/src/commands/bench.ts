@@ -224,7 +224,11 @@ export function registerBench(program: Command): void {
       'element types of the logits, comma-separated: float32,float16,bfloat16 (default float32)',
       oneOfEach('--dtype', ['float32', 'float16', 'bfloat16']),
     )
-    .option('--shapes <list>', 'batch × vocab shapes instead of the default grid, like 32x151936,1x50257', shapes('--shapes'))
+    .option(
+      '--shapes <list>',
+      'batch × vocab shapes instead of the default grid, like 32x151936,1x50257',
+      shapes('--shapes'),
+    )
     .option(
       '--repetitions <n>',
       'timed repetitions per case (the CPU times at least this many calls)',
