@@ -200,14 +200,33 @@ __device__ double buffer_kept_total(CandidateBuffer& cand, const KeptWeight& kep
       slot++;
     }
   }
-  unsigned size = 1;
-  while (size < m) size <<= 1;
-  for (unsigned e = m + threadIdx.x; e < size; e += B) {
-    weight[e] = 0.0f;
-    index[e] = 0x7fffffff;
+  if (m <= RANK_CANDIDATES && m <= static_cast<unsigned>(B)) {
+    // Few: each entry counts the entries of lower index and moves there (one barrier, not a sort's dozens).
+    __syncthreads();
+    float w = 0.0f;
+    int i = 0;
+    unsigned rank = 0;
+    if (threadIdx.x < m) {
+      w = weight[threadIdx.x];
+      i = index[threadIdx.x];
+      for (unsigned j = 0; j < m; j++) rank += index[j] < i ? 1u : 0u;
+    }
+    __syncthreads();
+    if (threadIdx.x < m) {
+      weight[rank] = w;
+      index[rank] = i;
+    }
+    __syncthreads();
+  } else {
+    unsigned size = 1;
+    while (size < m) size <<= 1;
+    for (unsigned e = m + threadIdx.x; e < size; e += B) {
+      weight[e] = 0.0f;
+      index[e] = 0x7fffffff;
+    }
+    // Sorted by index (indices are distinct; padding sorts last).
+    bitonic_sort<B>(index, size, false, FloatPayload{weight});
   }
-  // Sorted by index (indices are distinct; padding sorts last).
-  bitonic_sort<B>(index, size, false, FloatPayload{weight});
   // Running sums in index order.
   first = min(m, threadIdx.x * ((m + B - 1) / B));
   last = min(m, first + (m + B - 1) / B);

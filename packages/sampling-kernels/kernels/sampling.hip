@@ -282,8 +282,11 @@ __device__ __forceinline__ Thresholds select_thresholds(const T* x, unsigned seg
       __syncthreads();
       bounded = cand.count <= CANDIDATE_CAPACITY;
     }
-    kThreshold = radix_select(x, rp, &sh.timedOut, EveryCandidate(), UnitWeight(), static_cast<unsigned long long>(k),
-                              -1.0, 0, sh.s, gatherTo, bounded);
+    kThreshold = bounded && cand.count <= RANK_CANDIDATES
+                     ? buffer_select<B>(cand, EveryCandidate(), UnitWeight(), static_cast<unsigned long long>(k), -1.0,
+                                        sh.s)
+                     : radix_select(x, rp, &sh.timedOut, EveryCandidate(), UnitWeight(),
+                                    static_cast<unsigned long long>(k), -1.0, 0, sh.s, gatherTo, bounded);
     threshold = kThreshold;
     buffered = gatherTo != nullptr && cand.count <= CANDIDATE_CAPACITY;
   }
@@ -301,7 +304,9 @@ __device__ __forceinline__ Thresholds select_thresholds(const T* x, unsigned seg
              spread_top_p<B>(x, segA, segB, fixedWeight, static_cast<double>(req.topP),
                              KeptWeight{weigh, -RF_INF, req.minP}, sh.s, cand, rp, &sh.timedOut, &pThreshold,
                              &aboveSum);
-    if (!spread) {
+    if (!spread && fromBuffer && cand.count <= RANK_CANDIDATES) {
+      pThreshold = buffer_select<B>(cand, AtLeast{base}, fixedWeight, 1ull, static_cast<double>(req.topP), sh.s);
+    } else if (!spread) {
       pThreshold = radix_select(x, rp, &sh.timedOut, AtLeast{base}, fixedWeight, 1ull, static_cast<double>(req.topP), 3,
                                 sh.s, pBuffer, fromBuffer);
       if (!buffered && pBuffer != nullptr) buffered = cand.count <= CANDIDATE_CAPACITY;

@@ -241,6 +241,78 @@ __device__ float radix_select(const T* x, RowPart<B, Vector<T>::N>& rp, int* tim
   return key_to_float(prefix);
 }
 
+// A complete candidate buffer this small is selected from by ranking instead of radix rounds:
+// each entry counts the entries before it in (value descending, index ascending) order — O(n²)
+// compares over the block, about what one radix round costs at n = 256, against the rounds'
+// eighteen barriers and histogram clears — and the block scans the weights in that order.
+constexpr unsigned RANK_CANDIDATES = 256;
+
+// The threshold radix_select finds from a complete buffer (fromBuffer) of at most
+// RANK_CANDIDATES entries: the same candidates, weights, target and rule, on the same ordered
+// keys. The candidates (those passing `candidate`: every entry, or those at or above a value)
+// are the first entries in key order, so the others simply weigh nothing. The block calls it;
+// `s` is free scratch.
+template <int B, typename Candidate, typename Fixed>
+__device__ float buffer_select(const CandidateBuffer& cand, Candidate candidate, Fixed weigh,
+                               unsigned long long target, double fraction, SharedStorage& s) {
+  static_assert(RANK_CANDIDATES * 12 <= sizeof(SharedStorage), "the ranked entries fit the block's scratch");
+  __shared__ unsigned long long scanScratch[B / RF_WARP_SIZE];
+  __shared__ int intScratch[B / RF_WARP_SIZE];
+  __shared__ unsigned chosenKey;
+  unsigned long long* sortedWeight = s.histogram;
+  unsigned* sortedKey = reinterpret_cast<unsigned*>(s.histogram + RANK_CANDIDATES);
+  const unsigned n = cand.count;
+  for (unsigned e = threadIdx.x; e < n; e += B) {
+    const float v = cand.value[e];
+    const unsigned key = ordered_key(v);
+    const int index = cand.index[e];
+    unsigned rank = 0;
+    for (unsigned j = 0; j < n; j++) {
+      const unsigned other = ordered_key(cand.value[j]);
+      rank += (other > key || (other == key && cand.index[j] < index)) ? 1u : 0u;
+    }
+    sortedKey[rank] = key;
+    sortedWeight[rank] = candidate(v) ? static_cast<unsigned long long>(weigh(v)) : 0ull;
+  }
+  if (threadIdx.x == 0) chosenKey = 0u;
+  __syncthreads();
+  // Thread t owns `per` consecutive positions in key order; a scan gives each the weight above them.
+  const unsigned per = (n + B - 1) / B;
+  const unsigned first = min(n, threadIdx.x * per);
+  const unsigned last = min(n, first + per);
+  unsigned long long local = 0;
+  int lastWeighed = -1;
+  for (unsigned e = first; e < last; e++) {
+    local += sortedWeight[e];
+    if (sortedWeight[e] != 0) lastWeighed = static_cast<int>(e);
+  }
+  unsigned long long total;
+  const unsigned long long above = block_exclusive_sum<B>(local, &total, scanScratch);
+  unsigned long long want = target;
+  if (fraction >= 0.0) {
+    want = static_cast<unsigned long long>(ceil(fraction * static_cast<double>(total)));
+    if (want == 0) want = 1;
+  }
+  if (total < want) {
+    // As radix_select: everything down to the lowest key with weight (key 0 when none has any).
+    const int lowest = block_reduce<B>(lastWeighed, MaxOp(), intScratch);
+    if (threadIdx.x == 0 && lowest >= 0) chosenKey = sortedKey[lowest];
+  } else if (above < want && above + local >= want) {
+    unsigned long long acc = above;
+    for (unsigned e = first; e < last; e++) {
+      acc += sortedWeight[e];
+      if (sortedWeight[e] != 0 && acc >= want) {
+        chosenKey = sortedKey[e];
+        break;
+      }
+    }
+  }
+  __syncthreads();
+  const float threshold = key_to_float(chosenKey);
+  __syncthreads();
+  return threshold;
+}
+
 // Candidate predicates and weights for radix_select, as plain functors (no device lambdas:
 // NVRTC and hipRTC compile this file too, and NVRTC has no extended-lambda mode).
 struct EveryCandidate {
