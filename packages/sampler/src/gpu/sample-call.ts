@@ -1,7 +1,16 @@
 import type { DeviceInput } from '../input.js';
 import type { HostValues, ResolvedRequest, SampleResult } from '../request.js';
 import { allocateResult } from '../resolved-request.js';
-import { type ChunkContext, callBuffers, launchChunk, outputBytes } from './chunk-launch.js';
+import {
+  type ChainMethod,
+  type ChunkContext,
+  callBuffers,
+  launchChunk,
+  outputBytes,
+  parameterBytes,
+  usesChain,
+  writeChainFilters,
+} from './chunk-launch.js';
 import { decodeRowStatus } from './row-status.js';
 import type { Staging } from './staging.js';
 
@@ -18,31 +27,36 @@ export interface PendingCall {
 /**
  * Queues one call on `context.stream`: the per-row parameters and the input go to the device,
  * each chunk of rows is launched (between the timing events), and the outputs come back into
- * the staging block and the result's arrays.
+ * the staging block and the result's arrays. `method` asks the filter chain for a distribution
+ * or a verification instead of draws (see {@link ChainMethod}).
  */
 export function enqueueCall(
   context: ChunkContext,
   staging: Staging,
   request: ResolvedRequest<HostValues | DeviceInput>,
+  method?: ChainMethod,
 ): PendingCall {
   const { modules, workspace, stream, timing } = context;
   const { batch } = request;
   // The producer's work first, on the device (no host wait).
   if (request.after) stream.waitFor(request.after);
-  const buffers = callBuffers(workspace, modules, request);
-  const paramBytes = modules.rowParameterBytes(batch);
+  const chain = usesChain(request, method);
+  const buffers = callBuffers(workspace, modules, request, chain);
+  const paramBytes = parameterBytes(modules, batch, chain);
   const call = staging.stage(request, paramBytes, outputBytes(request), stream);
   modules.writeRowParameters(call.host, batch, request);
+  if (chain) writeChainFilters(modules, call.host, request);
   buffers.params.writeAsync(new Uint8Array(call.host, 0, paramBytes), stream);
   timing.start(stream);
   for (let first = 0; first < batch; first += call.chunkRows) {
     const rows = Math.min(call.chunkRows, batch - first);
-    launchChunk(context, request, buffers, {
-      first,
-      rows,
-      chunkRows: call.chunkRows,
-      input: call.input(first, rows),
-    });
+    launchChunk(
+      context,
+      request,
+      buffers,
+      { first, rows, chunkRows: call.chunkRows, input: call.input(first, rows) },
+      method,
+    );
   }
   timing.end(stream);
   // Results back to the host, ordered after the launches on the stream.
