@@ -49,5 +49,10 @@ export {
   rowParameterRegions,
   writeRowParameters,
 } from './row-parameters.js';
-export { type ChainFilterBuffers, type ChainLaunch, type SampleLaunch, SamplingKernels } from './sampling-kernels.js';
+export {
+  type ChainFilterBuffers,
+  type ChainLaunch,
+  type SampleLaunch,
+  SamplingKernels,
+} from './sampling-kernels.js';
 export { BLOCK_THREADS, KERNEL_SIGNATURES, NARROW_BLOCK_THREADS } from './signatures.js';

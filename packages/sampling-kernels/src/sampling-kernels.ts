@@ -323,7 +323,8 @@ export class SamplingKernels {
     need(launch.input, batch * vocab * ELEMENT_BYTES[dtype], 'input');
     need(launch.valid, batch, 'valid');
     if (launch.tokens) need(launch.tokens, batch * (verify ? 1 : samples) * 4, 'tokens');
-    else if (samples > 0 || verify) throw new KernelArgumentError('rf_chain draws tokens: give a tokens buffer');
+    else if (samples > 0 || verify)
+      throw new KernelArgumentError('rf_chain draws tokens: give a tokens buffer');
     if (output !== 'none') {
       if (!launch.values) throw new KernelArgumentError(`rf_chain writes ${output}: give a values buffer`);
       need(launch.values, batch * vocab * 4, 'values');
@@ -594,7 +595,11 @@ function loadSource(
   const { backend, architecture } = device.info;
   const prebuilt = jitForced() ? undefined : prebuiltFor(readManifest(), backend, architecture, source);
   if (prebuilt) {
-    return { module: device.loadModule(readFileSync(prebuilt.path)), origin: 'prebuilt', target: prebuilt.target };
+    return {
+      module: device.loadModule(readFileSync(prebuilt.path)),
+      origin: 'prebuilt',
+      target: prebuilt.target,
+    };
   }
   let image: Uint8Array;
   try {

@@ -75,7 +75,12 @@ describe('kernel manifest and signatures', () => {
       ...manifest,
       binaries: [
         ...manifest.binaries,
-        { vendor: 'cuda' as const, source: 'methods' as const, file: 'sampling.hip.hsaco', targets: ['sm_90'] },
+        {
+          vendor: 'cuda' as const,
+          source: 'methods' as const,
+          file: 'sampling.hip.hsaco',
+          targets: ['sm_90'],
+        },
       ],
     };
     expect(prebuiltFor(both, 'cuda', 'sm_90', 'methods')?.path).toMatch(/sampling\.hip\.hsaco$/);

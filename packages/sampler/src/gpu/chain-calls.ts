@@ -21,7 +21,8 @@ export function enqueueDistribution(
   request: ResolvedRequest<HostValues | DeviceInput>,
   as: 'probs' | 'logits',
 ): () => DistributionResult {
-  if (request.samples !== 1) throw new SamplerInputError('samples', '1 (a distribution draws nothing)', request.samples);
+  if (request.samples !== 1)
+    throw new SamplerInputError('samples', '1 (a distribution draws nothing)', request.samples);
   if (request.logprobs) throw new SamplerInputError('logprobs', 'none (a distribution draws nothing)', true);
   const { batch, vocab } = request;
   const values = context.workspace.get('values', batch * vocab * 4);
@@ -66,7 +67,10 @@ export function enqueueVerify(
   method?.verify?.verdicts.readAsync(verdicts, stream);
   return () => {
     const positions = finishCall(context, pending);
-    const bits = { accepted: context.modules.VERDICT.accepted, draftInvalid: context.modules.VERDICT.draftInvalid };
+    const bits = {
+      accepted: context.modules.VERDICT.accepted,
+      draftInvalid: context.modules.VERDICT.draftInvalid,
+    };
     return combineVerdicts(request, positions.tokens, positions.status, verdicts, bits, rowOffset);
   };
 }

@@ -178,7 +178,11 @@ export class MultiGpuSampler implements ResolvedSampler<HostValues> {
         draft,
         vocab,
         // (A slice of Float32Array rows is Float32Array rows.)
-        target: sliceRows(resolved.target, first * positions, rows * positions) as ResolvedRequest<Float32Array>,
+        target: sliceRows(
+          resolved.target,
+          first * positions,
+          rows * positions,
+        ) as ResolvedRequest<Float32Array>,
         draftTokens: resolved.draftTokens.subarray(first * draft, (first + rows) * draft),
         draftProbs: resolved.draftProbs.subarray(first * draft * vocab, (first + rows) * draft * vocab),
       };
