@@ -58,6 +58,19 @@ export function oneOfEach(flag: string, choices: readonly string[]) {
     });
 }
 
+/** Batch × vocab shapes like `32x151936,512x151936`. */
+export function shapes(flag: string) {
+  return (value: string): Array<[number, number]> =>
+    value.split(',').map((v) => {
+      const m = /^(\d+)x(\d+)$/.exec(v.trim());
+      const batch = m ? Number(m[1]) : 0;
+      const vocab = m ? Number(m[2]) : 0;
+      if (!(batch >= 1 && vocab >= 1 && Number.isSafeInteger(batch * vocab)))
+        throw new InvalidArgumentError(`${flag} takes shapes like 32x151936,512x151936; got '${v}'`);
+      return [batch, vocab];
+    });
+}
+
 /** `all`, or GPU indices like `0,1`. */
 export function devices(value: string): 'all' | number[] {
   if (value === 'all') return 'all';

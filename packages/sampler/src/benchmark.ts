@@ -3,7 +3,7 @@ import { GpuSampler } from './gpu/gpu-sampler.js';
 import { MultiGpuSampler } from './gpu/multi-gpu-sampler.js';
 import { narrowToHalf, widenHalf } from './half-values.js';
 import { type DeviceInput, ELEMENT_BYTES } from './input.js';
-import type { ElementType, HostInput, HostValues, SampleRequest } from './request.js';
+import type { ElementType, HostValues, SampleRequest } from './request.js';
 
 /**
  * A benchmark mode: a request's parameters, and the Sampler method it times (`sample` unless
@@ -124,24 +124,33 @@ export interface BenchCase {
 
 /** The grid of the GPU-backend issue: batch 1–512 at vocab 151936 and 10000 × 32000. */
 export function defaultBenchGrid(
-  options: { quick?: boolean; sigmas?: number[]; modes?: string[]; dtypes?: ElementType[] } = {},
+  options: {
+    quick?: boolean;
+    sigmas?: number[];
+    modes?: string[];
+    dtypes?: ElementType[];
+    /** Batch × vocab shapes instead of the grid's. */
+    shapes?: Array<[number, number]>;
+  } = {},
 ): BenchCase[] {
-  const shapes: Array<[number, number]> = options.quick
-    ? [
-        [1, 32_000],
-        [8, 32_000],
-      ]
-    : [
-        [1, 151_936],
-        [32, 151_936],
-        [128, 151_936],
-        [512, 151_936],
-        [10_000, 32_000],
-        // GPT-2's vocabulary is not a multiple of 4: its time per byte should match 151936's.
-        [1, 50_257],
-        [32, 50_257],
-        [512, 50_257],
-      ];
+  const shapes: Array<[number, number]> = options.shapes
+    ? options.shapes
+    : options.quick
+      ? [
+          [1, 32_000],
+          [8, 32_000],
+        ]
+      : [
+          [1, 151_936],
+          [32, 151_936],
+          [128, 151_936],
+          [512, 151_936],
+          [10_000, 32_000],
+          // GPT-2's vocabulary is not a multiple of 4: its time per byte should match 151936's.
+          [1, 50_257],
+          [32, 50_257],
+          [512, 50_257],
+        ];
   const modes = options.modes ?? Object.keys(BENCH_MODES);
   const cases: BenchCase[] = [];
   const dtypes = options.dtypes ?? ['float32'];

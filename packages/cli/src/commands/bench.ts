@@ -10,7 +10,7 @@ import {
 } from '@rocmforge/sampler';
 import { SingleBar } from 'cli-progress';
 import { type Command, Option } from 'commander';
-import { devices, integer, oneOfEach, positiveNumbers } from '../arguments.js';
+import { devices, integer, oneOfEach, positiveNumbers, shapes } from '../arguments.js';
 import { benchChart } from '../chart.js';
 import { backendOption } from '../sampling-flags.js';
 import { table as newTable } from '../table.js';
@@ -24,8 +24,10 @@ export interface BenchCommandOptions {
   backend: 'auto' | 'cpu' | 'gpu';
   /** σ of the synthetic N(0, σ²) logits, one grid per value. */
   sigmas: number[];
-  /** Sampling modes to measure (`plain`, `top-k`, `top-p`, `min-p`, `top-k+top-p`); default all. */
+  /** Sampling modes to measure (keys of `BENCH_MODES`: `plain`, `top-k`, …, `verify`); default all. */
   modes?: string[];
+  /** Batch × vocab shapes to measure instead of the default grid's. */
+  shapes?: Array<[number, number]>;
   /** Element types of the logits (`float32`, `float16`, `bfloat16`); default float32 alone. */
   dtype?: ElementType[];
   /** Timed repetitions per case (the median is reported); the CPU times at least this many calls. */
@@ -67,6 +69,7 @@ export function runBench(options: BenchCommandOptions): BenchReport {
     quick: options.quick ?? false,
     sigmas: options.sigmas,
     ...(options.modes ? { modes: options.modes } : {}),
+    ...(options.shapes ? { shapes: options.shapes } : {}),
     ...(options.dtype ? { dtypes: options.dtype } : {}),
   });
   const bar = options.progress
@@ -217,6 +220,11 @@ export function registerBench(program: Command): void {
       oneOfEach('--modes', Object.keys(BENCH_MODES)),
     )
     .option(
+      '--shapes <list>',
+      'batch × vocab shapes, comma-separated, like 32x151936,512x151936 (default: the issue grid)',
+      shapes('--shapes'),
+    )
+    .option(
       '--dtype <list>',
       'element types of the logits, comma-separated: float32,float16,bfloat16 (default float32)',
       oneOfEach('--dtype', ['float32', 'float16', 'bfloat16']),
@@ -236,7 +244,7 @@ export function registerBench(program: Command): void {
     .option('--chart <file.svg>', 'draw time per call against batch size (log scales) as SVG')
     .addHelpText(
       'after',
-      '\nExamples:\n  rocmforge bench --quick\n  rocmforge bench --sigmas 3,1 --json bench.json --chart bench.svg\n  rocmforge bench --dtype float32,bfloat16,float16\n  rocmforge bench --devices all',
+      '\nExamples:\n  rocmforge bench --quick\n  rocmforge bench --sigmas 3,1 --json bench.json --chart bench.svg\n  rocmforge bench --dtype float32,bfloat16,float16\n  rocmforge bench --backend gpu --modes top-k+top-p,typical-p --shapes 32x151936,512x151936\n  rocmforge bench --devices all',
     )
     .action((flags: BenchFlags) => {
       printBench(runBench({ ...flags, progress: process.stderr.isTTY === true }));
