@@ -110,6 +110,11 @@ describe('rocmforge: help, version and usage errors of every command', () => {
     ['a bad choice', ['sample', npy, '--backend', 'tpu'], /Allowed choices are auto, cpu, gpu/],
     ['an unknown bench mode', ['bench', '--modes', 'plain,top-q'], /--modes takes plain, .*; got 'top-q'/],
     [
+      'a bad bench shape',
+      ['bench', '--shapes', '32x151936,32'],
+      /--shapes takes shapes like 32x151936,512x151936; got '32'/,
+    ],
+    [
       'a seed past 64 bits',
       ['sample', npy, '--seed', String(2n ** 64n)],
       /--seed must be an integer in \[0, 2\^64\)/,
@@ -391,6 +396,8 @@ describe('rocmforge CLI', () => {
       'plain,top-k+top-p',
       '--dtype',
       'float32,bfloat16',
+      '--shapes',
+      '1x32000,8x32000',
       '--json',
       json,
       '--chart',
