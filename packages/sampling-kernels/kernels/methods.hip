@@ -23,34 +23,44 @@
 #define RF_BLOCK 1024
 #endif
 constexpr int BLOCK = RF_BLOCK;
+#ifndef RF_NARROW_BLOCK
+#define RF_NARROW_BLOCK 256
+#endif
+static_assert(RF_NARROW_BLOCK % RF_WARP_SIZE == 0 && RF_NARROW_BLOCK <= RF_BLOCK, "narrow blocks are whole warps");
 // +Infinity from its bits (NVRTC has no __builtin_huge_valf).
 #define RF_INF (__int_as_float(0x7f800000))
 #define RF_NAN (__int_as_float(0x7fc00000))
 
 #include "weights.h"
 
-constexpr int CHAIN_WARPS = BLOCK / RF_WARP_SIZE;
 constexpr unsigned CHAIN_BINS = 2048;
 static_assert(sizeof(SharedStorage::histogram) >= CHAIN_BINS * sizeof(unsigned long long), "the histogram fits");
 
-// The block's shared state: the radix histogram (reduce_argmax's scratch before the selects),
-// the running weights of the threads' chunks, and the reductions' scratch apart from both.
+// The shared state of a block of B threads: the radix histogram (reduce_argmax's scratch before
+// the selects), the running weights of the threads' chunks, and the reductions' scratch apart
+// from both.
+template <int B>
 struct ChainShared {
-  SharedStorage s;                  // s.histogram: CHAIN_BINS bins
-  double before[BLOCK];             // weight of the chunks before each thread's
-  float local[BLOCK];               // weight of each thread's chunk (float, summed in index order)
-  double doubles[CHAIN_WARPS];
-  unsigned long long u64s[CHAIN_WARPS];
-  int ints[CHAIN_WARPS];
-  float floats[CHAIN_WARPS];
+  static constexpr int kWarps = B / RF_WARP_SIZE;
+  SharedStorage s;             // s.histogram: CHAIN_BINS bins
+  double before[B];            // weight of the chunks before each thread's
+  float local[B];              // weight of each thread's chunk (float, summed in index order)
+  double doubles[kWarps];
+  unsigned long long u64s[kWarps];
+  int ints[kWarps];
+  float floats[kWarps];
   unsigned chosen;
   unsigned long long remaining;
 };
 
-__device__ __forceinline__ double block_sum(double v, ChainShared& sh) { return block_reduce<BLOCK>(v, SumOp(), sh.doubles); }
-__device__ __forceinline__ int block_max(int v, ChainShared& sh) { return block_reduce<BLOCK>(v, MaxOp(), sh.ints); }
-__device__ __forceinline__ int block_min(int v, ChainShared& sh) { return block_reduce<BLOCK>(v, MinOp(), sh.ints); }
-__device__ __forceinline__ float block_min(float v, ChainShared& sh) { return block_reduce<BLOCK>(v, MinOp(), sh.floats); }
+template <int B>
+__device__ __forceinline__ double block_sum(double v, ChainShared<B>& sh) { return block_reduce<B>(v, SumOp(), sh.doubles); }
+template <int B>
+__device__ __forceinline__ int block_max(int v, ChainShared<B>& sh) { return block_reduce<B>(v, MaxOp(), sh.ints); }
+template <int B>
+__device__ __forceinline__ int block_min(int v, ChainShared<B>& sh) { return block_reduce<B>(v, MinOp(), sh.ints); }
+template <int B>
+__device__ __forceinline__ float block_min(float v, ChainShared<B>& sh) { return block_reduce<B>(v, MinOp(), sh.floats); }
 
 // ---------------------------------------------------------------------------------------
 // The radix select: the value v (of the key each candidate is selected on) such that the weight
@@ -60,9 +70,9 @@ __device__ __forceinline__ float block_min(float v, ChainShared& sh) { return bl
 // weight (1 to count; a fixed-point mass). The target is `target`, or with `fraction` ≥ 0,
 // ⌈fraction × the candidates' total weight⌉. A target above the total keeps every candidate
 // (the lowest key with weight); no candidate with weight gives -Infinity (keeps everything).
-template <typename T, typename Entry>
+template <int B, typename T, typename Entry>
 __device__ float chain_select(const T* x, unsigned vocab, const Entry& entry, unsigned long long target, double fraction,
-                              ChainShared& sh) {
+                              ChainShared<B>& sh) {
   const int shifts[3] = {21, 10, 0};
   const unsigned masks[3] = {0x7ff, 0x7ff, 0x3ff};
   unsigned prefix = 0;
@@ -72,9 +82,9 @@ __device__ float chain_select(const T* x, unsigned vocab, const Entry& entry, un
     const unsigned mask = masks[round];
     const unsigned bins = mask + 1;
     const int high = round == 0 ? 32 : shifts[round - 1];
-    for (unsigned d = threadIdx.x; d < bins; d += BLOCK) sh.s.histogram[d] = 0;
+    for (unsigned d = threadIdx.x; d < bins; d += B) sh.s.histogram[d] = 0;
     __syncthreads();
-    for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) {
+    for (unsigned i = threadIdx.x; i < vocab; i += B) {
       float value;
       unsigned long long w;
       if (!entry(to_float(x[i]), &value, &w) || w == 0) continue;
@@ -85,7 +95,7 @@ __device__ float chain_select(const T* x, unsigned vocab, const Entry& entry, un
     __syncthreads();
     // Thread t owns `per` consecutive digits counted from the top; an exclusive scan of their
     // sums gives each the weight above its digits, and the thread holding the crossing writes it.
-    const unsigned per = (bins + BLOCK - 1) / BLOCK;
+    const unsigned per = (bins + B - 1) / B;
     unsigned long long local = 0;
     int lowestMine = 0x7fffffff;
     for (unsigned j = 0; j < per; j++) {
@@ -96,7 +106,7 @@ __device__ float chain_select(const T* x, unsigned vocab, const Entry& entry, un
       if (h != 0) lowestMine = d;
     }
     unsigned long long total;
-    const unsigned long long above = block_exclusive_sum<BLOCK>(local, &total, sh.u64s);
+    const unsigned long long above = block_exclusive_sum<B>(local, &total, sh.u64s);
     if (round == 0 && total == 0) return -RF_INF;
     unsigned long long want = remaining;
     if (round == 0 && fraction >= 0.0) {
@@ -228,9 +238,9 @@ struct RunningWeights {
   double total;
   int lastPositive;
 };
-template <typename W>
-__device__ RunningWeights running_weights(unsigned vocab, const W& weightAt, ChainShared& sh) {
-  const unsigned per = (vocab + BLOCK - 1) / BLOCK;
+template <int B, typename W>
+__device__ RunningWeights running_weights(unsigned vocab, const W& weightAt, ChainShared<B>& sh) {
+  const unsigned per = (vocab + B - 1) / B;
   const unsigned first = min(vocab, threadIdx.x * per);
   const unsigned last = min(vocab, first + per);
   float local = 0.0f;
@@ -241,7 +251,7 @@ __device__ RunningWeights running_weights(unsigned vocab, const W& weightAt, Cha
     if (w > 0.0f) lastPositive = static_cast<int>(i);
   }
   double total;
-  const double before = block_exclusive_sum<BLOCK>(static_cast<double>(local), &total, sh.doubles);
+  const double before = block_exclusive_sum<B>(static_cast<double>(local), &total, sh.doubles);
   sh.before[threadIdx.x] = before;
   sh.local[threadIdx.x] = local;
   lastPositive = block_max(lastPositive, sh);  // (its barrier publishes before and local)
@@ -251,15 +261,15 @@ __device__ RunningWeights running_weights(unsigned vocab, const W& weightAt, Cha
 // The token where the running weight first exceeds `target`, by one thread: the first chunk
 // whose running weight passes it (binary search), walked as running_weights summed it; the last
 // token of positive weight when rounding leaves the target at or past the total.
-template <typename W>
-__device__ int walk_to(unsigned vocab, const W& weightAt, double target, int lastPositive, const ChainShared& sh) {
-  int lo = 0, hi = BLOCK;
+template <int B, typename W>
+__device__ int walk_to(unsigned vocab, const W& weightAt, double target, int lastPositive, const ChainShared<B>& sh) {
+  int lo = 0, hi = B;
   while (lo < hi) {
     const int mid = (lo + hi) / 2;
     if (sh.before[mid] + static_cast<double>(sh.local[mid]) > target) hi = mid; else lo = mid + 1;
   }
-  if (lo == BLOCK) return lastPositive;
-  const unsigned per = (vocab + BLOCK - 1) / BLOCK;
+  if (lo == B) return lastPositive;
+  const unsigned per = (vocab + B - 1) / B;
   const unsigned first = min(vocab, static_cast<unsigned>(lo) * per);
   const unsigned last = min(vocab, first + per);
   const double before = sh.before[lo];
@@ -306,9 +316,9 @@ __device__ __forceinline__ double upper_uniform53(unsigned seedLo, unsigned seed
 
 // The chain's thresholds for a row with temperature > 0 and finite maximum `max`, in the order
 // of the CPU's FilterChain.keep.
-template <typename T>
+template <int B, typename T>
 __device__ Chain chain_thresholds(const T* x, const RfChainParams& p, unsigned row, const Weigher& weigh,
-                                  ChainShared& sh) {
+                                  ChainShared<B>& sh) {
   const unsigned vocab = p.vocab;
   const unsigned kind = p.kind;
   Chain c;
@@ -338,7 +348,7 @@ __device__ Chain chain_thresholds(const T* x, const RfChainParams& p, unsigned r
   if (n > 0.0f) {
     float sum = 0.0f;
     float count = 0.0f;
-    for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) {
+    for (unsigned i = threadIdx.x; i < vocab; i += B) {
       const float v = c.logit(to_float(x[i]));
       if (v == -RF_INF) continue;
       sum += v;
@@ -349,7 +359,7 @@ __device__ Chain chain_thresholds(const T* x, const RfChainParams& p, unsigned r
     const double mean = total / finite;
     const float meanF = static_cast<float>(mean);
     float squares = 0.0f;
-    for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) {
+    for (unsigned i = threadIdx.x; i < vocab; i += B) {
       const float v = c.logit(to_float(x[i]));
       if (v == -RF_INF) continue;
       const float d = v - meanF;
@@ -379,7 +389,7 @@ __device__ Chain chain_thresholds(const T* x, const RfChainParams& p, unsigned r
   const float typicalP = p.typicalP[row];
   if (typicalP < 1.0f) {
     float count = 0.0f, sum = 0.0f, sumWLogW = 0.0f;
-    for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) {
+    for (unsigned i = threadIdx.x; i < vocab; i += B) {
       const float v = to_float(x[i]);
       const float w = weigh(v);
       if (!c.kept(v, w)) continue;
@@ -406,7 +416,7 @@ __device__ Chain chain_thresholds(const T* x, const RfChainParams& p, unsigned r
       upper_uniform53(p.seedLo[row], p.seedHi[row], p.stepLo[row], p.stepHi[row], p.stream[row]) <
           static_cast<double>(xtcProbability)) {
     float count = 0.0f, sum = 0.0f;
-    for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) {
+    for (unsigned i = threadIdx.x; i < vocab; i += B) {
       const float v = to_float(x[i]);
       const float w = weigh(v);
       if (!c.kept(v, w)) continue;
@@ -419,7 +429,7 @@ __device__ Chain chain_thresholds(const T* x, const RfChainParams& p, unsigned r
       const float minWeight = static_cast<float>(static_cast<double>(p.xtcThreshold[row]) * total);
       int above = 0;
       float least = RF_INF;
-      for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) {
+      for (unsigned i = threadIdx.x; i < vocab; i += B) {
         const float v = to_float(x[i]);
         const float w = weigh(v);
         if (w > 0.0f && w >= minWeight && c.kept(v, w)) {
@@ -427,7 +437,7 @@ __device__ Chain chain_thresholds(const T* x, const RfChainParams& p, unsigned r
           least = fminf(least, v);
         }
       }
-      above = block_reduce<BLOCK>(above, SumOp(), sh.ints);
+      above = block_reduce<B>(above, SumOp(), sh.ints);
       least = block_min(least, sh);
       if (above >= 2) c.xtcBound = least;
     }
@@ -435,9 +445,9 @@ __device__ Chain chain_thresholds(const T* x, const RfChainParams& p, unsigned r
   return c;
 }
 
-template <typename T>
+template <int B, typename T>
 __device__ __forceinline__ void chain_rows(const RfChainParams& p) {
-  __shared__ ChainShared sh;
+  __shared__ ChainShared<B> sh;
   const unsigned row = blockIdx.x;
   const unsigned vocab = p.vocab;
   const unsigned kind = p.kind;
@@ -449,15 +459,15 @@ __device__ __forceinline__ void chain_rows(const RfChainParams& p) {
 
   // 1. The maximum (lowest index on ties) and invalid values.
   FirstPass first = {kind, false, 0.0f, -RF_INF, -1, 0, 0.0f};
-  for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) first(to_float(x[i]), i);
-  const ValueIndex best = reduce_argmax<BLOCK>(ValueIndex{first.max, first.arg}, sh.s);
+  for (unsigned i = threadIdx.x; i < vocab; i += B) first(to_float(x[i]), i);
+  const ValueIndex best = reduce_argmax<B>(ValueIndex{first.max, first.arg}, sh.s);
   const int bad = block_max(first.bad, sh);
   const float max = best.value;
   const bool nothing = best.index < 0 || (kind == RF_INPUT_KIND_LOGITS ? max == -RF_INF : max == 0.0f);
   if (bad || nothing) {
-    for (unsigned j = threadIdx.x; out != nullptr && j < samples; j += BLOCK) out[j] = -1;
+    for (unsigned j = threadIdx.x; out != nullptr && j < samples; j += B) out[j] = -1;
     if (values != nullptr)
-      for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) values[i] = RF_NAN;
+      for (unsigned i = threadIdx.x; i < vocab; i += B) values[i] = RF_NAN;
     if (threadIdx.x == 0) {
       p.valid[row] = bad ? RF_ROW_STATUS_INVALID_VALUES : RF_ROW_STATUS_NOTHING_TO_SAMPLE;
       if (verifying) p.verdicts[row] = 0;
@@ -494,7 +504,7 @@ __device__ __forceinline__ void chain_rows(const RfChainParams& p) {
   const unsigned position = verifying ? (p.firstRow + row) % (p.draft + 1) : 0u;
   const bool bonus = !verifying || position == p.draft;
   if (out != nullptr && bonus) {
-    for (unsigned d = threadIdx.x; d < samples; d += BLOCK) {
+    for (unsigned d = threadIdx.x; d < samples; d += B) {
       const double target = rf_uniform53(seedLo, seedHi, stepLo, stepHi, stream, d) * total;
       out[d] = walk_to(vocab, keptAt, target, running.lastPositive, sh);
     }
@@ -509,7 +519,7 @@ __device__ __forceinline__ void chain_rows(const RfChainParams& p) {
     const float* q = p.draftProbs + draftRow * vocab;
     float sum = 0.0f;
     int invalid = 0;
-    for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) {
+    for (unsigned i = threadIdx.x; i < vocab; i += B) {
       const float v = q[i];
       if (!(v >= 0.0f && v < RF_INF)) invalid = 1;
       else sum += v;
@@ -550,7 +560,7 @@ __device__ __forceinline__ void chain_rows(const RfChainParams& p) {
   if (values != nullptr) {
     const float inverseTotal = static_cast<float>(1.0 / total);
     const float inverseTemperature = weigh.inverseTemperature;
-    for (unsigned i = threadIdx.x; i < vocab; i += BLOCK) {
+    for (unsigned i = threadIdx.x; i < vocab; i += B) {
       const float v = to_float(x[i]);
       float o;
       if (p.output == RF_CHAIN_OUTPUT_PROBS) {
@@ -583,7 +593,19 @@ __device__ __forceinline__ void chain_rows(const RfChainParams& p) {
   }
 }
 
-// One row per block; one entry point per element type (abi.h).
-RF_KERNEL void __launch_bounds__(BLOCK) rf_chain(RF_PARAMS RfChainParams p) { chain_rows<float>(p); }
-RF_KERNEL void __launch_bounds__(BLOCK) rf_chain_f16(RF_PARAMS RfChainParams p) { chain_rows<rf_half>(p); }
-RF_KERNEL void __launch_bounds__(BLOCK) rf_chain_bf16(RF_PARAMS RfChainParams p) { chain_rows<rf_bfloat16>(p); }
+// One row per block of BLOCK threads; one entry point per element type (abi.h).
+RF_KERNEL void __launch_bounds__(BLOCK) rf_chain(RF_PARAMS RfChainParams p) { chain_rows<BLOCK, float>(p); }
+RF_KERNEL void __launch_bounds__(BLOCK) rf_chain_f16(RF_PARAMS RfChainParams p) { chain_rows<BLOCK, rf_half>(p); }
+RF_KERNEL void __launch_bounds__(BLOCK) rf_chain_bf16(RF_PARAMS RfChainParams p) { chain_rows<BLOCK, rf_bfloat16>(p); }
+
+// The same with blocks of RF_NARROW_BLOCK threads, for batches of several rows per
+// multiprocessor: one row's serial phases (reductions, digit choices) overlap other rows' passes.
+RF_KERNEL void __launch_bounds__(RF_NARROW_BLOCK) rf_chain_narrow(RF_PARAMS RfChainParams p) {
+  chain_rows<RF_NARROW_BLOCK, float>(p);
+}
+RF_KERNEL void __launch_bounds__(RF_NARROW_BLOCK) rf_chain_narrow_f16(RF_PARAMS RfChainParams p) {
+  chain_rows<RF_NARROW_BLOCK, rf_half>(p);
+}
+RF_KERNEL void __launch_bounds__(RF_NARROW_BLOCK) rf_chain_narrow_bf16(RF_PARAMS RfChainParams p) {
+  chain_rows<RF_NARROW_BLOCK, rf_bfloat16>(p);
+}

@@ -302,7 +302,7 @@ export const WIDEN_PARAMS = {
   fields: { input: 'const void*', output: 'float*', vocab: 'unsigned' },
 } as const satisfies ParamStruct;
 
-/** `RfChainParams`: rf_chain (kernels/methods.hip). */
+/** `RfChainParams`: rf_chain and rf_chain_narrow (kernels/methods.hip). */
 export const CHAIN_PARAMS = {
   name: 'RfChainParams',
   fields: {
@@ -364,7 +364,8 @@ export type KernelName =
   | `rf_top_logprobs${ElementSuffix}`
   | 'rf_widen_f16'
   | 'rf_widen_bf16'
-  | `rf_chain${ElementSuffix}`;
+  | `rf_chain${ElementSuffix}`
+  | `rf_chain_narrow${ElementSuffix}`;
 /** An element type's entry-point suffix. */
 export type ElementSuffix = (typeof ELEMENT_SUFFIX)[ElementTypeName];
 
@@ -392,6 +393,9 @@ export const KERNEL_PARAMS = {
   rf_chain: CHAIN_PARAMS,
   rf_chain_f16: CHAIN_PARAMS,
   rf_chain_bf16: CHAIN_PARAMS,
+  rf_chain_narrow: CHAIN_PARAMS,
+  rf_chain_narrow_f16: CHAIN_PARAMS,
+  rf_chain_narrow_bf16: CHAIN_PARAMS,
 } as const satisfies Record<KernelName, ParamStruct>;
 
 /**

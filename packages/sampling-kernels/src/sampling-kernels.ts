@@ -313,7 +313,8 @@ export class SamplingKernels {
    * One launch of the filter chain (kernels/methods.hip, rf_chain) for a [batch, vocab] matrix:
    * typical-p, top-n-sigma and XTC with every other filter, then the draws, the filtered
    * distribution of each row (`output`), or the target positions of a speculative verification.
-   * One block per row.
+   * One block per row: narrow blocks (rf_chain_narrow) for batches of several rows per
+   * multiprocessor, as `sample` chooses them.
    */
   chain(launch: ChainLaunch): void {
     const { batch, vocab, samples } = launch;
@@ -343,10 +344,11 @@ export class SamplingKernels {
       need(verify.draftProbs, verified * verify.draft * vocab * 4, 'draftProbs');
       need(verify.verdicts, batch, 'verdicts');
     }
+    const narrow = this.sampleNarrow(batch);
     this.#launch(
-      `rf_chain${ELEMENT_SUFFIX[dtype]}`,
+      `${narrow ? 'rf_chain_narrow' : 'rf_chain'}${ELEMENT_SUFFIX[dtype]}`,
       batch,
-      BLOCK_THREADS,
+      narrow ? NARROW_BLOCK_THREADS : BLOCK_THREADS,
       {
         input: launch.input,
         vocab,
