@@ -44,7 +44,7 @@ struct ChainShared {
   static constexpr int kWarps = B / RF_WARP_SIZE;
   SharedStorage s;             // s.histogram: CHAIN_BINS bins
   double before[B];            // weight of the chunks before each thread's
-  float local[B];              // weight of each thread's chunk (float, summed in index order)
+  double local[B];             // weight of each thread's chunk (a compensated float sum in index order)
   double doubles[kWarps];
   unsigned long long u64s[kWarps];
   int ints[kWarps];
@@ -62,36 +62,76 @@ __device__ __forceinline__ int block_min(int v, ChainShared<B>& sh) { return blo
 template <int B>
 __device__ __forceinline__ float block_min(float v, ChainShared<B>& sh) { return block_reduce<B>(v, MinOp(), sh.floats); }
 
+// Applies f(v, i) to every element i of the row that this thread owns (i = threadIdx.x + k·B,
+// in increasing i), two loads in flight at a time (four made the 1024-thread blocks spill).
+template <int B, typename T, typename F>
+__device__ __forceinline__ void row_for_each(const T* x, unsigned vocab, F& f) {
+  unsigned i = threadIdx.x;
+  for (; i + B < vocab; i += 2 * B) {
+    const float v0 = to_float(x[i]);
+    const float v1 = to_float(x[i + B]);
+    f(v0, i);
+    f(v1, i + B);
+  }
+  if (i < vocab) f(to_float(x[i]), i);
+}
+
 // ---------------------------------------------------------------------------------------
 // The radix select: the value v (of the key each candidate is selected on) such that the weight
-// of the candidates above v is below the target and the weight of those ≥ v reaches it; three
-// rounds of 11, 11 and 10 bits over ordered keys, the CPU's ThresholdSelector.select. `entry(v,
-// &key, &weight)` says whether the element of value v is a candidate, its key value and its
-// weight (1 to count; a fixed-point mass). The target is `target`, or with `fraction` ≥ 0,
+// of the candidates above v is below the target and the weight of those ≥ v reaches it, by
+// rounds of at most 11 bits over ordered keys from the top, the CPU's ThresholdSelector.select.
+// `entry(v, &key, &weight)` says whether the element of value v is a candidate, its key value and
+// its weight (1 to count; a fixed-point mass). The target is `target`, or with `fraction` ≥ 0,
 // ⌈fraction × the candidates' total weight⌉. A target above the total keeps every candidate
 // (the lowest key with weight); no candidate with weight gives -Infinity (keeps everything).
+//
+// With `bounded`, one pass first finds the lowest and highest key among the candidates, and the
+// rounds take the keys less the lowest, from their highest differing bit: an order-preserving
+// map of the candidates, so the same threshold, whose first round spreads over the bins instead
+// of piling into the few that the sign and exponent give (where the block's atomics on one bin
+// wait for each other). Worth its pass where the keys share their top bits (typical-p's scores,
+// all ≤ 0); logits of both signs do not.
 template <int B, typename T, typename Entry>
 __device__ float chain_select(const T* x, unsigned vocab, const Entry& entry, unsigned long long target, double fraction,
-                              ChainShared<B>& sh) {
-  const int shifts[3] = {21, 10, 0};
-  const unsigned masks[3] = {0x7ff, 0x7ff, 0x3ff};
-  unsigned prefix = 0;
-  unsigned long long remaining = target;
-  for (int round = 0; round < 3; round++) {
-    const int shift = shifts[round];
-    const unsigned mask = masks[round];
-    const unsigned bins = mask + 1;
-    const int high = round == 0 ? 32 : shifts[round - 1];
-    for (unsigned d = threadIdx.x; d < bins; d += B) sh.s.histogram[d] = 0;
-    __syncthreads();
-    for (unsigned i = threadIdx.x; i < vocab; i += B) {
+                              bool bounded, ChainShared<B>& sh) {
+  unsigned base = 0;  // subtracted from every key
+  int top = 32;       // bits of the keys less `base` the rounds cover
+  if (bounded) {
+    unsigned lo = 0xffffffffu, hi = 0u;
+    auto bound = [&](float v, unsigned) {
       float value;
       unsigned long long w;
-      if (!entry(to_float(x[i]), &value, &w) || w == 0) continue;
+      if (!entry(v, &value, &w) || w == 0) return;
       const unsigned key = ordered_key(value);
-      if (high < 32 && (key >> high) != (prefix >> high)) continue;
+      lo = min(lo, key);
+      hi = max(hi, key);
+    };
+    row_for_each<B>(x, vocab, bound);
+    lo = block_reduce<B>(lo, MinOp(), reinterpret_cast<unsigned*>(sh.ints));
+    hi = block_reduce<B>(hi, MaxOp(), reinterpret_cast<unsigned*>(sh.ints));
+    if (lo > hi) return -RF_INF;          // no candidate with weight
+    if (lo == hi) return key_to_float(lo);  // one key: whatever the target, it is the threshold
+    base = lo;
+    top = 32 - __clz(static_cast<int>(hi - lo));
+  }
+  unsigned prefix = 0;
+  unsigned long long remaining = target;
+  for (int round = 0; top > 0; round++) {
+    const int width = top < 11 ? top : 11;
+    const int shift = top - width;
+    const unsigned mask = (1u << width) - 1u;
+    const unsigned bins = mask + 1;
+    for (unsigned d = threadIdx.x; d < bins; d += B) sh.s.histogram[d] = 0;
+    __syncthreads();
+    auto add = [&](float v, unsigned) {
+      float value;
+      unsigned long long w;
+      if (!entry(v, &value, &w) || w == 0) return;
+      const unsigned key = ordered_key(value) - base;
+      if (top < 32 && (key >> top) != (prefix >> top)) return;
       atomicAdd(&sh.s.histogram[(key >> shift) & mask], w);
-    }
+    };
+    row_for_each<B>(x, vocab, add);
     __syncthreads();
     // Thread t owns `per` consecutive digits counted from the top; an exclusive scan of their
     // sums gives each the weight above its digits, and the thread holding the crossing writes it.
@@ -137,8 +177,9 @@ __device__ float chain_select(const T* x, unsigned vocab, const Entry& entry, un
     prefix |= sh.chosen << shift;
     remaining = sh.remaining;
     __syncthreads();
+    top = shift;
   }
-  return key_to_float(prefix);
+  return key_to_float(prefix + base);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -230,10 +271,24 @@ struct Kept {
   }
 };
 
+// A float sum with its rounding error carried along (Kahan): about as exact as a double sum of
+// the same terms, in float arithmetic.
+struct CompensatedSum {
+  float sum = 0.0f;
+  float error = 0.0f;
+  __device__ __forceinline__ void add(float w) {
+    const float y = w - error;
+    const float t = sum + y;
+    error = (t - sum) - y;
+    sum = t;
+  }
+  __device__ __forceinline__ double value() const { return static_cast<double>(sum) - static_cast<double>(error); }
+};
+
 // The block's running weights over the row in index order: thread t sums its chunk of
-// consecutive elements [t · per, (t + 1) · per) in float (sh.local), and sh.before holds the
-// weight of the chunks before it; the total of the row and its last token of positive weight
-// are returned. A draw then walks one chunk, in the same order, so its sums match these.
+// consecutive elements [t · per, (t + 1) · per) (sh.local, a compensated sum), and sh.before
+// holds the weight of the chunks before it; the total of the row and its last token of positive
+// weight are returned. A draw then walks one chunk, in the same order, so its sums match these.
 struct RunningWeights {
   double total;
   int lastPositive;
@@ -243,15 +298,16 @@ __device__ RunningWeights running_weights(unsigned vocab, const W& weightAt, Cha
   const unsigned per = (vocab + B - 1) / B;
   const unsigned first = min(vocab, threadIdx.x * per);
   const unsigned last = min(vocab, first + per);
-  float local = 0.0f;
+  CompensatedSum sum;
   int lastPositive = -1;
   for (unsigned i = first; i < last; i++) {
     const float w = weightAt(i);
-    local += w;
+    sum.add(w);
     if (w > 0.0f) lastPositive = static_cast<int>(i);
   }
+  const double local = sum.value();
   double total;
-  const double before = block_exclusive_sum<B>(static_cast<double>(local), &total, sh.doubles);
+  const double before = block_exclusive_sum<B>(local, &total, sh.doubles);
   sh.before[threadIdx.x] = before;
   sh.local[threadIdx.x] = local;
   lastPositive = block_max(lastPositive, sh);  // (its barrier publishes before and local)
@@ -266,18 +322,18 @@ __device__ int walk_to(unsigned vocab, const W& weightAt, double target, int las
   int lo = 0, hi = B;
   while (lo < hi) {
     const int mid = (lo + hi) / 2;
-    if (sh.before[mid] + static_cast<double>(sh.local[mid]) > target) hi = mid; else lo = mid + 1;
+    if (sh.before[mid] + sh.local[mid] > target) hi = mid; else lo = mid + 1;
   }
   if (lo == B) return lastPositive;
   const unsigned per = (vocab + B - 1) / B;
   const unsigned first = min(vocab, static_cast<unsigned>(lo) * per);
   const unsigned last = min(vocab, first + per);
   const double before = sh.before[lo];
-  float acc = 0.0f;
+  CompensatedSum acc;
   for (unsigned i = first; i < last; i++) {
     const float w = weightAt(i);
-    acc += w;
-    if (w > 0.0f && before + static_cast<double>(acc) > target) return static_cast<int>(i);
+    acc.add(w);
+    if (w > 0.0f && before + acc.value() > target) return static_cast<int>(i);
   }
   return lastPositive;
 }
@@ -348,23 +404,25 @@ __device__ Chain chain_thresholds(const T* x, const RfChainParams& p, unsigned r
   if (n > 0.0f) {
     float sum = 0.0f;
     float count = 0.0f;
-    for (unsigned i = threadIdx.x; i < vocab; i += B) {
-      const float v = c.logit(to_float(x[i]));
-      if (v == -RF_INF) continue;
+    auto moments = [&](float value, unsigned) {
+      const float v = c.logit(value);
+      if (v == -RF_INF) return;
       sum += v;
       count += 1.0f;
-    }
+    };
+    row_for_each<B>(x, vocab, moments);
     const double total = block_sum(static_cast<double>(sum), sh);
     const double finite = block_sum(static_cast<double>(count), sh);
     const double mean = total / finite;
     const float meanF = static_cast<float>(mean);
     float squares = 0.0f;
-    for (unsigned i = threadIdx.x; i < vocab; i += B) {
-      const float v = c.logit(to_float(x[i]));
-      if (v == -RF_INF) continue;
+    auto spread = [&](float value, unsigned) {
+      const float v = c.logit(value);
+      if (v == -RF_INF) return;
       const float d = v - meanF;
       squares += d * d;
-    }
+    };
+    row_for_each<B>(x, vocab, spread);
     const double correction = static_cast<double>(meanF) - mean;  // the mean's rounding to float
     const double sq = block_sum(static_cast<double>(squares), sh) - finite * correction * correction;
     c.sigmaCut = static_cast<float>(static_cast<double>(c.logit(weigh.max)) - static_cast<double>(n) * sqrt(sq / finite));
@@ -373,13 +431,13 @@ __device__ Chain chain_thresholds(const T* x, const RfChainParams& p, unsigned r
   // Top-k among the candidates (ties at the k-th value kept).
   const int k = p.topK[row];
   if (k > 0 && static_cast<unsigned>(k) < vocab) {
-    c.kCut = chain_select(x, vocab, TopKEntry{&c}, static_cast<unsigned long long>(k), -1.0, sh);
+    c.kCut = chain_select(x, vocab, TopKEntry{&c}, static_cast<unsigned long long>(k), -1.0, false, sh);
   }
   // Top-p on the candidates so far (top-k first), or on the whole row (joint).
   const float topP = p.topP[row];
   if (topP < 1.0f) {
     c.pCut = chain_select(x, vocab, TopPEntry{&c, p.filterOrder == RF_FILTER_ORDER_JOINT}, 0ull,
-                          static_cast<double>(topP), sh);
+                          static_cast<double>(topP), false, sh);
   }
   // Min-p: relative to the largest weight, which every step before keeps.
   const float minP = p.minP[row];
@@ -388,23 +446,24 @@ __device__ Chain chain_thresholds(const T* x, const RfChainParams& p, unsigned r
   // Typical-p on the distribution left so far, when it holds two tokens or more.
   const float typicalP = p.typicalP[row];
   if (typicalP < 1.0f) {
-    float count = 0.0f, sum = 0.0f, sumWLogW = 0.0f;
-    for (unsigned i = threadIdx.x; i < vocab; i += B) {
-      const float v = to_float(x[i]);
+    float count = 0.0f, sumWLogW = 0.0f;
+    CompensatedSum sum;
+    auto stats = [&](float v, unsigned) {
       const float w = weigh(v);
-      if (!c.kept(v, w)) continue;
+      if (!c.kept(v, w)) return;
       count += 1.0f;
-      sum += w;
+      sum.add(w);
       if (w > 0.0f) sumWLogW += w * logf(w);
-    }
+    };
+    row_for_each<B>(x, vocab, stats);
     const double keptCount = block_sum(static_cast<double>(count), sh);
-    const double total = block_sum(static_cast<double>(sum), sh);
+    const double total = block_sum(sum.value(), sh);
     const double wLogW = block_sum(static_cast<double>(sumWLogW), sh);
     if (keptCount > 1.0) {
       const double logTotal = log(total);
       c.logTotal = static_cast<float>(logTotal);
       c.entropy = static_cast<float>(logTotal - wLogW / total);  // −Σ q log q, q = w / total
-      c.typicalCut = chain_select(x, vocab, TypicalEntry{&c}, 0ull, static_cast<double>(typicalP), sh);
+      c.typicalCut = chain_select(x, vocab, TypicalEntry{&c}, 0ull, static_cast<double>(typicalP), true, sh);
       c.typicalOn = true;
     }
   }
@@ -415,28 +474,29 @@ __device__ Chain chain_thresholds(const T* x, const RfChainParams& p, unsigned r
   if (xtcProbability > 0.0f &&
       upper_uniform53(p.seedLo[row], p.seedHi[row], p.stepLo[row], p.stepHi[row], p.stream[row]) <
           static_cast<double>(xtcProbability)) {
-    float count = 0.0f, sum = 0.0f;
-    for (unsigned i = threadIdx.x; i < vocab; i += B) {
-      const float v = to_float(x[i]);
+    float count = 0.0f;
+    CompensatedSum sum;
+    auto stats = [&](float v, unsigned) {
       const float w = weigh(v);
-      if (!c.kept(v, w)) continue;
+      if (!c.kept(v, w)) return;
       count += 1.0f;
-      sum += w;
-    }
+      sum.add(w);
+    };
+    row_for_each<B>(x, vocab, stats);
     const double keptCount = block_sum(static_cast<double>(count), sh);
-    const double total = block_sum(static_cast<double>(sum), sh);
+    const double total = block_sum(sum.value(), sh);
     if (keptCount > 1.0) {
       const float minWeight = static_cast<float>(static_cast<double>(p.xtcThreshold[row]) * total);
       int above = 0;
       float least = RF_INF;
-      for (unsigned i = threadIdx.x; i < vocab; i += B) {
-        const float v = to_float(x[i]);
+      auto top = [&](float v, unsigned) {
         const float w = weigh(v);
         if (w > 0.0f && w >= minWeight && c.kept(v, w)) {
           above++;
           least = fminf(least, v);
         }
-      }
+      };
+      row_for_each<B>(x, vocab, top);
       above = block_reduce<B>(above, SumOp(), sh.ints);
       least = block_min(least, sh);
       if (above >= 2) c.xtcBound = least;
@@ -459,7 +519,7 @@ __device__ __forceinline__ void chain_rows(const RfChainParams& p) {
 
   // 1. The maximum (lowest index on ties) and invalid values.
   FirstPass first = {kind, false, 0.0f, -RF_INF, -1, 0, 0.0f};
-  for (unsigned i = threadIdx.x; i < vocab; i += B) first(to_float(x[i]), i);
+  row_for_each<B>(x, vocab, first);
   const ValueIndex best = reduce_argmax<B>(ValueIndex{first.max, first.arg}, sh.s);
   const int bad = block_max(first.bad, sh);
   const float max = best.value;
@@ -517,15 +577,15 @@ __device__ __forceinline__ void chain_rows(const RfChainParams& p) {
     const unsigned verified = (p.firstRow + row) / (p.draft + 1);
     const size_t draftRow = static_cast<size_t>(verified) * p.draft + position;
     const float* q = p.draftProbs + draftRow * vocab;
-    float sum = 0.0f;
+    CompensatedSum sum;
     int invalid = 0;
-    for (unsigned i = threadIdx.x; i < vocab; i += B) {
-      const float v = q[i];
+    auto check = [&](float v, unsigned) {
       if (!(v >= 0.0f && v < RF_INF)) invalid = 1;
-      else sum += v;
-    }
+      else sum.add(v);
+    };
+    row_for_each<B>(q, vocab, check);
     invalid = block_max(invalid, sh);
-    const double draftSum = block_sum(static_cast<double>(sum), sh);
+    const double draftSum = block_sum(sum.value(), sh);
     unsigned char verdict = 0;
     int token = -1;
     if (invalid || !(draftSum > 0.0 && draftSum < static_cast<double>(RF_INF))) {
@@ -560,8 +620,7 @@ __device__ __forceinline__ void chain_rows(const RfChainParams& p) {
   if (values != nullptr) {
     const float inverseTotal = static_cast<float>(1.0 / total);
     const float inverseTemperature = weigh.inverseTemperature;
-    for (unsigned i = threadIdx.x; i < vocab; i += B) {
-      const float v = to_float(x[i]);
+    auto write = [&](float v, unsigned i) {
       float o;
       if (p.output == RF_CHAIN_OUTPUT_PROBS) {
         o = kept.weight(v, i) * inverseTotal;
@@ -575,7 +634,8 @@ __device__ __forceinline__ void chain_rows(const RfChainParams& p) {
                 : (kind == RF_INPUT_KIND_LOGITS ? -RF_INF : 0.0f);
       }
       values[i] = o;
-    }
+    };
+    row_for_each<B>(x, vocab, write);
   }
   if (threadIdx.x == 0) {
     p.valid[row] = RF_ROW_STATUS_SAMPLED;
