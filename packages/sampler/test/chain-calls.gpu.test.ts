@@ -186,16 +186,27 @@ gpuSuite(probe)('GPU filter chain', () => {
   });
 
   describe('verify', () => {
-    /** `rows` verified rows of n = 2 draft tokens: drafts close to the target (noise on its logits) or far (reversed). */
+    /** Target rows to take verifications from, per vocabulary: one pool, rotated per batch. */
+    const pools = new Map<number, Float32Array>();
+    /**
+     * `rows` verified rows of n = 2 draft tokens, their targets taken from the pool at `offset`
+     * rows: drafts close to the target (noise on its logits) or far (reversed).
+     */
     function verifyRequest(
       rows: number,
       vocab: number,
       far: boolean,
       seed: number,
       params: Partial<VerifyRequest>,
+      offset = 0,
     ) {
       const n = 2;
-      const logits = gaussianLogits(rows * (n + 1) * vocab, 3, seed);
+      let pool = pools.get(vocab);
+      if (!pool || pool.length < (offset + rows * (n + 1)) * vocab) {
+        pool = gaussianLogits((offset + rows * (n + 1) + 64) * vocab, 3, vocab + 1);
+        pools.set(vocab, pool);
+      }
+      const logits = pool.slice(offset * vocab, (offset + rows * (n + 1)) * vocab);
       const draftProbs = new Float32Array(rows * n * vocab);
       const draftTokens = new Int32Array(rows * n);
       const next = mulberry32(seed);
@@ -248,7 +259,8 @@ gpuSuite(probe)('GPU filter chain', () => {
       let agree = 0;
       let accepted = 0;
       for (let start = 0; start < rows; start += chunk) {
-        const request = verifyRequest(chunk, vocab, how === 'far', start + 1, params);
+        // Each batch its own rows (the pool rotated by 6 rows a batch) and its own step.
+        const request = verifyRequest(chunk, vocab, how === 'far', start + 1, params, (start / chunk) * 6);
         const a = gpu.verify(request);
         const b = cpu.verify(request);
         for (let r = 0; r < chunk; r++) {
