@@ -30,15 +30,12 @@ export type GpuBackend = ResolvedSampler<HostValues | DeviceInput> & {
 /**
  * `auto` on a usable GPU: resolves each request once, samples it on the GPU until a GPU call
  * fails (see {@link isDeviceFailure}), then on the CPU for good, with the same resolved request.
- * What the GPU has no kernels for (typical-p, top-n-sigma, XTC, `filteredProbs`, `maskedLogits`,
- * `verify`) runs on the CPU by design, call by call, while the rest stays on the GPU: routed
- * here before the GPU sees it, never a fallback (host arrays only; see docs/GPU_SAMPLER.md "Backends").
+ * `filteredProbs`, `maskedLogits` and `verify` take the same route: the GPU until it fails, then
+ * the CPU (see docs/GPU_SAMPLER.md "Backends").
  */
 export class AutoSampler implements Sampler {
   #gpu: GpuBackend | undefined;
   #cpu: CpuSampler | undefined;
-  /** The CPU for what the GPU has no kernels for, while the GPU serves the rest. */
-  #cpuForUnsupported: CpuSampler | undefined;
   #reason: string | undefined;
   #disposed = false;
   readonly #logger: SamplerLogger;
@@ -67,7 +64,6 @@ export class AutoSampler implements Sampler {
     const gpu = this.#gpu;
     if (!gpu) return this.#cpu!.sample(request as SampleRequest);
     const resolved = gpu.resolve(request);
-    if (resolved.extraFilters) return this.#hostCpu().sampleResolved(onHost(resolved, CPU_INPUT));
     try {
       return gpu.sampleResolved(resolved);
     } catch (error) {
@@ -80,7 +76,6 @@ export class AutoSampler implements Sampler {
     const gpu = this.#gpu;
     if (!gpu) return this.#cpu!.sample(request as SampleRequest);
     const resolved = gpu.resolve(request);
-    if (resolved.extraFilters) return this.#hostCpu().sampleResolved(onHost(resolved, CPU_INPUT));
     try {
       return await gpu.sampleResolvedAsync(resolved);
     } catch (error) {
@@ -89,28 +84,36 @@ export class AutoSampler implements Sampler {
   }
 
   filteredProbs(request: SampleRequest): DistributionResult {
-    if (this.#disposed) throw new SamplerDisposedError();
-    return (this.#gpu ? this.#hostCpu() : this.#cpu!).filteredProbs(request);
+    return this.#onEither((sampler) => sampler.filteredProbs(request));
   }
 
   maskedLogits(request: SampleRequest): DistributionResult {
-    if (this.#disposed) throw new SamplerDisposedError();
-    return (this.#gpu ? this.#hostCpu() : this.#cpu!).maskedLogits(request);
+    return this.#onEither((sampler) => sampler.maskedLogits(request));
   }
 
   verify(request: VerifyRequest): VerifyResult {
-    if (this.#disposed) throw new SamplerDisposedError();
-    return (this.#gpu ? this.#hostCpu() : this.#cpu!).verify(request);
+    return this.#onEither((sampler) => sampler.verify(request));
   }
 
-  /** The CPU sampler for the calls the GPU has no kernels for (created on first use). */
-  #hostCpu(): CpuSampler {
-    this.#cpuForUnsupported ??= new CpuSampler();
-    return this.#cpuForUnsupported;
+  /** `call` on the GPU; on the CPU when there is none, or for good once a GPU call fails. */
+  #onEither<R>(call: (sampler: Sampler) => R): R {
+    if (this.#disposed) throw new SamplerDisposedError();
+    const gpu = this.#gpu;
+    if (!gpu) return call(this.#cpu!);
+    try {
+      return call(gpu);
+    } catch (error) {
+      return call(this.#moveToCpu(error));
+    }
   }
 
   /** Rethrows `error` unless the GPU failed; then moves to the CPU for good and samples there. */
   #onCpu(error: unknown, resolved: ResolvedRequest<HostValues | DeviceInput>): SampleResult {
+    return this.#moveToCpu(error).sampleResolved(onHost(resolved, CPU_INPUT));
+  }
+
+  /** Rethrows `error` unless the GPU failed; then moves to the CPU for good and returns it. */
+  #moveToCpu(error: unknown): CpuSampler {
     if (!isDeviceFailure(error, this.#driverError)) throw error;
     this.#reason = `the GPU failed mid-run: ${(error as Error).message}`;
     this.#logger?.warn(`[rocmforge] ${this.#reason}; continuing on the CPU`);
@@ -121,7 +124,7 @@ export class AutoSampler implements Sampler {
     }
     this.#gpu = undefined;
     this.#cpu = new CpuSampler(this.#reason);
-    return this.#cpu.sampleResolved(onHost(resolved, CPU_INPUT));
+    return this.#cpu;
   }
 
   pinHostMemory(array: HostValues): PinnedHostMemory {
@@ -138,7 +141,6 @@ export class AutoSampler implements Sampler {
     this.#disposed = true;
     this.#gpu?.dispose();
     this.#cpu?.dispose();
-    this.#cpuForUnsupported?.dispose();
   }
 
   /** Same as {@link dispose}, for `using`. */

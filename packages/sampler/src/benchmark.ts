@@ -3,7 +3,7 @@ import { GpuSampler } from './gpu/gpu-sampler.js';
 import { MultiGpuSampler } from './gpu/multi-gpu-sampler.js';
 import { narrowToHalf, widenHalf } from './half-values.js';
 import { type DeviceInput, ELEMENT_BYTES } from './input.js';
-import type { ElementType, HostInput, HostValues, SampleRequest } from './request.js';
+import type { ElementType, HostValues, SampleRequest } from './request.js';
 
 /**
  * A benchmark mode: a request's parameters, and the Sampler method it times (`sample` unless
@@ -30,40 +30,43 @@ export const BENCH_MODES: Record<string, BenchMode> = {
   verify: { method: 'verify' },
 };
 
-/** Whether the GPU backend has kernels for `mode` (the others are measured on the CPU only). */
-function gpuRuns(mode: BenchMode): boolean {
-  return (
-    (mode.method ?? 'sample') === 'sample' &&
-    mode.typicalP === undefined &&
-    mode.topNSigma === undefined &&
-    mode.xtcProbability === undefined
-  );
-}
-
 /**
- * The CPU call of one case: `sample`, `filteredProbs` or `verify` on `rows` rows of `part`
- * (of the mode's dtype; `verify` takes float32, so half rows are widened for it first).
+ * The call one case times: `sample`, `filteredProbs` or `verify` on `rows` rows of `part` (of the
+ * mode's dtype; `verify` takes float32 host rows, so half rows are widened for it first), by
+ * `sampler` (either backend). `verify`'s drafts are computed once, with `setup` (a CPU sampler).
  */
-function cpuCall(
-  cpu: CpuSampler,
+function benchCall(
+  sampler: CpuSampler | GpuSampler,
+  setup: CpuSampler,
   bench: BenchMode,
-  part: HostValues,
+  part: HostValues | DeviceInput,
   rows: number,
   vocab: number,
 ): (step: number) => void {
   const { method, ...mode } = bench;
+  // Built once and its step changed per call: an object spread per call would be timed too.
+  const request = { ...mode, logits: part, shape: [rows, vocab] as [number, number], seed: 1, step: 0 };
   if (method === 'filteredProbs') {
-    return (step) => cpu.filteredProbs({ ...mode, logits: part, shape: [rows, vocab], seed: 1, step });
+    return (step) => {
+      request.step = step;
+      sampler.filteredProbs(request as SampleRequest);
+    };
   }
   if (method !== 'verify') {
-    return (step) => cpu.sample({ ...mode, logits: part, shape: [rows, vocab], seed: 1, step });
+    return (step) => {
+      request.step = step;
+      sampler.sample(request as SampleRequest);
+    };
   }
   const { dtype = 'float32', probs: _probs, ...verifyMode } = mode;
+  if (!(part instanceof Float32Array || part instanceof Uint16Array)) {
+    throw new Error('verify is measured from host rows');
+  }
   const float32 =
     part instanceof Float32Array
       ? part
       : widenHalf(
-          part as Uint16Array,
+          part,
           dtype as Exclude<ElementType, 'float32'>,
           0,
           part.length,
@@ -73,7 +76,7 @@ function cpuCall(
   const positions = draft + 1;
   const verifyRows = Math.floor(rows / positions);
   const target = float32.subarray(0, verifyRows * positions * vocab);
-  const probs = cpu.filteredProbs({
+  const probs = setup.filteredProbs({
     ...verifyMode,
     logits: target,
     shape: [verifyRows * positions, vocab],
@@ -90,16 +93,19 @@ function cpuCall(
       draftTokens.push(best);
     }
   }
-  return (step) =>
-    cpu.verify({
-      ...verifyMode,
-      logits: target,
-      shape: [verifyRows, draft, vocab],
-      draftTokens,
-      draftProbs,
-      seed: 1,
-      step,
-    });
+  const verify = {
+    ...verifyMode,
+    logits: target,
+    shape: [verifyRows, draft, vocab] as [number, number, number],
+    draftTokens,
+    draftProbs,
+    seed: 1,
+    step: 0,
+  };
+  return (step) => {
+    verify.step = step;
+    sampler.verify(verify);
+  };
 }
 
 /** One cell of the benchmark grid. */
@@ -160,7 +166,7 @@ export function defaultBenchGrid(
 export interface BenchResult extends BenchCase {
   /** Bytes one pass over the input moves (batch × vocab × bytes per element). */
   bytes: number;
-  /** The GPU backend's figures (absent for modes it has no kernels for). */
+  /** The GPU backend's figures (absent when no GPU was measured). */
   gpu?: {
     /** Kernel time by device events (median of means over 10 back-to-back launches), input already on the device. */
     kernelMicroseconds: number;
@@ -316,6 +322,8 @@ export function runBenchmark(options: BenchOptions): {
     }
   }
   const cpu = options.cpu === false ? undefined : new CpuSampler();
+  // Verify's drafts are the target's own filtered distributions, computed on the CPU.
+  const setup = cpu ?? new CpuSampler();
   const results: BenchResult[] = [];
   // The current shape's logits, in each element type asked for (dropped when the shape changes).
   const inputs = new Map<string, HostValues>();
@@ -355,34 +363,38 @@ export function runBenchmark(options: BenchOptions): {
     }
     const mode = { ...BENCH_MODES[c.mode], dtype };
     const result: BenchResult = { ...c, bytes: c.batch * c.vocab * ELEMENT_BYTES[dtype] };
-    if (gpu && gpuRuns(mode)) {
+    if (gpu) {
       using onDevice = gpu.device.upload(logits);
-      const request = { ...mode, logits: onDevice, shape: [c.batch, c.vocab] as [number, number], seed: 1 };
-      for (let i = 0; i < 3; i++) gpu.sample({ ...request, step: i });
+      // From the device (verify: from the host, as it takes host rows), and from the host.
+      const fromDevice = benchCall(
+        gpu,
+        setup,
+        mode,
+        mode.method === 'verify' ? logits : onDevice,
+        c.batch,
+        c.vocab,
+      );
+      const fromHost =
+        mode.method === 'verify' ? fromDevice : benchCall(gpu, setup, mode, logits, c.batch, c.vocab);
+      for (let i = 0; i < 3; i++) fromDevice(i);
       const kernel: number[] = [];
       gpu.enableTiming({ repeat: KERNEL_REPEAT });
       for (let i = 0; i < Math.max(3, Math.floor(repetitions / 4)); i++) {
-        gpu.sample({ ...request, step: i });
+        fromDevice(i);
         kernel.push(gpu.lastKernelMilliseconds! * 1000);
       }
       // The wall time without timing events: two event records per call are the benchmark's.
       gpu.disableTiming();
-      // The timed calls reuse one request and change its step: building it inside the timed
-      // region (an object spread, ~1 µs in Node 20) would count the benchmark's own work.
       const wall: number[] = [];
-      const timed: SampleRequest<HostInput | DeviceInput> = { ...request, step: 0 };
       for (let i = 0; i < repetitions; i++) {
-        timed.step = i;
         const start = performance.now();
-        gpu.sample(timed);
+        fromDevice(i);
         wall.push((performance.now() - start) * 1000);
       }
       const endToEnd: number[] = [];
-      const hostRequest: SampleRequest = { ...mode, logits, shape: [c.batch, c.vocab], seed: 1, step: 0 };
       for (let i = 0; i < Math.max(3, Math.floor(repetitions / 2)); i++) {
-        hostRequest.step = i;
         const start = performance.now();
-        gpu.sample(hostRequest);
+        fromHost(i);
         endToEnd.push((performance.now() - start) * 1000);
       }
       const kernelMicroseconds = median(kernel);
@@ -396,7 +408,7 @@ export function runBenchmark(options: BenchOptions): {
     if (cpu) {
       const rows = Math.min(c.batch, cpuRows);
       const part = logits.slice(0, rows * c.vocab);
-      cpuCases.push({ rows, call: cpuCall(cpu, mode, part, rows, c.vocab), rounds: [] });
+      cpuCases.push({ rows, call: benchCall(cpu, setup, mode, part, rows, c.vocab), rounds: [] });
       timeCpu(results.length, WARM_UP_CALLS);
     }
     results.push(result);

@@ -29,18 +29,18 @@ export interface Sampler extends Disposable {
   sampleAsync(request: SampleRequest<HostInput | DeviceBuffer>): Promise<SampleResult>;
   /**
    * The probabilities each row is sampled from (temperature and every filter applied; 0 outside
-   * the kept set), whole rows, without drawing. Host arrays only. The GPU backend has no kernel
-   * for it yet (`UnsupportedOnBackendError`); `auto` computes it on the CPU.
+   * the kept set), whole rows, without drawing. On the GPU backend the filter chain's kernel
+   * (kernels/methods.hip) computes them on the device.
    */
   filteredProbs(request: SampleRequest): DistributionResult;
   /**
    * The processed logits (x / T) of each row's kept tokens, -Infinity elsewhere: the
-   * distribution of {@link filteredProbs} as logits. Host arrays only; GPU: as filteredProbs.
+   * distribution of {@link filteredProbs} as logits. GPU: as filteredProbs.
    */
   maskedLogits(request: SampleRequest): DistributionResult;
   /**
    * Speculative decoding's verification (chain speculative sampling) on host arrays; see
-   * {@link VerifyRequest}. GPU: as filteredProbs.
+   * {@link VerifyRequest}. GPU: the filter chain's kernel verifies every position at once.
    */
   verify(request: VerifyRequest): VerifyResult;
   /**

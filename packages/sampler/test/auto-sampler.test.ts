@@ -9,7 +9,15 @@ import { CpuSampler, KernelFailureError, type ResolvedRequest, SamplerInputError
 // CPU for good, and which surface as they are.
 function fakeGpu(failWith: () => Error | undefined) {
   const cpu = new CpuSampler();
-  const calls = { resolved: 0, sampled: 0, disposed: 0 };
+  const calls = { resolved: 0, sampled: 0, disposed: 0, methods: 0 };
+  const method =
+    <R>(run: () => R) =>
+    (): R => {
+      calls.methods++;
+      const error = failWith();
+      if (error) throw error;
+      return run();
+    };
   const gpu = {
     backend: 'gpu',
     fallbackReason: undefined,
@@ -31,6 +39,9 @@ function fakeGpu(failWith: () => Error | undefined) {
     sampleAsync: () => {
       throw new Error('auto resolves once, then samples the resolved request');
     },
+    filteredProbs: (r: never) => method(() => cpu.filteredProbs(r))(),
+    maskedLogits: (r: never) => method(() => cpu.maskedLogits(r))(),
+    verify: (r: never) => method(() => cpu.verify(r))(),
     pinHostMemory: (array: Float32Array) => cpu.pinHostMemory(array),
     injectFailure: () => {},
     dispose: () => {
@@ -59,7 +70,7 @@ describe('AutoSampler', () => {
       expect(auto.backend).toBe('cpu');
       expect(auto.fallbackReason).toMatch(/^the GPU failed mid-run: /);
       expect(warnings).toHaveLength(1);
-      expect(calls).toEqual({ resolved: 1, sampled: 1, disposed: 1 });
+      expect(calls).toEqual({ resolved: 1, sampled: 1, disposed: 1, methods: 0 });
       expect([...auto.sample(request).tokens]).toEqual([...expected]);
       expect(calls.sampled).toBe(1);
     }
@@ -97,29 +108,53 @@ describe('AutoSampler', () => {
     expect(auto.backend).toBe('gpu');
   });
 
-  it('runs what the GPU has no kernels for on the CPU by design: the GPU keeps the rest, no fallback', () => {
+  const extra = { ...request, typicalP: 0.8, xtcProbability: 0.5 };
+  const probsRequest = { logits: logits.subarray(0, 300), topK: 5 };
+  const verifyRequest = {
+    logits: logits.subarray(0, 600),
+    shape: [1, 1, 300] as const,
+    draftTokens: [4],
+    draftProbs: new Float32Array(300).fill(1),
+    seed: 2,
+  };
+
+  it('sends typical-p, top-n-sigma, XTC, filtered distributions and verification to the GPU', () => {
     const { gpu, calls } = fakeGpu(() => undefined);
     const warnings: string[] = [];
     const auto = new AutoSampler(gpu, { warn: (m) => warnings.push(m) }, HipError);
     const cpu = new CpuSampler();
-    const extra = { ...request, typicalP: 0.8, xtcProbability: 0.5 };
     expect([...auto.sample(extra).tokens]).toEqual([...cpu.sample(extra).tokens]);
-    expect(calls.sampled).toBe(0);
-    const probsRequest = { logits: logits.subarray(0, 300), topK: 5 };
+    expect(calls.sampled).toBe(1);
     expect(auto.filteredProbs(probsRequest)).toEqual(cpu.filteredProbs(probsRequest));
     expect(auto.maskedLogits(probsRequest)).toEqual(cpu.maskedLogits(probsRequest));
-    const verifyRequest = {
-      logits: logits.subarray(0, 600),
-      shape: [1, 1, 300] as const,
-      draftTokens: [4],
-      draftProbs: new Float32Array(300).fill(1),
-      seed: 2,
-    };
     expect(auto.verify(verifyRequest)).toEqual(cpu.verify(verifyRequest));
+    expect(calls.methods).toBe(3);
     expect(auto.backend).toBe('gpu');
     expect(auto.fallbackReason).toBeUndefined();
     expect(warnings).toEqual([]);
-    auto.sample(request);
-    expect(calls.sampled).toBe(1);
+  });
+
+  it.each([
+    ['filteredProbs', (a: AutoSampler) => a.filteredProbs(probsRequest)],
+    ['maskedLogits', (a: AutoSampler) => a.maskedLogits(probsRequest)],
+    ['verify', (a: AutoSampler) => a.verify(verifyRequest)],
+  ] as const)('%s: a failed GPU call moves to the CPU for good, with the same answer', (_name, call) => {
+    const { gpu, calls } = fakeGpu(() => new HipError('cuLaunchKernel', 'CUDA_ERROR_LAUNCH_FAILED', 719));
+    const warnings: string[] = [];
+    const auto = new AutoSampler(gpu, { warn: (m) => warnings.push(m) }, HipError);
+    const expectedAnswer = call(new AutoSampler(fakeGpu(() => undefined).gpu, null, HipError));
+    expect(call(auto)).toEqual(expectedAnswer);
+    expect(auto.backend).toBe('cpu');
+    expect(warnings).toHaveLength(1);
+    expect(calls).toMatchObject({ methods: 1, disposed: 1 });
+    expect(call(auto)).toEqual(expectedAnswer);
+    expect(calls.methods).toBe(1);
+  });
+
+  it('a request error in filteredProbs surfaces as it is, on the GPU', () => {
+    const { gpu } = fakeGpu(() => undefined);
+    const auto = new AutoSampler(gpu, null, HipError);
+    expect(() => auto.filteredProbs({ ...probsRequest, topP: 2 })).toThrow(SamplerInputError);
+    expect(auto.backend).toBe('gpu');
   });
 });

@@ -51,6 +51,44 @@ gpuSuite(probe)('a batch sharded over every GPU of the host', () => {
     all.dispose();
   });
 
+  several(
+    'the filter chain sharded: typical-p / top-n-sigma / XTC tokens, filtered rows and verify of one device',
+    async () => {
+      // 300 rows a device: every shard, and the one device, takes the same (narrow) blocks, so the
+      // rows' sums round alike and the results are equal, not merely close.
+      const [batch, vocab] = [300 * devices, 32_000];
+      const logits = gaussianLogits(batch * vocab, 3, 17);
+      await tick();
+      const request: SampleRequest = {
+        logits,
+        shape: [batch, vocab],
+        seed: 5,
+        typicalP: 0.9,
+        topNSigma: 2,
+        xtcProbability: 0.5,
+        xtcThreshold: 0.05,
+      };
+      const one = createSampler({ backend: 'gpu', device: 0 });
+      const all = createSampler({ backend: 'gpu', devices: 'all' });
+      expect([...all.sample(request).tokens]).toEqual([...one.sample(request).tokens]);
+      expect(all.filteredProbs(request)).toEqual(one.filteredProbs(request));
+      expect(all.maskedLogits(request)).toEqual(one.maskedLogits(request));
+      const n = 3;
+      const rows = batch / (n + 1);
+      const verify = {
+        logits,
+        shape: [rows, n, vocab] as [number, number, number],
+        draftTokens: Array.from({ length: rows * n }, (_, i) => (i * 7919) % vocab),
+        draftProbs: new Float32Array(rows * n * vocab).fill(1),
+        seed: 3,
+        topK: 50,
+      };
+      expect(all.verify(verify)).toEqual(one.verify(verify));
+      one.dispose();
+      all.dispose();
+    },
+  );
+
   several('from pinned memory, all GPUs at once take clearly less wall time than one', async () => {
     // The issue's concurrency check (a wall-time comparison, with a wide margin): the shards of
     // a pinned batch are copied and sampled on every device at the same time.

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { gaussianLogits } from '../../../tooling/statistics.js';
+import { RowSampler } from '../src/cpu/row-sampler.js';
+import { SpeculativeVerifier } from '../src/cpu/speculative-verify.js';
 import {
   CpuSampler,
   createSampler,
@@ -10,6 +12,7 @@ import {
   SamplerDisposedError,
   SamplerInputError,
 } from '../src/index.js';
+import type { ResolvedVerifyRequest } from '../src/verify-request.js';
 
 // The sharding and merging logic, with CPU samplers standing in for devices: the rows each
 // "device" gets must carry their own streams, seeds, steps and adjustments, so that the merged
@@ -36,6 +39,31 @@ describe('MultiGpuSampler sharding', () => {
         return () => result;
       },
       sampleResolvedAsync: async (request: ResolvedRequest) => cpu.sampleResolved(request),
+      // The filter chain's calls: a shard's rows, as the CPU computes them.
+      enqueueDistribution: (request: ResolvedRequest, as: 'probs' | 'logits') => {
+        calls.push(id);
+        const { batch: rows, vocab: width } = request;
+        const shape: [number, number] = [rows, width];
+        const args = {
+          logits: request.input as Float32Array,
+          shape,
+          temperature: request.temperature,
+          topK: request.topK,
+          topP: request.topP,
+          minP: request.minP,
+          seed: Array.from(request.seedLo),
+          stream: request.stream,
+          step: request.stepLo[0]!,
+          ...(request.extraFilters ?? {}),
+        };
+        const result = as === 'probs' ? cpu.filteredProbs(args) : cpu.maskedLogits(args);
+        return () => result;
+      },
+      enqueueVerify: (request: ResolvedVerifyRequest) => {
+        calls.push(id);
+        const result = new SpeculativeVerifier().verify(new RowSampler(), request);
+        return () => result;
+      },
       dispose: () => {},
       memoryBytes: 0,
     }) as unknown as GpuSampler;
@@ -105,6 +133,38 @@ describe('MultiGpuSampler sharding', () => {
       );
       const asynchronous = await multi.sampleAsync(request);
       expect([...asynchronous.tokens]).toEqual([...single.tokens]);
+    }
+  });
+
+  it('filteredProbs, maskedLogits and verify: the single-sampler result, rows sharded in order', () => {
+    const request: SampleRequest = {
+      logits: withBadRows,
+      shape: [batch, vocab],
+      seed: 4,
+      typicalP: [0.9, 1, 0.5, 1, 0.8, 1, 0.95],
+      topNSigma: 1.5,
+      xtcProbability: 1,
+      xtcThreshold: 0.05,
+    };
+    const n = 2;
+    const verify = {
+      logits: gaussianLogits(batch * (n + 1) * vocab, 2, 9),
+      shape: [batch, n, vocab] as [number, number, number],
+      draftTokens: Array.from({ length: batch * n }, (_, i) => (i * 37) % vocab),
+      draftProbs: new Float32Array(batch * n * vocab).fill(1 / vocab),
+      seed: 8,
+      topK: 20,
+    };
+    for (const devices of [2, 3, 9]) {
+      const multi = new MultiGpuSampler(Array.from({ length: devices }, (_, i) => fakeDevice(i)));
+      calls.length = 0;
+      expect(multi.filteredProbs(request)).toEqual(cpu.filteredProbs(request));
+      expect(calls).toEqual(Array.from({ length: Math.min(devices, batch) }, (_, i) => i));
+      expect(multi.maskedLogits(request)).toEqual(cpu.maskedLogits(request));
+      expect(multi.verify(verify)).toEqual(cpu.verify(verify));
+      expect(() => multi.filteredProbs({ ...request, onInvalidRow: 'throw' })).toThrow(
+        expect.objectContaining({ field: 'logits', row: 1 }),
+      );
     }
   });
 

@@ -179,3 +179,54 @@ struct RfWidenParams {
   float* output;      // out [batch, vocab]
   unsigned vocab;     // elements per row
 };
+
+// rf_chain (kernels/methods.hip): what it writes to `values` besides the draws.
+enum RfChainOutput : unsigned {
+  RF_CHAIN_OUTPUT_NONE = 0,         // nothing (values may be null)
+  RF_CHAIN_OUTPUT_PROBS = 1,        // the probabilities drawn from, 0 outside the kept set
+  RF_CHAIN_OUTPUT_LOGITS = 2,       // x / T (log p / T) of the kept tokens, -Infinity elsewhere
+  RF_CHAIN_OUTPUT_KEPT_VALUES = 3,  // the input values of the kept tokens, -Infinity (logits) or
+                                    // 0 (probabilities) elsewhere: what the processed
+                                    // log-probability kernels read, with rowStats
+};
+
+// rf_chain's verdict per target row of a speculative verification: bits.
+enum RfVerdict : unsigned {
+  RF_VERDICT_ACCEPTED = 1,       // the draft token at this position is accepted
+  RF_VERDICT_DRAFT_INVALID = 2,  // the draft probabilities here are not a distribution
+};
+
+// rf_chain: the whole filter chain per row (top-n-sigma, top-k, top-p, min-p, typical-p, XTC),
+// then the draws, the filtered distribution, or speculative verification. Per-row arrays hold
+// one element per row.
+struct RfChainParams {
+  const void* input;             // [batch, vocab] logits or probabilities, of the entry point's element type
+  unsigned vocab;                // elements per row
+  RfInputKind kind;              // what `input` holds
+  const float* temperature;      // per row
+  const int* topK;               // per row, 0 = off
+  const float* topP;             // per row, 1 = off
+  const float* minP;             // per row, 0 = off
+  const unsigned* seedLo;        // per row: Philox key
+  const unsigned* seedHi;        //
+  const unsigned* stepLo;        // per row: decode step
+  const unsigned* stepHi;        //
+  const unsigned* stream;        // per row: Philox stream
+  RfFilterOrder filterOrder;     // how top-k and top-p combine
+  const float* typicalP;         // per row, 1 = off
+  const float* topNSigma;        // per row, 0 = off
+  const float* xtcProbability;   // per row, 0 = off
+  const float* xtcThreshold;     // per row
+  unsigned samples;              // draws per row (0: none)
+  int* tokens;                   // out [batch, samples] (with draft > 0: [batch], see below)
+  unsigned char* valid;          // out [batch]: an RfRowStatus per row
+  float* rowStats;               // out [batch, RF_ROW_STATS], or null
+  RfChainOutput output;          // what `values` gets
+  float* values;                 // out [batch, vocab], or null when output is NONE
+  unsigned draft;                // speculative verification: n draft tokens per verified row, whose
+                                 // n + 1 target positions are consecutive rows; 0 = off
+  unsigned firstRow;             // this launch's first row within the whole target batch
+  const int* draftTokens;        // [verified rows, n]
+  const float* draftProbs;       // [verified rows, n, vocab]
+  unsigned char* verdicts;       // out [batch]: RfVerdict bits per target row
+};

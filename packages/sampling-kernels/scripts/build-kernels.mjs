@@ -1,4 +1,5 @@
-// Compiles kernels/sampling.hip for both vendors into prebuilt/, with a manifest (kernels,
+// Compiles each kernel source (kernels/sampling.hip, kernels/methods.hip: KERNEL_SOURCES) for both
+// vendors into prebuilt/, one binary per source and vendor, with a manifest (kernels,
 // parameter layouts, targets, hashes). The committed binaries are reused as they are when
 // nothing that goes into them changed: each binary's `buildHash` covers the sources, the
 // compiler flags and the targets, and its `sha256` the file itself. A changed input is rebuilt
@@ -12,14 +13,19 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BLOCK_THREADS, KERNEL_SIGNATURES, NARROW_BLOCK_THREADS } from '../dist/index.cjs';
+import {
+  BLOCK_THREADS,
+  KERNEL_SIGNATURES,
+  KERNEL_SOURCES,
+  kernelSource,
+  NARROW_BLOCK_THREADS,
+} from '../dist/index.cjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const kernels = join(root, 'kernels');
 const prebuilt = join(root, 'prebuilt');
 const logs = join(root, 'build');
 const manifestPath = join(prebuilt, 'manifest.json');
-const source = join(kernels, 'sampling.hip');
 const forced = process.env.ROCMFORGE_REBUILD_KERNELS === '1';
 const verbose = process.env.ROCMFORGE_KERNELS_VERBOSE === '1';
 
@@ -52,11 +58,11 @@ const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
  * One compiler per vendor. `flags` is everything that shapes the binary (it goes into the
  * build hash); `diagnostics` only makes the compiler report resource usage.
  */
-const vendors = [
+const compilers = [
   {
     vendor: 'cuda',
     tool: 'nvcc',
-    file: 'sampling.cuda.fatbin',
+    extension: 'cuda.fatbin',
     targets: NVIDIA_TARGETS,
     ptx: NVIDIA_PTX,
     flags: [
@@ -79,7 +85,7 @@ const vendors = [
   {
     vendor: 'hip',
     tool: 'hipcc',
-    file: 'sampling.hip.hsaco',
+    extension: 'hip.hsaco',
     targets: AMD_TARGETS,
     flags: ['--genco', ...DEFINES, ...AMD_TARGETS.map((t) => `--offload-arch=${t}`), '-x', 'hip'],
     diagnostics: ['-Rpass-analysis=kernel-resource-usage'],
@@ -88,6 +94,11 @@ const vendors = [
     fallback: 'AMD devices will compile the kernels at run time with hipRTC',
   },
 ];
+
+/** Every binary to build: each source with each compiler. */
+const vendors = KERNEL_SOURCES.flatMap((name) =>
+  compilers.map((c) => ({ ...c, source: name, file: `${name}.${c.extension}` })),
+);
 
 /** Per-kernel resource usage from `ptxas -v`: rows of the log, and the worst figures. */
 function nvccUsage(log) {
@@ -175,20 +186,21 @@ function run(tool, args, env) {
 async function compile(v, buildHash) {
   const started = Date.now();
   const output = join(prebuilt, v.file);
+  const source = join(kernels, `${v.source}.hip`);
   const { status, log } = await run(v.tool, [...v.flags, ...v.diagnostics, '-o', output, source], v.env);
   mkdirSync(logs, { recursive: true });
-  const logPath = join(logs, `kernels-${v.vendor}.log`);
+  const logPath = join(logs, `kernels-${v.source}-${v.vendor}.log`);
   writeFileSync(logPath, log);
   if (status !== 0) {
     console.error(log);
-    throw new Error(`${v.tool} failed to compile the kernels (log: ${logPath})`);
+    throw new Error(`${v.tool} failed to compile kernels/${v.source}.hip (log: ${logPath})`);
   }
   const { rows, summary } = v.usage(log);
   if (verbose) for (const row of rows) console.log(`[kernels] ${v.tool} ${row}`);
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
   const targets = [...v.targets, ...(v.ptx ? [v.ptx] : [])].join(' ');
   console.log(
-    `[kernels] ${v.tool}: built prebuilt/${v.file} for ${targets} in ${seconds} s; ${summary} (per kernel: build/kernels-${v.vendor}.log)`,
+    `[kernels] ${v.tool}: built prebuilt/${v.file} for ${targets} in ${seconds} s; ${summary} (per kernel: build/kernels-${v.source}-${v.vendor}.log)`,
   );
   return binaryEntry(v, buildHash, readFileSync(output));
 }
@@ -196,6 +208,7 @@ async function compile(v, buildHash) {
 function binaryEntry(v, buildHash, bytes) {
   return {
     vendor: v.vendor,
+    source: v.source,
     file: v.file,
     targets: v.targets,
     ...(v.ptx ? { ptx: v.ptx } : {}),
@@ -211,10 +224,12 @@ const previous = readManifest();
 const binaries = await Promise.all(
   vendors.map(async (v) => {
     const buildHash = createHash('sha256')
-      .update(JSON.stringify({ sourceHash, flags: v.flags }))
+      .update(JSON.stringify({ sourceHash, source: v.source, flags: v.flags }))
       .digest('hex')
       .slice(0, 16);
-    const committed = previous?.binaries?.find((b) => b.vendor === v.vendor);
+    const committed = previous?.binaries?.find(
+      (b) => b.vendor === v.vendor && (b.source ?? 'sampling') === v.source,
+    );
     const fresh = upToDate(committed, buildHash);
     if (fresh && !forced) {
       console.log(
@@ -252,7 +267,11 @@ const manifest = {
   sourceHash,
   source: 'kernels/sampling.hip',
   blockThreads: BLOCK_THREADS,
-  kernels: Object.entries(KERNEL_SIGNATURES).map(([name, params]) => ({ name, params })),
+  kernels: Object.entries(KERNEL_SIGNATURES).map(([name, params]) => ({
+    name,
+    source: kernelSource(name),
+    params,
+  })),
   binaries,
 };
 const text = `${JSON.stringify(manifest, null, 2)}\n`;

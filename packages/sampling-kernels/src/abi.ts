@@ -77,6 +77,29 @@ export const ROW_STAT = {
   minWeight: 5,
 } as const;
 
+/** What `rf_chain` writes to `values` besides its draws (`RfChainOutput`). */
+export const CHAIN_OUTPUT = {
+  /** Nothing (`RF_CHAIN_OUTPUT_NONE`). */
+  none: 0,
+  /** The probabilities drawn from, 0 outside the kept set (`RF_CHAIN_OUTPUT_PROBS`). */
+  probs: 1,
+  /** x / T (log p / T) of the kept tokens, -Infinity elsewhere (`RF_CHAIN_OUTPUT_LOGITS`). */
+  logits: 2,
+  /**
+   * The input values of the kept tokens, -Infinity (logits) or 0 (probabilities) elsewhere: the
+   * processed log-probability kernels' input (`RF_CHAIN_OUTPUT_KEPT_VALUES`).
+   */
+  keptValues: 3,
+} as const;
+
+/** `rf_chain`'s verdict bits per target row of a speculative verification (`RfVerdict`). */
+export const VERDICT = {
+  /** The draft token at this position is accepted (`RF_VERDICT_ACCEPTED`). */
+  accepted: 1,
+  /** The draft probabilities here are not a distribution (`RF_VERDICT_DRAFT_INVALID`). */
+  draftInvalid: 2,
+} as const;
+
 /** An input element type: `'float32'`, `'float16'` or `'bfloat16'`. */
 export type ElementTypeName = keyof typeof ELEMENT_TYPE;
 /** Bytes per element of each input element type. */
@@ -100,6 +123,8 @@ export type InputKindName = keyof typeof INPUT_KIND;
 export type FilterOrderName = keyof typeof FILTER_ORDER;
 /** A log-probability mode: `'raw'` or `'processed'`. */
 export type LogprobsModeName = keyof typeof LOGPROBS_MODE;
+/** What `rf_chain` writes to its values: `'none'`, `'probs'`, `'logits'` or `'keptValues'`. */
+export type ChainOutputName = keyof typeof CHAIN_OUTPUT;
 /** A row status's name. */
 export type RowStatusName = keyof typeof ROW_STATUS;
 
@@ -119,7 +144,9 @@ export type AbiEnumName =
   | 'RfFilterOrder'
   | 'RfLogprobsMode'
   | 'RfRowStatus'
-  | 'RfRowStat';
+  | 'RfRowStat'
+  | 'RfChainOutput'
+  | 'RfVerdict';
 
 /** Every enum of kernels/abi.h, by its C name. */
 export const ABI_ENUMS = {
@@ -129,6 +156,8 @@ export const ABI_ENUMS = {
   RfLogprobsMode: LOGPROBS_MODE,
   RfRowStatus: ROW_STATUS,
   RfRowStat: ROW_STAT,
+  RfChainOutput: CHAIN_OUTPUT,
+  RfVerdict: VERDICT,
 } as const satisfies Record<AbiEnumName, Readonly<Record<string, number>>>;
 
 /** Every constant of kernels/abi.h, by its C name. */
@@ -273,6 +302,41 @@ export const WIDEN_PARAMS = {
   fields: { input: 'const void*', output: 'float*', vocab: 'unsigned' },
 } as const satisfies ParamStruct;
 
+/** `RfChainParams`: rf_chain and rf_chain_narrow (kernels/methods.hip). */
+export const CHAIN_PARAMS = {
+  name: 'RfChainParams',
+  fields: {
+    input: 'const void*',
+    vocab: 'unsigned',
+    kind: 'RfInputKind',
+    temperature: 'const float*',
+    topK: 'const int*',
+    topP: 'const float*',
+    minP: 'const float*',
+    seedLo: 'const unsigned*',
+    seedHi: 'const unsigned*',
+    stepLo: 'const unsigned*',
+    stepHi: 'const unsigned*',
+    stream: 'const unsigned*',
+    filterOrder: 'RfFilterOrder',
+    typicalP: 'const float*',
+    topNSigma: 'const float*',
+    xtcProbability: 'const float*',
+    xtcThreshold: 'const float*',
+    samples: 'unsigned',
+    tokens: 'int*',
+    valid: 'unsigned char*',
+    rowStats: 'float*',
+    output: 'RfChainOutput',
+    values: 'float*',
+    draft: 'unsigned',
+    firstRow: 'unsigned',
+    draftTokens: 'const int*',
+    draftProbs: 'const float*',
+    verdicts: 'unsigned char*',
+  },
+} as const satisfies ParamStruct;
+
 /** Every parameter struct of kernels/abi.h, by its C name. */
 export const ABI_STRUCTS = {
   RfSampleParams: SAMPLE_PARAMS,
@@ -284,6 +348,7 @@ export const ABI_STRUCTS = {
   RfTokenLogprobsParams: TOKEN_LOGPROBS_PARAMS,
   RfTopLogprobsParams: TOP_LOGPROBS_PARAMS,
   RfWidenParams: WIDEN_PARAMS,
+  RfChainParams: CHAIN_PARAMS,
 } as const;
 
 /** The name of one of the kernels. */
@@ -298,7 +363,9 @@ export type KernelName =
   | `rf_token_logprobs${ElementSuffix}`
   | `rf_top_logprobs${ElementSuffix}`
   | 'rf_widen_f16'
-  | 'rf_widen_bf16';
+  | 'rf_widen_bf16'
+  | `rf_chain${ElementSuffix}`
+  | `rf_chain_narrow${ElementSuffix}`;
 /** An element type's entry-point suffix. */
 export type ElementSuffix = (typeof ELEMENT_SUFFIX)[ElementTypeName];
 
@@ -323,7 +390,37 @@ export const KERNEL_PARAMS = {
   rf_top_logprobs_bf16: TOP_LOGPROBS_PARAMS,
   rf_widen_f16: WIDEN_PARAMS,
   rf_widen_bf16: WIDEN_PARAMS,
+  rf_chain: CHAIN_PARAMS,
+  rf_chain_f16: CHAIN_PARAMS,
+  rf_chain_bf16: CHAIN_PARAMS,
+  rf_chain_narrow: CHAIN_PARAMS,
+  rf_chain_narrow_f16: CHAIN_PARAMS,
+  rf_chain_narrow_bf16: CHAIN_PARAMS,
 } as const satisfies Record<KernelName, ParamStruct>;
+
+/**
+ * The kernel sources, each compiled into a binary of its own: `sampling` (kernels/sampling.hip,
+ * loaded with the kernels) and `methods` (kernels/methods.hip, the filter chain, loaded when
+ * first used).
+ */
+export const KERNEL_SOURCES = ['sampling', 'methods'] as const;
+/** The name of a kernel source (kernels/<name>.hip). */
+export type KernelSourceName = (typeof KERNEL_SOURCES)[number];
+/** The source whose binary holds kernel `name`. */
+export function kernelSource(name: KernelName): KernelSourceName {
+  return name.startsWith('rf_chain') ? 'methods' : 'sampling';
+}
+
+/** The per-row filter parameters of `rf_chain` beyond {@link ROW_PARAMETERS}: `batch` f32 each, in this order. */
+export const CHAIN_FILTERS = [
+  'typicalP',
+  'topNSigma',
+  'xtcProbability',
+  'xtcThreshold',
+] as const satisfies readonly (keyof typeof CHAIN_PARAMS.fields)[];
+
+/** The name of one of {@link CHAIN_FILTERS}. */
+export type ChainFilterName = (typeof CHAIN_FILTERS)[number];
 
 /** The per-row parameters of `rf_sample`: fields of `RfSampleParams`, one device array of `batch` elements each. */
 export const ROW_PARAMETERS = [

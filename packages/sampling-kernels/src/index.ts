@@ -1,5 +1,9 @@
 export {
   type AbiEnumName,
+  CHAIN_FILTERS,
+  CHAIN_OUTPUT,
+  type ChainFilterName,
+  type ChainOutputName,
   ELEMENT_BYTES,
   ELEMENT_SUFFIX,
   ELEMENT_TYPE,
@@ -10,7 +14,10 @@ export {
   type FilterOrderName,
   INPUT_KIND,
   type InputKindName,
+  KERNEL_SOURCES,
   type KernelName,
+  type KernelSourceName,
+  kernelSource,
   LOGPROBS_MODE,
   type LogprobsModeName,
   MAX_ROW_PARTS,
@@ -22,6 +29,7 @@ export {
   type RowParameterName,
   type RowStatusName,
   SPLIT_SCRATCH_BYTES,
+  VERDICT,
 } from './abi.js';
 export {
   AdjustmentTable,
@@ -41,5 +49,10 @@ export {
   rowParameterRegions,
   writeRowParameters,
 } from './row-parameters.js';
-export { type SampleLaunch, SamplingKernels } from './sampling-kernels.js';
+export {
+  type ChainFilterBuffers,
+  type ChainLaunch,
+  type SampleLaunch,
+  SamplingKernels,
+} from './sampling-kernels.js';
 export { BLOCK_THREADS, KERNEL_SIGNATURES, NARROW_BLOCK_THREADS } from './signatures.js';

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { compileForArchitecture, type Device } from '@rocmforge/hip-runtime';
+import type { KernelSourceName } from './abi.js';
 import { packageRoot } from './manifest.js';
 import { BLOCK_THREADS, NARROW_BLOCK_THREADS } from './signatures.js';
 
@@ -19,13 +20,16 @@ export function cacheDirectory(): string {
   return join(base, 'kernels');
 }
 
-/** The shipped kernel sources: the main file and the headers it includes, with their hash. */
-export function kernelSources(): {
-  /** sampling.hip's text. */
+/**
+ * The shipped kernel sources: one source file (kernels/`source`.hip, default sampling.hip) and the
+ * headers, with the hash of every source and header.
+ */
+export function kernelSources(source: KernelSourceName = 'sampling'): {
+  /** The source file's text. */
   source: string;
-  /** The headers it includes, by file name. */
+  /** The headers (every kernels/*.h), by file name. */
   headers: Record<string, string>;
-  /** SHA-256 of the source and headers: the key of the compiled-kernel cache and the manifest. */
+  /** SHA-256 of every source and header: the key of the compiled-kernel cache and the manifest. */
   hash: string;
 } {
   const dir = join(packageRoot(), 'kernels');
@@ -40,21 +44,21 @@ export function kernelSources(): {
     if (f.endsWith('.h')) headers[f] = text;
   }
   return {
-    source: readFileSync(join(dir, 'sampling.hip'), 'utf8'),
+    source: readFileSync(join(dir, `${source}.hip`), 'utf8'),
     headers,
     hash: hash.digest('hex').slice(0, 16),
   };
 }
 
 /**
- * Compiles the shipped kernels for `device` with NVRTC / hipRTC, caching the binary on disk
- * keyed by source hash, backend and architecture; a cached binary is reused.
+ * Compiles one kernel source (default sampling.hip) for `device` with NVRTC / hipRTC, caching the
+ * binary on disk keyed by source hash, source, backend and architecture; a cached binary is reused.
  */
-export function compileForDevice(device: Device): Uint8Array {
+export function compileForDevice(device: Device, which: KernelSourceName = 'sampling'): Uint8Array {
   const { backend, architecture } = device.info;
-  const { source, headers, hash } = kernelSources();
+  const { source, headers, hash } = kernelSources(which);
   const dir = cacheDirectory();
-  const cached = join(dir, `${hash}-${backend}-${architecture}.bin`);
+  const cached = join(dir, `${hash}-${which}-${backend}-${architecture}.bin`);
   if (existsSync(cached)) return readFileSync(cached);
   const options =
     backend === 'cuda'
@@ -65,7 +69,7 @@ export function compileForDevice(device: Device): Uint8Array {
           '-default-device',
         ]
       : ['-std=c++17', '-O3', `-DRF_BLOCK=${BLOCK_THREADS}`, `-DRF_NARROW_BLOCK=${NARROW_BLOCK_THREADS}`];
-  const binary = compileForArchitecture(device, source, { name: 'sampling.hip', headers, options });
+  const binary = compileForArchitecture(device, source, { name: `${which}.hip`, headers, options });
   mkdirSync(dir, { recursive: true });
   // Write then rename, so that a concurrent reader never sees half a file.
   const partial = `${cached}.${process.pid}.partial`;

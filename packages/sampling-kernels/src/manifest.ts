@@ -1,13 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { KernelSourceName } from './abi.js';
 import type { StructLayout } from './param-struct.js';
 
 /** What scripts/build-kernels.mjs wrote: the kernels, their parameters, the binaries and their targets. */
 export interface KernelManifest {
   /** Hash of the source and headers the binaries were built from (see `kernelSources`). */
   sourceHash: string;
-  /** The source file, relative to the package. */
+  /** The main source file (kernels/sampling.hip), relative to the package. */
   source: string;
   /** RF_BLOCK the binaries were built with. */
   blockThreads: number;
@@ -15,13 +16,17 @@ export interface KernelManifest {
   kernels: {
     /** Kernel symbol. */
     name: string;
+    /** The source whose binary holds it (kernels/<source>.hip). */
+    source?: KernelSourceName;
     /** Its one parameter: a struct of kernels/abi.h, passed by value, with every field's offset. */
     params: StructLayout;
   }[];
-  /** One binary per vendor. */
+  /** One binary per vendor and source. */
   binaries: {
     /** Whose driver loads it. */
     vendor: 'cuda' | 'hip';
+    /** The source it was built from (kernels/<source>.hip); absent: sampling. */
+    source?: KernelSourceName;
     /** File name in prebuilt/. */
     file: string;
     /** Architectures with machine code in it (`sm_90`, `gfx90a`, …). */
@@ -44,7 +49,8 @@ export function readManifest(): KernelManifest | undefined {
 }
 
 /**
- * The prebuilt binary that runs on a device of `backend` and `architecture`, if any. An NVIDIA
+ * The prebuilt binary of `source` (default sampling) that runs on a device of `backend` and
+ * `architecture`, if any. An NVIDIA
  * cubin runs on its own architecture and on later minor versions of the same major one (sm_80's
  * on sm_86 and sm_89), and the fatbin's PTX on any newer chip; AMD code objects run only on the
  * exact targets they were built for.
@@ -53,6 +59,7 @@ export function prebuiltFor(
   manifest: KernelManifest | undefined,
   backend: 'cuda' | 'hip',
   architecture: string,
+  source: KernelSourceName = 'sampling',
 ):
   | {
       /** Absolute path of the binary. */
@@ -62,7 +69,7 @@ export function prebuiltFor(
     }
   | undefined {
   if (!manifest) return undefined;
-  const binary = manifest.binaries.find((b) => b.vendor === backend);
+  const binary = manifest.binaries.find((b) => b.vendor === backend && (b.source ?? 'sampling') === source);
   if (!binary) return undefined;
   const path = join(packageRoot(), 'prebuilt', binary.file);
   if (!existsSync(path)) return undefined;

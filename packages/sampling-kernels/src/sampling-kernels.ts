@@ -9,6 +9,8 @@ import {
   type Stream,
 } from '@rocmforge/hip-runtime';
 import {
+  type ChainFilterName,
+  type ChainOutputName,
   ELEMENT_BYTES,
   ELEMENT_SUFFIX,
   type ElementTypeName,
@@ -16,6 +18,8 @@ import {
   type InputKindName,
   KERNEL_PARAMS,
   type KernelName,
+  type KernelSourceName,
+  kernelSource,
   type LogprobsModeName,
   MAX_ROW_PARTS,
   MAX_TOP_LOGPROBS,
@@ -73,6 +77,59 @@ export interface SampleLaunch {
   stream?: Stream;
 }
 
+/** The per-row filter parameters of `rf_chain` beyond the row parameters: f32 arrays of `batch` elements. */
+export type ChainFilterBuffers = Record<ChainFilterName, DeviceRegion>;
+
+/** The buffers and sizes of one `rf_chain` launch (kernels/methods.hip): one block per row. */
+export interface ChainLaunch {
+  /** [batch, vocab] of `dtype`: logits (kind 'logits') or probabilities. */
+  input: DeviceRegion;
+  /** The element type of `input` (default 'float32'): picks the kernel's entry point. */
+  dtype?: ElementTypeName;
+  /** Rows. */
+  batch: number;
+  /** Elements per row. */
+  vocab: number;
+  /** What `input` holds. */
+  kind: InputKindName;
+  /** Per-row parameters, one element per row each. */
+  params: RowParameterBuffers;
+  /** Typical-p, top-n-sigma and XTC's per-row parameters. */
+  filters: ChainFilterBuffers;
+  /** How top-k and top-p combine. */
+  filterOrder: FilterOrderName;
+  /** Draws per row (0: none); a verification draws one per target row. */
+  samples: number;
+  /** i32 [batch, samples] out (i32 [batch] when verifying), when anything is drawn. */
+  tokens?: DeviceRegion;
+  /** u8 [batch] out: a {@link ROW_STATUS} per row. */
+  valid: DeviceRegion;
+  /** f32 [batch, {@link ROW_STATS}] out, for the processed log-probability kernels (optional). */
+  rowStats?: DeviceRegion;
+  /** What `values` gets (default 'none'). */
+  output?: ChainOutputName;
+  /** f32 [batch, vocab] out, unless `output` is 'none'. */
+  values?: DeviceRegion;
+  /**
+   * Speculative verification: the rows are target positions, `draft + 1` consecutive rows per
+   * verified row (the launch's rows start at row `firstRow` of the whole target batch).
+   */
+  verify?: {
+    /** Draft tokens per verified row (n ≥ 1). */
+    draft: number;
+    /** This launch's first row within the whole target batch. */
+    firstRow: number;
+    /** i32 [verified rows, n]. */
+    draftTokens: DeviceRegion;
+    /** f32 [verified rows, n, vocab]. */
+    draftProbs: DeviceRegion;
+    /** u8 [batch] out: {@link VERDICT} bits per target row. */
+    verdicts: DeviceRegion;
+  };
+  /** The stream to launch on (default: the device's default stream). */
+  stream?: Stream;
+}
+
 const loaded = new WeakMap<Device, SamplingKernels>();
 
 /** Threads per block of rf_adjust_logits (a row's entries, one per thread). */
@@ -109,7 +166,8 @@ export class SamplingKernels {
   readonly origin: 'prebuilt' | 'jit';
   /** The binary target used (e.g. sm_90, gfx90a, compute_90 for PTX). */
   readonly target: string;
-  readonly #module: Module;
+  /** The loaded binaries by source: sampling's at once, the others when first used. */
+  readonly #modules = new Map<KernelSourceName, Module>();
   readonly #kernels = new Map<KernelName, Kernel>();
   /** One argument packer per kernel, kept between launches (nothing allocated per launch). */
   readonly #packers = new Map<KernelName, KernelArgPacker>();
@@ -117,7 +175,7 @@ export class SamplingKernels {
 
   private constructor(device: Device, module: Module, origin: 'prebuilt' | 'jit', target: string) {
     this.device = device;
-    this.#module = module;
+    this.#modules.set('sampling', module);
     this.origin = origin;
     this.target = target;
   }
@@ -126,37 +184,23 @@ export class SamplingKernels {
   static forDevice(device: Device): SamplingKernels {
     const existing = loaded.get(device);
     if (existing) return existing;
-    const { backend, architecture } = device.info;
-    const prebuilt = jitForced() ? undefined : prebuiltFor(readManifest(), backend, architecture);
-    let kernels: SamplingKernels;
-    if (prebuilt) {
-      kernels = new SamplingKernels(
-        device,
-        device.loadModule(readFileSync(prebuilt.path)),
-        'prebuilt',
-        prebuilt.target,
-      );
-    } else {
-      let image: Uint8Array;
-      try {
-        image = compileForDevice(device);
-      } catch (cause) {
-        throw new KernelsUnavailableError(
-          `no prebuilt kernels for ${backend} ${architecture} and run-time compilation failed: ${(cause as Error).message}`,
-          { cause },
-        );
-      }
-      kernels = new SamplingKernels(device, device.loadModule(image), 'jit', architecture);
-    }
+    const { module, origin, target } = loadSource(device, 'sampling');
+    const kernels = new SamplingKernels(device, module, origin, target);
     loaded.set(device, kernels);
     return kernels;
   }
 
-  /** The kernel `name`, looked up once. */
+  /** The kernel `name`, looked up once (its source's binary loaded on first use). */
   kernel(name: KernelName): Kernel {
     let kernel = this.#kernels.get(name);
     if (!kernel) {
-      kernel = this.#module.getFunction(name);
+      const source = kernelSource(name);
+      let module = this.#modules.get(source);
+      if (!module) {
+        module = loadSource(this.device, source).module;
+        this.#modules.set(source, module);
+      }
+      kernel = module.getFunction(name);
       this.#kernels.set(name, kernel);
     }
     return kernel;
@@ -260,6 +304,80 @@ export class SamplingKernels {
         rowStats: launch.rowStats ?? 0n,
         parts,
         scratch: parts > 1 && launch.scratch ? launch.scratch : 0n,
+      },
+      launch.stream,
+    );
+  }
+
+  /**
+   * One launch of the filter chain (kernels/methods.hip, rf_chain) for a [batch, vocab] matrix:
+   * typical-p, top-n-sigma and XTC with every other filter, then the draws, the filtered
+   * distribution of each row (`output`), or the target positions of a speculative verification.
+   * One block per row: narrow blocks (rf_chain_narrow) for batches of several rows per
+   * multiprocessor, as `sample` chooses them.
+   */
+  chain(launch: ChainLaunch): void {
+    const { batch, vocab, samples } = launch;
+    const dtype = launch.dtype ?? 'float32';
+    const output = launch.output ?? 'none';
+    const verify = launch.verify;
+    need(launch.input, batch * vocab * ELEMENT_BYTES[dtype], 'input');
+    need(launch.valid, batch, 'valid');
+    if (launch.tokens) need(launch.tokens, batch * (verify ? 1 : samples) * 4, 'tokens');
+    else if (samples > 0 || verify)
+      throw new KernelArgumentError('rf_chain draws tokens: give a tokens buffer');
+    if (output !== 'none') {
+      if (!launch.values) throw new KernelArgumentError(`rf_chain writes ${output}: give a values buffer`);
+      need(launch.values, batch * vocab * 4, 'values');
+    }
+    if (launch.rowStats) need(launch.rowStats, batch * ROW_STATS * 4, 'rowStats');
+    const p = launch.params;
+    for (const name of Object.keys(p)) need(p[name as keyof RowParameterBuffers], batch * 4, name);
+    const f = launch.filters;
+    for (const name of Object.keys(f)) need(f[name as ChainFilterName], batch * 4, name);
+    if (verify) {
+      if (!Number.isInteger(verify.draft) || verify.draft < 1) {
+        throw new KernelArgumentError(`Expected a draft of at least 1 token but received ${verify.draft}`);
+      }
+      const verified = Math.ceil((verify.firstRow + batch) / (verify.draft + 1));
+      need(verify.draftTokens, verified * verify.draft * 4, 'draftTokens');
+      need(verify.draftProbs, verified * verify.draft * vocab * 4, 'draftProbs');
+      need(verify.verdicts, batch, 'verdicts');
+    }
+    const narrow = this.sampleNarrow(batch);
+    this.#launch(
+      `${narrow ? 'rf_chain_narrow' : 'rf_chain'}${ELEMENT_SUFFIX[dtype]}`,
+      batch,
+      narrow ? NARROW_BLOCK_THREADS : BLOCK_THREADS,
+      {
+        input: launch.input,
+        vocab,
+        kind: launch.kind,
+        temperature: p.temperature,
+        topK: p.topK,
+        topP: p.topP,
+        minP: p.minP,
+        seedLo: p.seedLo,
+        seedHi: p.seedHi,
+        stepLo: p.stepLo,
+        stepHi: p.stepHi,
+        stream: p.stream,
+        filterOrder: launch.filterOrder,
+        typicalP: f.typicalP,
+        topNSigma: f.topNSigma,
+        xtcProbability: f.xtcProbability,
+        xtcThreshold: f.xtcThreshold,
+        samples: verify ? 1 : samples,
+        tokens: launch.tokens ?? 0n,
+        valid: launch.valid,
+        rowStats: launch.rowStats ?? 0n,
+        output,
+        values: launch.values ?? 0n,
+        draft: verify?.draft ?? 0,
+        firstRow: verify?.firstRow ?? 0,
+        draftTokens: verify?.draftTokens ?? 0n,
+        draftProbs: verify?.draftProbs ?? 0n,
+        verdicts: verify?.verdicts ?? 0n,
       },
       launch.stream,
     );
@@ -466,6 +584,35 @@ export class SamplingKernels {
       a.stream,
     );
   }
+}
+
+/**
+ * The binary of kernels/`source`.hip for `device`: prebuilt when the package has one for its
+ * architecture (and `ROCMFORGE_KERNELS_JIT` is not set), else compiled at run time.
+ */
+function loadSource(
+  device: Device,
+  source: KernelSourceName,
+): { module: Module; origin: 'prebuilt' | 'jit'; target: string } {
+  const { backend, architecture } = device.info;
+  const prebuilt = jitForced() ? undefined : prebuiltFor(readManifest(), backend, architecture, source);
+  if (prebuilt) {
+    return {
+      module: device.loadModule(readFileSync(prebuilt.path)),
+      origin: 'prebuilt',
+      target: prebuilt.target,
+    };
+  }
+  let image: Uint8Array;
+  try {
+    image = compileForDevice(device, source);
+  } catch (cause) {
+    throw new KernelsUnavailableError(
+      `no prebuilt kernels/${source}.hip for ${backend} ${architecture} and run-time compilation failed: ${(cause as Error).message}`,
+      { cause },
+    );
+  }
+  return { module: device.loadModule(image), origin: 'jit', target: architecture };
 }
 
 /** The seed, step and stream arrays of the per-row parameters (the random generator's key and counter). */

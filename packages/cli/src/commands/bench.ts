@@ -24,7 +24,7 @@ export interface BenchCommandOptions {
   backend: 'auto' | 'cpu' | 'gpu';
   /** σ of the synthetic N(0, σ²) logits, one grid per value. */
   sigmas: number[];
-  /** Sampling modes to measure (`plain`, `top-k`, `top-p`, `min-p`, `top-k+top-p`); default all. */
+  /** Sampling modes to measure (keys of `BENCH_MODES`: `plain`, `top-k`, …, `verify`); default all. */
   modes?: string[];
   /** Element types of the logits (`float32`, `float16`, `bfloat16`); default float32 alone. */
   dtype?: ElementType[];
@@ -244,7 +244,7 @@ export function registerBench(program: Command): void {
     .option('--chart <file.svg>', 'draw time per call against batch size (log scales) as SVG')
     .addHelpText(
       'after',
-      '\nExamples:\n  rocmforge bench --quick\n  rocmforge bench --sigmas 3,1 --json bench.json --chart bench.svg\n  rocmforge bench --dtype float32,bfloat16,float16\n  rocmforge bench --backend gpu --shapes 32x151936 --modes top-p\n  rocmforge bench --devices all',
+      '\nExamples:\n  rocmforge bench --quick\n  rocmforge bench --sigmas 3,1 --json bench.json --chart bench.svg\n  rocmforge bench --dtype float32,bfloat16,float16\n  rocmforge bench --backend gpu --modes top-k+top-p,typical-p --shapes 32x151936,512x151936\n  rocmforge bench --devices all',
     )
     .action((flags: BenchFlags) => {
       printBench(runBench({ ...flags, progress: process.stderr.isTTY === true }));

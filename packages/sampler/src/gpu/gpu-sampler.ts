@@ -1,6 +1,6 @@
 import type { Device, Stream } from '@rocmforge/hip-runtime';
 import type { SamplingKernels } from '@rocmforge/sampling-kernels';
-import { BackendUnavailableError, SamplerDisposedError, UnsupportedOnBackendError } from '../errors.js';
+import { BackendUnavailableError, SamplerDisposedError } from '../errors.js';
 import { type DeviceInput, type InputRule, resolveFor } from '../input.js';
 import { type PinnedHostMemory, pinShared } from '../pinned.js';
 import type {
@@ -14,7 +14,9 @@ import type {
   VerifyResult,
 } from '../request.js';
 import type { ResolvedSampler } from '../sampler.js';
+import { type ResolvedVerifyRequest, resolveVerifyRequest } from '../verify-request.js';
 import { CallQueue } from './call-queue.js';
+import { enqueueDistribution, enqueueVerify } from './chain-calls.js';
 import type { ChunkContext } from './chunk-launch.js';
 import { type GpuModules, gpuModules } from './gpu-modules.js';
 import { KernelTiming } from './kernel-timing.js';
@@ -177,19 +179,51 @@ export class GpuSampler implements ResolvedSampler<HostValues | DeviceInput> {
     this.#injectFailure = true;
   }
 
-  /** No kernel yet: throws {@link UnsupportedOnBackendError} (an `auto` sampler uses the CPU). */
-  filteredProbs(_request: SampleRequest): DistributionResult {
-    throw new UnsupportedOnBackendError('gpu', 'filteredProbs');
+  /** The probabilities each row is sampled from, on the device (the filter chain, kernels/methods.hip). */
+  filteredProbs(request: SampleRequest<HostInput | DeviceInput>): DistributionResult {
+    return this.enqueueDistribution(this.resolve(request), 'probs')();
   }
 
-  /** No kernel yet: throws {@link UnsupportedOnBackendError} (an `auto` sampler uses the CPU). */
-  maskedLogits(_request: SampleRequest): DistributionResult {
-    throw new UnsupportedOnBackendError('gpu', 'maskedLogits');
+  /** The processed logits of each row's kept tokens, -Infinity elsewhere, on the device. */
+  maskedLogits(request: SampleRequest<HostInput | DeviceInput>): DistributionResult {
+    return this.enqueueDistribution(this.resolve(request), 'logits')();
   }
 
-  /** No kernel yet: throws {@link UnsupportedOnBackendError} (an `auto` sampler uses the CPU). */
-  verify(_request: VerifyRequest): VerifyResult {
-    throw new UnsupportedOnBackendError('gpu', 'verify');
+  /** Speculative decoding's verification on the device (host arrays in, as on the CPU). */
+  verify(request: VerifyRequest): VerifyResult {
+    if (this.#disposed) throw new SamplerDisposedError();
+    return this.enqueueVerify(resolveVerifyRequest(request))();
+  }
+
+  /**
+   * @internal Enqueues the filtered distribution of a resolved request (`probs` or `logits`) and
+   * returns the function that waits for it and gives the result.
+   */
+  enqueueDistribution(
+    request: ResolvedRequest<HostValues | DeviceInput>,
+    as: 'probs' | 'logits',
+  ): () => DistributionResult {
+    this.#queue.assertIdle();
+    this.#beforeEnqueue();
+    const finish = enqueueDistribution(this.#context, this.#staging, request, as);
+    return () => {
+      this.#stream.synchronize({ spinMicroseconds: WAIT_SPIN_MICROSECONDS });
+      return finish();
+    };
+  }
+
+  /**
+   * @internal Enqueues a resolved verification and returns the function that waits for it and
+   * gives the result; errors name rows from `rowOffset` (a shard's first row in the whole batch).
+   */
+  enqueueVerify(request: ResolvedVerifyRequest, rowOffset = 0): () => VerifyResult {
+    this.#queue.assertIdle();
+    this.#beforeEnqueue();
+    const finish = enqueueVerify(this.#context, this.#staging, request, rowOffset);
+    return () => {
+      this.#stream.synchronize({ spinMicroseconds: WAIT_SPIN_MICROSECONDS });
+      return finish();
+    };
   }
 
   #queued(resolve: () => ResolvedRequest<HostValues | DeviceInput>): Promise<SampleResult> {
@@ -201,14 +235,17 @@ export class GpuSampler implements ResolvedSampler<HostValues | DeviceInput> {
   }
 
   #enqueue(request: ResolvedRequest<HostValues | DeviceInput>): PendingCall {
+    this.#beforeEnqueue();
+    return enqueueCall(this.#context, this.#staging, request);
+  }
+
+  /** Checks the sampler is usable; for tests, fails as a driver failure would when asked to. */
+  #beforeEnqueue(): void {
     if (this.#disposed) throw new SamplerDisposedError();
-    // No kernels for these filters yet: a typed error, never a device failure.
-    if (request.extraFilters) throw new UnsupportedOnBackendError('gpu', 'typicalP, topNSigma and XTC');
     if (this.#injectFailure) {
       this.#injectFailure = false;
       throw new this.#modules.runtime.HipError('cuLaunchKernel (injected)', 'INJECTED_FAILURE', 999);
     }
-    return enqueueCall(this.#context, this.#staging, request);
   }
 
   #wait(pending: PendingCall): SampleResult {

@@ -1,4 +1,4 @@
-import { SamplerDisposedError, SamplerInputError, UnsupportedOnBackendError } from '../errors.js';
+import { SamplerDisposedError, SamplerInputError } from '../errors.js';
 import { type DeviceInput, type InputRule, resolveFor } from '../input.js';
 import { type PinnedHostMemory, pinShared } from '../pinned.js';
 import type {
@@ -14,6 +14,7 @@ import type {
 import { allocateResult, sliceRows } from '../resolved-request.js';
 import { rowStatusError } from '../row-status.js';
 import type { ResolvedSampler } from '../sampler.js';
+import { type ResolvedVerifyRequest, resolveVerifyRequest } from '../verify-request.js';
 import { gpuModules } from './gpu-modules.js';
 import { GpuSampler } from './gpu-sampler.js';
 
@@ -167,19 +168,85 @@ export class MultiGpuSampler implements ResolvedSampler<HostValues> {
     return pinShared(array, this.shards[0]!.device, this.shards);
   }
 
-  /** No kernel yet: throws {@link UnsupportedOnBackendError} (an `auto` sampler uses the CPU). */
-  filteredProbs(_request: SampleRequest): DistributionResult {
-    throw new UnsupportedOnBackendError('gpu', 'filteredProbs');
+  /** The probabilities each row is sampled from, its rows sharded over the devices as `sample` shards them. */
+  filteredProbs(request: SampleRequest): DistributionResult {
+    return this.#distribution(request, 'probs');
   }
 
-  /** No kernel yet: throws {@link UnsupportedOnBackendError} (an `auto` sampler uses the CPU). */
-  maskedLogits(_request: SampleRequest): DistributionResult {
-    throw new UnsupportedOnBackendError('gpu', 'maskedLogits');
+  /** The processed logits of each row's kept tokens, -Infinity elsewhere, sharded by rows. */
+  maskedLogits(request: SampleRequest): DistributionResult {
+    return this.#distribution(request, 'logits');
   }
 
-  /** No kernel yet: throws {@link UnsupportedOnBackendError} (an `auto` sampler uses the CPU). */
-  verify(_request: VerifyRequest): VerifyResult {
-    throw new UnsupportedOnBackendError('gpu', 'verify');
+  /** Speculative decoding's verification, its rows sharded over the devices (every position of a row on one). */
+  verify(request: VerifyRequest): VerifyResult {
+    if (this.#disposed) throw new SamplerDisposedError();
+    const resolved = resolveVerifyRequest(request);
+    const { batch, draft, vocab } = resolved;
+    const positions = draft + 1;
+    const count = Math.min(this.shards.length, batch);
+    const waits: Array<{ first: number; wait: () => VerifyResult }> = [];
+    for (let i = 0; i < count; i++) {
+      const first = Math.floor((i * batch) / count);
+      const rows = Math.floor(((i + 1) * batch) / count) - first;
+      const part: ResolvedVerifyRequest = {
+        batch: rows,
+        draft,
+        vocab,
+        // (A slice of Float32Array rows is Float32Array rows.)
+        target: sliceRows(
+          resolved.target,
+          first * positions,
+          rows * positions,
+        ) as ResolvedRequest<Float32Array>,
+        draftTokens: resolved.draftTokens.subarray(first * draft, (first + rows) * draft),
+        draftProbs: resolved.draftProbs.subarray(first * draft * vocab, (first + rows) * draft * vocab),
+      };
+      waits.push({ first, wait: this.shards[i]!.enqueueVerify(part, first) });
+    }
+    const result: VerifyResult = {
+      accepted: new Int32Array(batch),
+      tokens: new Int32Array(batch * positions),
+      valid: new Uint8Array(batch),
+      status: new Uint8Array(batch),
+      batch,
+      draft,
+      vocab,
+    };
+    // In row order: under 'throw' the first shard with a bad row raises it, named in the whole batch.
+    for (const { first, wait } of waits) {
+      const part = wait();
+      result.accepted.set(part.accepted, first);
+      result.tokens.set(part.tokens, first * positions);
+      result.valid.set(part.valid, first);
+      result.status.set(part.status, first);
+    }
+    return result;
+  }
+
+  #distribution(request: SampleRequest, as: 'probs' | 'logits'): DistributionResult {
+    const resolved = this.resolve(request);
+    const plan = this.#plan(resolved);
+    const waits = plan.map(({ sampler, request: part }) => sampler.enqueueDistribution(part, as));
+    const { batch, vocab } = resolved;
+    const result: DistributionResult = {
+      values: new Float32Array(batch * vocab),
+      valid: new Uint8Array(batch),
+      status: new Uint8Array(batch),
+      batch,
+      vocab,
+    };
+    plan.forEach(({ first }, i) => {
+      const part = waits[i]!();
+      result.values.set(part.values, first * vocab);
+      result.valid.set(part.valid, first);
+      result.status.set(part.status, first);
+    });
+    if (resolved.onInvalidRow === 'throw') {
+      const error = rowStatusError(result.status, resolved.kind);
+      if (error) throw error;
+    }
+    return result;
   }
 
   /** @internal For tests: the next call on device `shard` (position in `shards`) fails as a driver failure would. */

@@ -1,7 +1,16 @@
 import type { DeviceInput } from '../input.js';
 import type { HostValues, ResolvedRequest, SampleResult } from '../request.js';
 import { allocateResult } from '../resolved-request.js';
-import { type ChunkContext, launchChunk, type OutputLayout, outputLayout } from './chunk-launch.js';
+import {
+  type ChainMethod,
+  type ChunkContext,
+  launchChunk,
+  type OutputLayout,
+  outputLayout,
+  parameterBytes,
+  usesChain,
+  writeChainFilters,
+} from './chunk-launch.js';
 import { decodeRowStatus } from './row-status.js';
 import type { Staging } from './staging.js';
 
@@ -21,21 +30,24 @@ export interface PendingCall {
  * Queues one call on `context.stream`: the per-row parameters written into the staging block
  * (read there by the kernels when it is mapped, else copied to the device), the input, each
  * chunk of rows launched (between the timing events), and the outputs written into the
- * landing bytes (in place when mapped, else by one copy back).
+ * landing bytes (in place when mapped, else by one copy back). `method` asks the filter chain
+ * for a distribution or a verification instead of draws (see {@link ChainMethod}).
  */
 export function enqueueCall(
   context: ChunkContext,
   staging: Staging,
   request: ResolvedRequest<HostValues | DeviceInput>,
+  method?: ChainMethod,
 ): PendingCall {
   const { modules, workspace, stream, timing } = context;
   const { batch } = request;
   // The producer's work first, on the device (no host wait).
   if (request.after) stream.waitFor(request.after);
   const layout = outputLayout(request);
-  const paramBytes = modules.rowParameterBytes(batch);
-  const call = staging.stage(request, paramBytes, layout.bytes, stream);
+  const chain = usesChain(request, method);
+  const call = staging.stage(request, parameterBytes(modules, batch, chain), layout.bytes, stream);
   modules.writeRowParameters(call.host, batch, request);
+  if (chain) writeChainFilters(modules, call.host, request);
   const buffers = {
     params: call.parameters(),
     outputs: call.outputs,
@@ -45,12 +57,13 @@ export function enqueueCall(
   timing.start(stream);
   for (let first = 0; first < batch; first += call.chunkRows) {
     const rows = Math.min(call.chunkRows, batch - first);
-    launchChunk(context, request, buffers, {
-      first,
-      rows,
-      chunkRows: call.chunkRows,
-      input: call.input(first, rows),
-    });
+    launchChunk(
+      context,
+      request,
+      buffers,
+      { first, rows, chunkRows: call.chunkRows, input: call.input(first, rows) },
+      method,
+    );
   }
   timing.end(stream);
   // Results back to the host (a copy ordered after the launches, unless written in place).
