@@ -205,11 +205,7 @@ export class GpuSampler implements ResolvedSampler<HostValues | DeviceInput> {
   ): () => DistributionResult {
     this.#queue.assertIdle();
     this.#beforeEnqueue();
-    const finish = enqueueDistribution(this.#context, this.#staging, request, as);
-    return () => {
-      this.#stream.synchronize({ spinMicroseconds: WAIT_SPIN_MICROSECONDS });
-      return finish();
-    };
+    return this.#afterWait(enqueueDistribution(this.#context, this.#staging, request, as));
   }
 
   /**
@@ -219,7 +215,11 @@ export class GpuSampler implements ResolvedSampler<HostValues | DeviceInput> {
   enqueueVerify(request: ResolvedVerifyRequest, rowOffset = 0): () => VerifyResult {
     this.#queue.assertIdle();
     this.#beforeEnqueue();
-    const finish = enqueueVerify(this.#context, this.#staging, request, rowOffset);
+    return this.#afterWait(enqueueVerify(this.#context, this.#staging, request, rowOffset));
+  }
+
+  /** `finish`, called once the stream is done (polled first: see WAIT_SPIN_MICROSECONDS). */
+  #afterWait<T>(finish: () => T): () => T {
     return () => {
       this.#stream.synchronize({ spinMicroseconds: WAIT_SPIN_MICROSECONDS });
       return finish();
