@@ -20,6 +20,7 @@ export default defineConfig({
   test: {
     // The GPU tests, and the documentation examples (whose GPU examples run only here).
     include: ['packages/*/test/**/*.gpu.test.ts', 'packages/cli/test/doc-examples.test.ts'],
+    setupFiles: [`${root}tooling/vitest.yield.ts`],
     testTimeout: 300_000,
     hookTimeout: 300_000,
     fileParallelism: false,
