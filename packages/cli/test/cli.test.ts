@@ -265,28 +265,24 @@ describe('rocmforge CLI', () => {
       }
     });
 
-    it('.npy bfloat16 (ml_dtypes writes its dtype as <V2) gives the tokens of float32', () => {
-      let header = "{'descr': '<V2', 'fortran_order': False, 'shape': (3, 40), }";
+    // A version-1 .npy file of 3 × 40 two-byte elements of numpy type `descr`.
+    const npy16 = (descr: string, data: Buffer) => {
+      let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (3, 40), }`;
       header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64);
       header += '\n';
       const head = Buffer.alloc(10);
       head.write('\x93NUMPY', 'latin1');
       head[6] = 1;
       head.writeUInt16LE(header.length, 8);
-      const file = write('half.npy', Buffer.concat([head, Buffer.from(header, 'latin1'), bf16]));
-      expect(tokensOf([file])).toEqual(reference());
+      return Buffer.concat([head, Buffer.from(header, 'latin1'), data]);
+    };
+
+    it('.npy bfloat16 (ml_dtypes writes its dtype as <V2) gives the tokens of float32', () => {
+      expect(tokensOf([write('half.npy', npy16('<V2', bf16))])).toEqual(reference());
     });
 
     it('.npy float16 (<f2) gives the tokens of float32', () => {
-      let header = "{'descr': '<f2', 'fortran_order': False, 'shape': (3, 40), }";
-      header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64);
-      header += '\n';
-      const head = Buffer.alloc(10);
-      head.write('\x93NUMPY', 'latin1');
-      head[6] = 1;
-      head.writeUInt16LE(header.length, 8);
-      const file = write('half-f2.npy', Buffer.concat([head, Buffer.from(header, 'latin1'), f16]));
-      expect(tokensOf([file])).toEqual(reference());
+      expect(tokensOf([write('half-f2.npy', npy16('<f2', f16))])).toEqual(reference());
     });
 
     it('raw files take --dtype; a .npy or .safetensors file with --dtype is a usage error', () => {
