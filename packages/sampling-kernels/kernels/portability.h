@@ -71,3 +71,72 @@ __device__ __forceinline__ float rf_half_bits_to_float(unsigned short bits) {
 #else
 #define RF_LAUNCH_BOUNDS_MIN_BLOCKS(threads, blocks) __launch_bounds__(threads, blocks)
 #endif
+
+// Development only (docs/DEVELOPING.md, "A kernel's timeline"): with RF_TIMELINE defined, a
+// kernel's thread 0 stamps the time at named stages (RF_STAMP(slot), slot < RF_TIMELINE_SLOTS)
+// into a module-global table per block, and RF_TIMELINE_PRINT() prints the first and last
+// block's stamps of every RF_TIMELINE_EVERY-th launch. Compiled out otherwise.
+#ifdef RF_TIMELINE
+#define RF_TIMELINE_SLOTS 16
+#ifndef RF_TIMELINE_EVERY
+#define RF_TIMELINE_EVERY 16
+#endif
+#ifndef RF_TIMELINE_BLOCKS
+#define RF_TIMELINE_BLOCKS 8192
+#endif
+__device__ unsigned long long rf_timeline_stamps[RF_TIMELINE_BLOCKS][RF_TIMELINE_SLOTS];
+__device__ unsigned rf_timeline_launches[2];
+__device__ unsigned long long rf_timeline_last_end;  // block 0's last stamp of the previous launch
+__device__ __forceinline__ unsigned long long rf_now() {
+#if defined(__HIPCC__) || defined(__HIP__) || defined(__HIPCC_RTC__)
+  return wall_clock64();
+#else
+  unsigned long long t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  return t;
+#endif
+}
+// Slot 0 is the block's start; the start clears the other slots (a stage a launch skips
+// prints -1).
+#define RF_STAMP_START()                                                                      \
+  do {                                                                                        \
+    if (threadIdx.x == 0 && blockIdx.x < RF_TIMELINE_BLOCKS) {                                \
+      rf_timeline_stamps[blockIdx.x][0] = rf_now();                                           \
+      for (int i_ = 1; i_ < RF_TIMELINE_SLOTS - 1; i_++) rf_timeline_stamps[blockIdx.x][i_] = 0; \
+      rf_timeline_stamps[blockIdx.x][RF_TIMELINE_SLOTS - 1] = clock64();                      \
+      if (blockIdx.x == 0) rf_timeline_stamps[0][11] = rf_timeline_stamps[0][0] - rf_timeline_last_end + rf_timeline_stamps[0][0]; \
+    }                                                                                         \
+  } while (0)
+#define RF_STAMP(slot)                                                                        \
+  do {                                                                                        \
+    if (threadIdx.x == 0 && blockIdx.x < RF_TIMELINE_BLOCKS) rf_timeline_stamps[blockIdx.x][slot] = rf_now(); \
+  } while (0)
+#define RF_TIMELINE_PRINT()                                                                   \
+  do {                                                                                        \
+    const bool first_ = blockIdx.x == 0, last_ = blockIdx.x == gridDim.x - 1 && gridDim.x > 1; \
+    if (threadIdx.x == 0 && (first_ || last_) && blockIdx.x < RF_TIMELINE_BLOCKS) {         \
+      const unsigned n_ = atomicAdd(&rf_timeline_launches[first_ ? 0 : 1], 1u);              \
+      if (first_) rf_timeline_last_end = rf_timeline_stamps[0][10];                           \
+      if (n_ % RF_TIMELINE_EVERY == RF_TIMELINE_EVERY - 1) {                                 \
+        const unsigned long long* s_ = rf_timeline_stamps[blockIdx.x];                       \
+        long long d_[RF_TIMELINE_SLOTS];                                                     \
+        for (int i_ = 1; i_ < RF_TIMELINE_SLOTS - 1; i_++) d_[i_] = s_[i_] >= s_[0] ? (long long)(s_[i_] - s_[0]) : -1ll; \
+        d_[RF_TIMELINE_SLOTS - 1] = clock64() - (long long)s_[RF_TIMELINE_SLOTS - 1]; /* cycles */ \
+        printf("timeline launch %u block %u/%u t0 %llu ns: 1=%lld 2=%lld 3=%lld 4=%lld 5=%lld 6=%lld 7=%lld " \
+               "8=%lld 9=%lld 10=%lld 11=%lld 12=%lld 13=%lld 14=%lld 15=%lld\n",                   \
+               n_, blockIdx.x, gridDim.x, s_[0], d_[1], d_[2], d_[3], d_[4], d_[5], d_[6], d_[7], d_[8], \
+               d_[9], d_[10], d_[11], d_[12], d_[13], d_[14], d_[15]);                         \
+      }                                                                                      \
+    }                                                                                         \
+  } while (0)
+#else
+#define RF_STAMP_START() \
+  do {                   \
+  } while (0)
+#define RF_STAMP(slot) \
+  do {                 \
+  } while (0)
+#define RF_TIMELINE_PRINT() \
+  do {                      \
+  } while (0)
+#endif

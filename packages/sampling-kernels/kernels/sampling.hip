@@ -259,6 +259,7 @@ __device__ __forceinline__ Thresholds select_thresholds(const T* x, unsigned seg
   const bool finite = weigh.mode != kInfinite;
   bool splitBuffered = false;
   if (finite && boundRank > 0 && split_top_k<B>(x, segA, segB, rp, sh, cand)) {
+    RF_STAMP(3);
     if (rp.part != 0) return Thresholds{-RF_INF, 0.0f, false, false, 0.0f, true};
     splitBuffered = true;
     rp.parts = 1;
@@ -270,17 +271,19 @@ __device__ __forceinline__ Thresholds select_thresholds(const T* x, unsigned seg
   bool spread = false;
   float aboveSum = 0.0f;
   if (finite && req.topKOn) {
-    // Top-k ≤ B: every element at or above the k-th largest of the threads' maxima, in one
-    // pass, usually a few times k of them; the select then reads only those.
+    // Top-k ≤ B: every element at or above a bound on the k-th largest from the threads' maxima
+    // (kth_largest_bound), in one pass, usually a few times k of them; the select then reads
+    // only those.
     bool bounded = splitBuffered;
     if (!bounded && gatherTo != nullptr && k <= B) {
-      const float bound = kth_largest_of_threads<B>(threadMax, k, reinterpret_cast<float*>(sh.s.histogram));
+      const float bound = kth_largest_bound<B>(threadMax, k, reinterpret_cast<float*>(sh.s.histogram));
       if (threadIdx.x == 0) cand.count = 0;
       __syncthreads();
       GatherAtLeast atLeast = {bound, &cand};
       warp_for_each<LoadsInFlight<B>::value>(x, segA, segB, atLeast);
       __syncthreads();
       bounded = cand.count <= CANDIDATE_CAPACITY;
+      RF_STAMP(4);
     }
     kThreshold = bounded && cand.count <= RANK_CANDIDATES
                      ? buffer_select<B>(cand, EveryCandidate(), UnitWeight(), static_cast<unsigned long long>(k), -1.0,
@@ -289,6 +292,7 @@ __device__ __forceinline__ Thresholds select_thresholds(const T* x, unsigned seg
                                     static_cast<unsigned long long>(k), -1.0, 0, sh.s, gatherTo, bounded);
     threshold = kThreshold;
     buffered = gatherTo != nullptr && cand.count <= CANDIDATE_CAPACITY;
+    RF_STAMP(5);
   }
   if (finite && req.topP < 1.0f) {
     const bool overAll = k > 0 && p.filterOrder == RF_FILTER_ORDER_JOINT;
@@ -312,6 +316,7 @@ __device__ __forceinline__ Thresholds select_thresholds(const T* x, unsigned seg
       if (!buffered && pBuffer != nullptr) buffered = cand.count <= CANDIDATE_CAPACITY;
     }
     if (pThreshold > threshold) threshold = pThreshold;
+    RF_STAMP(6);
   }
   const float maxWeight = weigh.mode == kPlainProbs ? weigh.max : 1.0f;
   // The kept set (x ≥ threshold) lies inside a complete buffer, whose lower bound is at or
@@ -371,6 +376,7 @@ __device__ __forceinline__ void sample_rows(const RfSampleParams& p) {
   __shared__ float partMax[MAX_PARTS];
   __shared__ CandidateBuffer cand;
   RowPart<B, Vector<T>::N> rp;
+  RF_STAMP_START();
   rp.init(blockIdx.x, p.vocab, p.parts, p.scratch);
   const unsigned row = rp.row;
   const T* x = static_cast<const T*>(p.input) + static_cast<size_t>(row) * p.vocab;
@@ -381,8 +387,10 @@ __device__ __forceinline__ void sample_rows(const RfSampleParams& p) {
   const RowRequest req(p, row);
   const unsigned parts = rp.parts;
   const unsigned boundRank = split_bound_rank<B>(p, req, parts);
+  RF_STAMP(1);
 
   const float threadMax = first_pass<B>(x, segA, segB, p.kind, req, boundRank, rp, sh, partMax);
+  RF_STAMP(2);
   const float max = sh.rowMax;
   const bool nothing = p.kind == RF_INPUT_KIND_LOGITS ? max == -RF_INF : max == 0.0f;
   unsigned char status = RF_ROW_STATUS_SAMPLED;
@@ -405,8 +413,10 @@ __device__ __forceinline__ void sample_rows(const RfSampleParams& p) {
         combine_sums(sh, rp, true, p.kind == RF_INPUT_KIND_LOGITS, max, req.inverseTemperature, partMax);
       } else {
         th = select_thresholds<B>(x, segA, segB, p, req, weigh, threadMax, boundRank, rp, sh, cand);
+        RF_STAMP(7);
         if (!th.elsewhere) kept_total<B>(x, segA, segB, p, req, weigh, th, rp, sh, cand, partMax);
       }
+      RF_STAMP(8);
       if (!th.elsewhere) {  // (else the row's first block finishes it from the buffer)
         if (p.rowStats != nullptr && rp.part == 0 && threadIdx.x == 0)
           write_row_stats(p.rowStats, row, static_cast<float>(weigh.mode), max, weigh.inverseTemperature,
@@ -420,6 +430,7 @@ __device__ __forceinline__ void sample_rows(const RfSampleParams& p) {
           draw_tokens(sh, rp, x, KeptWeight{weigh, th.threshold, th.minWeight}, p.samples, out, key.seedLo,
                       key.seedHi, key.stepLo, key.stepHi, key.stream);
         }
+        RF_STAMP(9);
       }
     }
   }
@@ -429,6 +440,8 @@ __device__ __forceinline__ void sample_rows(const RfSampleParams& p) {
     const bool poisoned = rp.parts > 1 && *reinterpret_cast<volatile unsigned*>(&rp.scratch->poisoned) != 0;
     p.valid[row] = (sh.timedOut || poisoned) ? RF_ROW_STATUS_BLOCKS_COULD_NOT_MEET : status;
   }
+  RF_STAMP(10);
+  RF_TIMELINE_PRINT();
 }
 
 // One row per block of BLOCK threads, or a row split over several such blocks (small batches);

@@ -6,7 +6,7 @@
 
 // The elements of a row at or above a lower bound of a threshold, gathered into shared memory
 // (rows in one block only) so that the selects, the kept total and the draws need not read the
-// row again: every element ≥ the k-th largest of the threads' maxima (top-k), or every element
+// row again: every element ≥ a bound on the k-th largest (kth_largest_bound: top-k), or every element
 // whose ordered key is ≥ `edge`, a select's first digit (gathered during its second round).
 // In no particular order; `count` past CANDIDATE_CAPACITY means it overflowed and is not used.
 constexpr unsigned CANDIDATE_CAPACITY = 1024;
@@ -120,16 +120,42 @@ struct FloatPayload {
   }
 };
 
-// The k-th largest of the block's per-thread maxima (k ≤ B): k distinct elements of the row are
-// at least it, so it bounds the row's top-k threshold from below. `scratch` holds B floats.
+// A lower bound on the row's k-th largest value (k ≤ B) from the threads' own maxima, without
+// sorting them: with c = ⌈k / warps⌉, each warp ranks its lanes' maxima by shuffles (larger
+// first, then lower lane) and offers its c largest; the k-th largest of the offers (ranked the
+// same way by the threads holding them, warps × c ≤ B of them) is the bound. The offers are
+// distinct elements of the row, so k of them are at or above it. Within a warp's c of the
+// exact k-th largest thread maximum (that one's k largest all among the offers when no warp
+// holds more than c of them), at one shuffle loop and two barriers where a bitonic sort of the
+// B maxima took dozens: the sort was most of a one-row call's top-k time (docs/PERFORMANCE.md,
+// version 9). Lanes that saw no valid element offer -Infinity, which can only lower the bound
+// (more candidates; the caller checks the buffer for overflow). `scratch` holds B floats.
 template <int B>
-__device__ float kth_largest_of_threads(float mine, int k, float* scratch) {
-  static_assert((B & (B - 1)) == 0, "the sort takes a power of two");
-  scratch[threadIdx.x] = mine;
-  bitonic_sort<B>(scratch, static_cast<unsigned>(B), true, NoPayload());
-  const float kth = scratch[k - 1];
+__device__ float kth_largest_bound(float mine, int k, float* scratch) {
+  constexpr int kWarps = B / RF_WARP_SIZE;
+  __shared__ float bound;
+  const unsigned c = (static_cast<unsigned>(k) + kWarps - 1) / kWarps;  // ≤ RF_WARP_SIZE since k ≤ B
+  const unsigned lane = threadIdx.x % RF_WARP_SIZE;
+  unsigned rank = 0;
+#pragma unroll 8
+  for (int j = 0; j < RF_WARP_SIZE; j++) {
+    const float o = rf_shfl(mine, j);
+    rank += (o > mine || (o == mine && static_cast<unsigned>(j) < lane)) ? 1u : 0u;
+  }
+  if (rank < c) scratch[(threadIdx.x / RF_WARP_SIZE) * c + rank] = mine;
   __syncthreads();
-  return kth;
+  const unsigned offers = kWarps * c;
+  if (threadIdx.x < offers) {
+    const float v = scratch[threadIdx.x];
+    unsigned r = 0;
+    for (unsigned j = 0; j < offers; j++) {
+      const float o = scratch[j];
+      r += (o > v || (o == v && j < threadIdx.x)) ? 1u : 0u;
+    }
+    if (r == static_cast<unsigned>(k) - 1) bound = v;
+  }
+  __syncthreads();
+  return bound;
 }
 
 // Radix select over the ordered keys of the row's candidates (those passing `candidate`): the

@@ -248,11 +248,17 @@ export class SamplingKernels {
   }
 
   /**
-   * Whether `sample` uses the narrow-block kernel: rows not split, and at least
-   * NARROW_MIN_ROWS_PER_SM rows per multiprocessor.
+   * Whether `sample` uses the narrow-block kernel: rows not split, and either at least
+   * NARROW_MIN_ROWS_PER_SM rows per multiprocessor, or rows small enough never to be split
+   * (≤ MIN_SPLIT_VOCAB) at any batch: a row of a few thousand elements is latency, not
+   * bandwidth, and a wide block's 32 warps each issue every stage's fixed instructions (H200,
+   * 1 × 4096: top-k+top-p 22 µs in the kernel with 256 threads against 33 with 1024;
+   * docs/PERFORMANCE.md, version 9). One kernel for such rows at every batch also keeps a row's
+   * token independent of the batch it came in.
    */
-  sampleNarrow(batch: number, parts = 1): boolean {
-    return parts === 1 && batch >= NARROW_MIN_ROWS_PER_SM * this.device.info.multiprocessors;
+  sampleNarrow(batch: number, parts = 1, vocab = Number.POSITIVE_INFINITY): boolean {
+    if (parts !== 1) return false;
+    return vocab <= MIN_SPLIT_VOCAB || batch >= NARROW_MIN_ROWS_PER_SM * this.device.info.multiprocessors;
   }
 
   /** Bytes of scratch `sample` needs to split the rows of this batch (0 when it does not split). */
@@ -278,7 +284,7 @@ export class SamplingKernels {
     const input = launch.inputOffset
       ? launch.input.address + BigInt(launch.inputOffset)
       : launch.input.address;
-    const narrow = this.sampleNarrow(batch, parts);
+    const narrow = this.sampleNarrow(batch, parts, vocab);
     this.#launch(
       `${narrow ? 'rf_sample_narrow' : 'rf_sample'}${ELEMENT_SUFFIX[dtype]}`,
       batch * parts,

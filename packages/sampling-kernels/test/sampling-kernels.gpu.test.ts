@@ -273,6 +273,9 @@ gpuSuite(probe)('sampling kernels on a GPU', () => {
     expect(kernels.sampleNarrow(batch)).toBe(true);
     expect(kernels.sampleNarrow(sms)).toBe(false);
     expect(kernels.sampleNarrow(batch, 2)).toBe(false);
+    // Rows never split (≤ MIN_SPLIT_VOCAB) take narrow blocks at every batch.
+    expect(kernels.sampleNarrow(1, 1, 8192)).toBe(true);
+    expect(kernels.sampleNarrow(1, 1, 8193)).toBe(false);
     const x = gaussianLogits(batch * vocab, 3, 77);
     x.fill(Number.NaN, 5 * vocab + 100, 5 * vocab + 101);
     x.fill(-Infinity, 6 * vocab, 7 * vocab);
