@@ -38,6 +38,8 @@ export class FilterChain {
   /** Typical-p's negated scores by token index, and their bits. */
   #scores = new Float32Array(0);
   #scoreBits = new Uint32Array(0);
+  /** Typical-p's log of each candidate's weight, by token index (one Math.log per token, not two). */
+  #logs = new Float64Array(0);
 
   #ensure(vocab: number): void {
     if (this.#weights.length >= vocab) return;
@@ -45,11 +47,12 @@ export class FilterChain {
     this.#candidates = new Int32Array(vocab);
     this.#scores = new Float32Array(vocab);
     this.#scoreBits = new Uint32Array(this.#scores.buffer);
+    this.#logs = new Float64Array(vocab);
   }
 
   /** Bytes of scratch held. */
   get memoryBytes(): number {
-    return this.#weights.length * (8 + 4 + 4);
+    return this.#weights.length * (8 + 4 + 4 + 8);
   }
 
   /**
@@ -108,7 +111,7 @@ export class FilterChain {
     // |−log q − H| until their mass reaches p (ties at the last score kept).
     if (typicalP < 1 && count > 1) {
       total = sumWeights(weights, candidates, count);
-      typicalScores(weights, candidates, count, total, this.#scores);
+      typicalScores(weights, candidates, count, total, this.#logs, this.#scores);
       const t = this.#selector.select(this.#scoreBits, candidates, count, weights, typicalP * total);
       count = compactAtLeast(this.#scores, candidates, count, t);
     }
@@ -268,18 +271,23 @@ function typicalScores(
   candidates: Int32Array,
   count: number,
   total: number,
+  logs: Float64Array,
   scores: Float32Array,
 ): void {
   const logTotal = Math.log(total);
   let entropy = 0;
   for (let j = 0; j < count; j++) {
-    const w = weights[candidates[j]!]!;
-    if (w > 0) entropy -= (w / total) * (Math.log(w) - logTotal);
+    const i = candidates[j]!;
+    const w = weights[i]!;
+    if (w > 0) {
+      const logW = Math.log(w);
+      logs[i] = logW;
+      entropy -= (w / total) * (logW - logTotal);
+    }
   }
   for (let j = 0; j < count; j++) {
     const i = candidates[j]!;
-    const w = weights[i]!;
-    scores[i] = w > 0 ? -Math.abs(logTotal - Math.log(w) - entropy) : Number.NEGATIVE_INFINITY;
+    scores[i] = weights[i]! > 0 ? -Math.abs(logTotal - logs[i]! - entropy) : Number.NEGATIVE_INFINITY;
   }
 }
 
