@@ -146,31 +146,49 @@ function logitOf(v: number, kind: 'logits' | 'probs'): number {
  * probabilities), mean and sum of squares in double: llama.cpp's `top_n_sigma` definition.
  */
 export function sigmaThreshold(x: Float32Array, kind: 'logits' | 'probs', max: number, n: number): number {
+  // One loop per kind (the same sums in the same order): a per-element call and test of the
+  // kind made these two passes most of top-n-sigma's time.
+  const values = kind === 'logits' ? x : logsOf(x);
   let sum = 0;
   let count = 0;
-  for (let i = 0; i < x.length; i++) {
-    const v = logitOf(x[i]!, kind);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
     if (v === Number.NEGATIVE_INFINITY) continue;
     sum += v;
     count++;
   }
   const mean = sum / count;
   let squares = 0;
-  for (let i = 0; i < x.length; i++) {
-    const v = logitOf(x[i]!, kind);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
     if (v === Number.NEGATIVE_INFINITY) continue;
     squares += (v - mean) * (v - mean);
   }
   return logitOf(max, kind) - n * Math.sqrt(squares / count);
 }
 
+/** log p of each probability, in double (probability rows only: their logits). */
+function logsOf(x: Float32Array): Float64Array {
+  const logs = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) logs[i] = Math.log(x[i]!);
+  return logs;
+}
+
 /** Lists the tokens of positive probability whose logit is ≥ `cut`, in index order; returns how many. */
 function listCandidates(x: Float32Array, kind: 'logits' | 'probs', cut: number, out: Int32Array): number {
   let n = 0;
+  if (kind === 'logits') {
+    // -Infinity is never ≥ a cut above it; with no cut (-Infinity), > -Infinity is the test.
+    if (cut > Number.NEGATIVE_INFINITY) {
+      for (let i = 0; i < x.length; i++) if (x[i]! >= cut) out[n++] = i;
+    } else {
+      for (let i = 0; i < x.length; i++) if (x[i]! > Number.NEGATIVE_INFINITY) out[n++] = i;
+    }
+    return n;
+  }
   for (let i = 0; i < x.length; i++) {
     const v = x[i]!;
-    if (kind === 'logits' ? v === Number.NEGATIVE_INFINITY : v === 0) continue;
-    if (logitOf(v, kind) >= cut) out[n++] = i;
+    if (v !== 0 && Math.log(v) >= cut) out[n++] = i;
   }
   return n;
 }
@@ -206,6 +224,24 @@ export function fillWeights(
   weights: Float64Array,
 ): number {
   let total = 0;
+  if (kind === 'logits') {
+    // weightOf's logits case, one loop per layout (the same weights, summed in the same order).
+    if (list === null) {
+      for (let i = 0; i < count; i++) {
+        const w = expNonPositive((x[i]! - max) * inverseTemperature);
+        weights[i] = w;
+        total += w;
+      }
+    } else {
+      for (let j = 0; j < count; j++) {
+        const i = list[j]!;
+        const w = expNonPositive((x[i]! - max) * inverseTemperature);
+        weights[i] = w;
+        total += w;
+      }
+    }
+    return total;
+  }
   for (let j = 0; j < count; j++) {
     const i = list === null ? j : list[j]!;
     const w = weightOf(x[i]!, kind, max, inverseTemperature, plainProbs);
