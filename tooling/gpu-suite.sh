@@ -10,6 +10,10 @@
 #   chain     filter chain: distributions, verify flags, chi-square (~120)
 #   chain32   filter-chain agreement at 32000 (~200)     chain151 the same at 151936 (~500)
 #   multi     the multi-GPU file (on nvidia-h200-x2)      bench    `rocmforge bench --backend gpu`, σ = 3 and 1 (~90)
+#   agree     every CPU-agreement case above (agree32 … chain151, 71 tests) at once in 16 vitest
+#             processes, one per core of the GPU machine: the CPU references are the time, and
+#             run one after another they take ~2000 s, more than a session's device time
+#             (predicted ~300 s; first written 2026-12-01, not yet run)
 source tooling/gpu-run.sh
 out=${OUT:-.}
 sampler=packages/sampler/test
@@ -38,6 +42,23 @@ for part in "$@"; do
     chain32) run chain32 400 $sampler/chain-calls.gpu.test.ts -t 'agrees with the CPU .* vocab 32000' ;;
     chain151) run chain151 580 $sampler/chain-calls.gpu.test.ts -t 'agrees with the CPU .* vocab 151936' ;;
     multi) run multi 400 $sampler/multi-gpu-sampler.gpu.test.ts ;;
+    agree)
+      # Shards by test name (each of the 71 cases in exactly one), all in the background.
+      g1='(plain|top-k 50|top-p 0\.9|top-p 0\.8 \+ min-p 0\.02, T 1\.7|top-p 0\.95, T 0\.4)$'
+      g2='(min-p 0\.1|top-k 50 \+ top-p 0\.9|top-k 50 \+ top-p 0\.9, joint|top-k 2000|top-k 2000 \+ top-p 0\.95)$'
+      s=$sampler/gpu-sampler.gpu.test.ts
+      c=$sampler/chain-calls.gpu.test.ts
+      for d in float32 float16 bfloat16; do
+        run "agree-32000-$d" 560 "$s" -t "agrees with the CPU .* vocab 32000, $d:" &
+        run "agree-151936-$d-a" 560 "$s" -t "vocab 151936, $d: $g1" &
+        run "agree-151936-$d-b" 560 "$s" -t "vocab 151936, $d: $g2" &
+      done
+      run chain-32000-float32 560 "$c" -t 'agrees with the CPU .* vocab 32000, float32:' &
+      run chain-32000-bfloat16 560 "$c" -t 'agrees with the CPU .* vocab 32000, bfloat16:' &
+      for m in 'typical-p' 'top-n-sigma 1$' 'XTC' 'top-k 50 \+' 'top-n-sigma 2'; do
+        run "chain-151936-$(printf '%s' "$m" | tr -cd 'a-zA-Z0-9-')" 560 "$c" -t "vocab 151936, float32: $m" &
+      done
+      wait ;;
     bench)
       local_start=$SECONDS
       timeout 300 node .gpu/cli/dist/cli.mjs bench --backend gpu --sigmas 3,1 \
