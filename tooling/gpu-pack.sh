@@ -53,6 +53,11 @@ if [ -f packages/cli/dist/bin.js ]; then
   "$esbuild" packages/cli/src/bin.ts --bundle --platform=node --format=esm --target=node20 \
     --outfile=.gpu/cli/dist/cli.mjs --log-level=warning --external:node-llama-cpp \
     --banner:js="import { createRequire as __rfRequire } from 'node:module'; const require = __rfRequire(import.meta.url);"
+  # The host-path benchmark beside it (packages/sampler/bench/host-io.mjs, over the built sampler):
+  # `node .gpu/cli/dist/host-io.mjs` there.
+  "$esbuild" packages/sampler/bench/host-io.mjs --bundle --platform=node --format=esm --target=node20 \
+    --outfile=.gpu/cli/dist/host-io.mjs --log-level=warning \
+    --banner:js="import { createRequire as __rfRequire } from 'node:module'; const require = __rfRequire(import.meta.url);"
   cp -r packages/hip-runtime/build/Release .gpu/cli/build/ 2>/dev/null || true
   # The kernel binaries and sources as links: they travel in the tree already (64 MiB carry).
   ln -sfn ../../packages/sampling-kernels/prebuilt .gpu/cli/prebuilt

@@ -3,11 +3,9 @@
 // written into the mapped block (the default), interleaved; then generate's call (host 1 × 4096,
 // top-k 40, top-p 0.95, T 0.8) on both backends after idle gaps of several kinds. On a GPU
 // machine with node_modules: `node bench/host-io.mjs` after `pnpm build`. On the GPU machine
-// of docs/DEVELOPING.md (no node_modules): bundle it beside the CLI's bundle first, here:
-// `esbuild packages/sampler/bench/host-io.mjs --bundle --platform=node --format=esm
-// --outfile=.gpu/cli/dist/host-io.mjs --alias:@rocmforge/sampler=./packages/sampler/src/index.ts`
-// (with the same alias for hip-runtime and sampling-kernels, and the CLI bundle's `require`
-// banner, tooling/gpu-pack.sh), then run `node .gpu/cli/dist/host-io.mjs` there.
+// of docs/DEVELOPING.md (no node_modules): tooling/gpu-pack.sh bundles it beside the CLI's
+// bundle; run `node .gpu/cli/dist/host-io.mjs` there. Last, the same call's kernel time alone
+// after each gap.
 import { createSampler, GpuSampler, syntheticLogits } from '../dist/index.js';
 
 const median = (v) => {
@@ -136,4 +134,25 @@ for (const [gap, wait] of Object.entries(gaps)) {
   gapRows.push(row);
 }
 console.table(gapRows);
+
+// The same call's kernel alone after each gap (one launch between two events): an idle GPU
+// lowers its clock (an H200 idles at 345 MHz against 1980), and if the kernel's time grows
+// after a gap by about that ratio, the gap's cost is the clock, not the host.
+const kernelRows = [];
+for (const [gap, wait] of Object.entries(gaps)) {
+  const times = [];
+  sampler.enableTiming({ repeat: 1 });
+  for (let i = 0; i < 120; i++) {
+    await wait();
+    sampler.sample({ logits, ...gen, seed: 0n, step: 10 + i, onInvalidRow: 'throw' });
+    times.push(sampler.lastKernelMilliseconds * 1000);
+  }
+  sampler.disableTiming();
+  kernelRows.push({
+    gap,
+    'gpu kernel median µs': +median(times.slice(20)).toFixed(1),
+    'p90 µs': +pct(times.slice(20), 0.9).toFixed(1),
+  });
+}
+console.table(kernelRows);
 sampler.dispose();
