@@ -69,26 +69,36 @@ constexpr unsigned RF_SPLIT_SCRATCH_BYTES = 113688;
 // Largest n of rf_top_logprobs.
 constexpr unsigned RF_MAX_TOP_LOGPROBS = 1024;
 
+// The fields the two sampling structs (RfSampleParams, RfChainParams) begin with, stated once:
+// the rows and what they hold, rf_sample's filters, the Philox key and counter. Per-row arrays
+// hold one element per row. (Block comments only: a line comment would swallow the macro's
+// line continuation.)
+#define RF_ROW_REQUEST_FIELDS                                                                   \
+  const void* input;         /* [batch, vocab] logits or probabilities, of the entry point's */ \
+                             /* element type */                                                \
+  unsigned vocab;            /* elements per row */                                            \
+  RfInputKind kind;          /* what `input` holds */                                          \
+  const float* temperature;  /* per row */                                                     \
+  const int* topK;           /* per row, 0 = off */                                            \
+  const float* topP;         /* per row, 1 = off */                                            \
+  const float* minP;         /* per row, 0 = off */                                            \
+  const unsigned* seedLo;    /* per row: Philox key */                                         \
+  const unsigned* seedHi;                                                                       \
+  const unsigned* stepLo;    /* per row: decode step */                                        \
+  const unsigned* stepHi;                                                                       \
+  const unsigned* stream;    /* per row: Philox stream */                                      \
+  RfFilterOrder filterOrder; /* how top-k and top-p combine */
+// The draws' outputs, the same in both (after each struct's own filters).
+#define RF_DRAW_OUTPUT_FIELDS                                                  \
+  unsigned samples;      /* draws per row */                                   \
+  int* tokens;           /* out [batch, samples] */                            \
+  unsigned char* valid;  /* out [batch]: an RfRowStatus per row */             \
+  float* rowStats;       /* out [batch, RF_ROW_STATS], or null */
+
 // rf_sample and rf_sample_narrow: every row of a [batch, vocab] matrix sampled in one launch.
-// Per-row arrays hold one element per row.
 struct RfSampleParams {
-  const void* input;           // [batch, vocab] logits or probabilities, of the entry point's element type
-  unsigned vocab;              // elements per row
-  RfInputKind kind;            // what `input` holds
-  const float* temperature;    // per row
-  const int* topK;             // per row, 0 = off
-  const float* topP;           // per row, 1 = off
-  const float* minP;           // per row, 0 = off
-  const unsigned* seedLo;      // per row: Philox key
-  const unsigned* seedHi;      //
-  const unsigned* stepLo;      // per row: decode step
-  const unsigned* stepHi;      //
-  const unsigned* stream;      // per row: Philox stream
-  RfFilterOrder filterOrder;   // how top-k and top-p combine
-  unsigned samples;            // draws per row
-  int* tokens;                 // out [batch, samples]
-  unsigned char* valid;        // out [batch]: an RfRowStatus per row
-  float* rowStats;             // out [batch, RF_ROW_STATS], or null
+  RF_ROW_REQUEST_FIELDS
+  RF_DRAW_OUTPUT_FIELDS
   unsigned parts;              // blocks per row (1: not split)
   void* scratch;               // batch × RF_SPLIT_SCRATCH_BYTES when parts > 1, else null
 };
@@ -197,30 +207,15 @@ enum RfVerdict : unsigned {
 };
 
 // rf_chain: the whole filter chain per row (top-n-sigma, top-k, top-p, min-p, typical-p, XTC),
-// then the draws, the filtered distribution, or speculative verification. Per-row arrays hold
-// one element per row.
+// then the draws, the filtered distribution, or speculative verification. `samples` may be 0
+// (no draws); with `draft` > 0, `tokens` is [batch] (see below).
 struct RfChainParams {
-  const void* input;             // [batch, vocab] logits or probabilities, of the entry point's element type
-  unsigned vocab;                // elements per row
-  RfInputKind kind;              // what `input` holds
-  const float* temperature;      // per row
-  const int* topK;               // per row, 0 = off
-  const float* topP;             // per row, 1 = off
-  const float* minP;             // per row, 0 = off
-  const unsigned* seedLo;        // per row: Philox key
-  const unsigned* seedHi;        //
-  const unsigned* stepLo;        // per row: decode step
-  const unsigned* stepHi;        //
-  const unsigned* stream;        // per row: Philox stream
-  RfFilterOrder filterOrder;     // how top-k and top-p combine
+  RF_ROW_REQUEST_FIELDS
   const float* typicalP;         // per row, 1 = off
   const float* topNSigma;        // per row, 0 = off
   const float* xtcProbability;   // per row, 0 = off
   const float* xtcThreshold;     // per row
-  unsigned samples;              // draws per row (0: none)
-  int* tokens;                   // out [batch, samples] (with draft > 0: [batch], see below)
-  unsigned char* valid;          // out [batch]: an RfRowStatus per row
-  float* rowStats;               // out [batch, RF_ROW_STATS], or null
+  RF_DRAW_OUTPUT_FIELDS
   RfChainOutput output;          // what `values` gets
   float* values;                 // out [batch, vocab], or null when output is NONE
   unsigned draft;                // speculative verification: n draft tokens per verified row, whose

@@ -179,27 +179,40 @@ export interface ParamStruct {
   readonly fields: Readonly<Record<string, FieldType>>;
 }
 
+/**
+ * The fields both sampling structs begin with (`RF_ROW_REQUEST_FIELDS` in kernels/abi.h): the
+ * rows and what they hold, rf_sample's filters, the Philox key and counter.
+ */
+const ROW_REQUEST_FIELDS = {
+  input: 'const void*',
+  vocab: 'unsigned',
+  kind: 'RfInputKind',
+  temperature: 'const float*',
+  topK: 'const int*',
+  topP: 'const float*',
+  minP: 'const float*',
+  seedLo: 'const unsigned*',
+  seedHi: 'const unsigned*',
+  stepLo: 'const unsigned*',
+  stepHi: 'const unsigned*',
+  stream: 'const unsigned*',
+  filterOrder: 'RfFilterOrder',
+} as const satisfies Record<string, FieldType>;
+
+/** The draws' outputs of both sampling structs (`RF_DRAW_OUTPUT_FIELDS` in kernels/abi.h). */
+const DRAW_OUTPUT_FIELDS = {
+  samples: 'unsigned',
+  tokens: 'int*',
+  valid: 'unsigned char*',
+  rowStats: 'float*',
+} as const satisfies Record<string, FieldType>;
+
 /** `RfSampleParams`: rf_sample and rf_sample_narrow. */
 export const SAMPLE_PARAMS = {
   name: 'RfSampleParams',
   fields: {
-    input: 'const void*',
-    vocab: 'unsigned',
-    kind: 'RfInputKind',
-    temperature: 'const float*',
-    topK: 'const int*',
-    topP: 'const float*',
-    minP: 'const float*',
-    seedLo: 'const unsigned*',
-    seedHi: 'const unsigned*',
-    stepLo: 'const unsigned*',
-    stepHi: 'const unsigned*',
-    stream: 'const unsigned*',
-    filterOrder: 'RfFilterOrder',
-    samples: 'unsigned',
-    tokens: 'int*',
-    valid: 'unsigned char*',
-    rowStats: 'float*',
+    ...ROW_REQUEST_FIELDS,
+    ...DRAW_OUTPUT_FIELDS,
     parts: 'unsigned',
     scratch: 'void*',
   },
@@ -306,27 +319,12 @@ export const WIDEN_PARAMS = {
 export const CHAIN_PARAMS = {
   name: 'RfChainParams',
   fields: {
-    input: 'const void*',
-    vocab: 'unsigned',
-    kind: 'RfInputKind',
-    temperature: 'const float*',
-    topK: 'const int*',
-    topP: 'const float*',
-    minP: 'const float*',
-    seedLo: 'const unsigned*',
-    seedHi: 'const unsigned*',
-    stepLo: 'const unsigned*',
-    stepHi: 'const unsigned*',
-    stream: 'const unsigned*',
-    filterOrder: 'RfFilterOrder',
+    ...ROW_REQUEST_FIELDS,
     typicalP: 'const float*',
     topNSigma: 'const float*',
     xtcProbability: 'const float*',
     xtcThreshold: 'const float*',
-    samples: 'unsigned',
-    tokens: 'int*',
-    valid: 'unsigned char*',
-    rowStats: 'float*',
+    ...DRAW_OUTPUT_FIELDS,
     output: 'RfChainOutput',
     values: 'float*',
     draft: 'unsigned',

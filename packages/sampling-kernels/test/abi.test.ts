@@ -17,7 +17,12 @@ import { structLayout } from '../src/param-struct.js';
 
 // kernels/abi.h read as the kernels' compiler reads it: enums, constants and parameter structs.
 const headerPath = join(packageRoot(), 'kernels', 'abi.h');
-const header = readFileSync(headerPath, 'utf8').replace(/\/\/.*$/gm, '');
+// Block comments, then line continuations, then line comments (a line comment cannot end in a
+// continuation inside a macro: abi.h's macros use block comments).
+const header = readFileSync(headerPath, 'utf8')
+  .replace(/\/\*[\s\S]*?\*\//g, ' ')
+  .replace(/\\\n/g, ' ')
+  .replace(/\/\/.*$/gm, '');
 
 interface Header {
   enums: Map<string, { underlying: string; values: Map<string, number> }>;
@@ -42,9 +47,14 @@ function parseHeader(text: string): Header {
   const constants: Header['constants'] = new Map();
   for (const m of text.matchAll(/constexpr\s+unsigned\s+(\w+)\s*=\s*(\d+)\s*;/g))
     constants.set(m[1]!, Number(m[2]));
+  // Field-list macros (`#define NAME fields…`, one line once continuations are joined), expanded
+  // where a struct names them.
+  const macros = new Map<string, string>();
+  for (const m of text.matchAll(/^#define\s+(\w+)\s+(.*)$/gm)) macros.set(m[1]!, m[2]!);
+  const expand = (body: string) => body.replace(/\b[A-Z][A-Z0-9_]*\b/g, (name) => macros.get(name) ?? name);
   const structs: Header['structs'] = new Map();
   for (const m of text.matchAll(/struct\s+(\w+)\s*\{([^}]*)\};/g)) {
-    const fields = m[2]!
+    const fields = expand(m[2]!)
       .split(';')
       .map((f) => f.trim().replace(/\s+/g, ' '))
       .filter(Boolean)
@@ -55,11 +65,12 @@ function parseHeader(text: string): Header {
       });
     structs.set(m[1]!, fields);
   }
-  // Everything at the top level must be one of the three shapes.
+  // Everything at the top level must be one of the four shapes.
   const rest = text
     .replace(/enum\s+\w+\s*:[^{]*\{[^}]*\};/g, '')
     .replace(/constexpr\s+unsigned\s+\w+\s*=\s*\d+\s*;/g, '')
     .replace(/struct\s+\w+\s*\{[^}]*\};/g, '')
+    .replace(/^#define\s+\w+\s+.*$/gm, '')
     .replace('#pragma once', '')
     .trim();
   if (rest !== '') throw new Error(`abi.h: cannot read '${rest.slice(0, 80)}'`);
