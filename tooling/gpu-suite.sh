@@ -10,6 +10,9 @@
 #   chain     filter chain: distributions, verify flags, chi-square (~120)
 #   chain32   filter-chain agreement at 32000 (~200)     chain151 the same at 151936 (~500)
 #   multi     the multi-GPU file (on nvidia-h200-x2)      bench    `rocmforge bench --backend gpu`, σ = 3 and 1 (~90)
+#   variants  per kernel-source variant packed by tooling/gpu-variants.sh (and main's sources, both
+#             compiled by NVRTC): `core` tests and the bench cells of $VARIANT_SHAPES × $VARIANT_MODES
+#             (~100 a variant)
 #   agree     every CPU-agreement case above (agree32 … chain151, 71 tests) at once in 16 vitest
 #             processes, one per core of the GPU machine: the CPU references are the time, and
 #             run one after another they take ~2000 s, more than a session's device time
@@ -65,6 +68,22 @@ for part in "$@"; do
         --modes plain,top-k,top-p,min-p,top-k+top-p --json "$out/bench-h200.json" --chart "$out/bench-h200.svg" \
         > "$out/bench.log" 2>&1
       echo "bench: exit $? in $((SECONDS - local_start)) s" ;;
+    variants)
+      shapes=${VARIANT_SHAPES:-1x4096,1x151936,32x151936,128x151936,512x151936,10000x32000}
+      modes=${VARIANT_MODES:-plain,top-k,top-p,top-k+top-p}
+      for dir in main .gpu/variants/*/; do
+        [ "$dir" = main ] || [ -d "$dir" ] || continue
+        name=$(basename "$dir")
+        if [ "$dir" = main ]; then env=(ROCMFORGE_KERNELS_JIT=1); else env=(ROCMFORGE_KERNELS_DIR="$PWD/$dir"); fi
+        (
+          export "${env[@]}" ROCMFORGE_CACHE_DIR=/tmp/rf-jit
+          start=$SECONDS
+          timeout 300 node .gpu/cli/dist/cli.mjs bench --backend gpu --sigmas 3 --shapes "$shapes" \
+            --modes "$modes" --dtype "${VARIANT_DTYPES:-float32}" --json "$out/bench-$name.json" > "$out/bench-$name.log" 2>&1
+          echo "bench $name: exit $? in $((SECONDS - start)) s"
+          run "core-$name" 200 packages/sampling-kernels
+        )
+      done ;;
     all) sed -n '/^# Parts/,/^source/p' "$0" | sed '$d' ;;
     *) echo "unknown part '$part' (bash tooling/gpu-suite.sh all lists them)" >&2; exit 2 ;;
   esac

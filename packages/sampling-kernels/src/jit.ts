@@ -7,9 +7,22 @@ import type { KernelSourceName } from './abi.js';
 import { packageRoot } from './manifest.js';
 import { BLOCK_THREADS, NARROW_BLOCK_THREADS } from './signatures.js';
 
-/** `ROCMFORGE_KERNELS_JIT=1` forces run-time compilation even where a prebuilt binary exists. */
+/**
+ * `ROCMFORGE_KERNELS_JIT=1` forces run-time compilation even where a prebuilt binary exists; so
+ * does `ROCMFORGE_KERNELS_DIR` (the prebuilt binaries are of the package's own sources).
+ */
 export function jitForced(): boolean {
-  return process.env.ROCMFORGE_KERNELS_JIT === '1';
+  return process.env.ROCMFORGE_KERNELS_JIT === '1' || kernelsDirectoryOverride() !== undefined;
+}
+
+/**
+ * `ROCMFORGE_KERNELS_DIR`: a directory of kernel sources (`*.hip`, `*.h`) compiled at run time
+ * instead of the package's kernels/ — for kernel development, to measure variants of the
+ * sources side by side in one process or machine (docs/DEVELOPING.md, "Kernel variants").
+ */
+function kernelsDirectoryOverride(): string | undefined {
+  const dir = process.env.ROCMFORGE_KERNELS_DIR;
+  return dir === undefined || dir === '' ? undefined : dir;
 }
 
 /** Where compiled kernels are cached: `ROCMFORGE_CACHE_DIR`, else `$XDG_CACHE_HOME/rocmforge`, else ~/.cache/rocmforge. */
@@ -22,7 +35,7 @@ export function cacheDirectory(): string {
 
 /**
  * The shipped kernel sources: one source file (kernels/`source`.hip, default sampling.hip) and the
- * headers, with the hash of every source and header.
+ * headers, with the hash of every source and header (from `ROCMFORGE_KERNELS_DIR` when set).
  */
 export function kernelSources(source: KernelSourceName = 'sampling'): {
   /** The source file's text. */
@@ -32,7 +45,7 @@ export function kernelSources(source: KernelSourceName = 'sampling'): {
   /** SHA-256 of every source and header: the key of the compiled-kernel cache and the manifest. */
   hash: string;
 } {
-  const dir = join(packageRoot(), 'kernels');
+  const dir = kernelsDirectoryOverride() ?? join(packageRoot(), 'kernels');
   const files = readdirSync(dir)
     .filter((f) => /\.(hip|h)$/.test(f))
     .sort();

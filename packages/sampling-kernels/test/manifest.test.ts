@@ -1,8 +1,16 @@
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KERNEL_PARAMS, KERNEL_SOURCES, type KernelName, kernelSource } from '../src/abi.js';
-import { KERNEL_SIGNATURES, kernelSources, packageRoot, prebuiltFor, readManifest } from '../src/index.js';
+import {
+  jitForced,
+  KERNEL_SIGNATURES,
+  kernelSources,
+  packageRoot,
+  prebuiltFor,
+  readManifest,
+} from '../src/index.js';
 
 const sources = Object.fromEntries(
   KERNEL_SOURCES.map((name) => [name, readFileSync(join(packageRoot(), 'kernels', `${name}.hip`), 'utf8')]),
@@ -107,5 +115,25 @@ describe('kernel manifest and signatures', () => {
     expect(hash).toMatch(/^[0-9a-f]{16}$/);
     for (const text of Object.values(sources))
       for (const include of text.matchAll(/#include "([^"]+)"/g)) expect(headers[include[1]!]).toBeDefined();
+  });
+
+  it('ROCMFORGE_KERNELS_DIR: a variant of the sources, compiled at run time, hashed as itself', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rf-kernels-'));
+    const before = process.env.ROCMFORGE_KERNELS_DIR;
+    try {
+      cpSync(join(packageRoot(), 'kernels'), dir, { recursive: true });
+      process.env.ROCMFORGE_KERNELS_DIR = dir;
+      // A copy: the same sources, the same hash; the prebuilt binaries are not used for it.
+      expect(kernelSources().hash).toBe(readManifest()!.sourceHash);
+      expect(jitForced()).toBe(true);
+      writeFileSync(join(dir, 'select.h'), `${readFileSync(join(dir, 'select.h'), 'utf8')}\n// a variant\n`);
+      expect(kernelSources().hash).not.toBe(readManifest()!.sourceHash);
+      expect(kernelSources().headers['select.h']).toMatch(/a variant/);
+    } finally {
+      if (before === undefined) delete process.env.ROCMFORGE_KERNELS_DIR;
+      else process.env.ROCMFORGE_KERNELS_DIR = before;
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(kernelSources().hash).toBe(readManifest()!.sourceHash);
   });
 });
