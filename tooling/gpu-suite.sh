@@ -14,9 +14,9 @@
 #             compiled by NVRTC): `core` tests and the bench cells of $VARIANT_SHAPES × $VARIANT_MODES
 #             (~100 a variant)
 #   agree     every CPU-agreement case above (agree32 … chain151, 71 tests) at once in 16 vitest
-#             processes, one per core of the GPU machine: the CPU references are the time, and
-#             run one after another they take ~2000 s, more than a session's device time
-#             (predicted ~300 s; first written 2026-12-01, not yet run)
+#             processes, a round-robin share each (ROCMFORGE_AGREEMENT_SHARD), one per core of the
+#             GPU machine: the CPU references are the time, and one after another they take
+#             ~2000 s, more than a session's device time (predicted ~300 s; not yet run)
 source tooling/gpu-run.sh
 out=${OUT:-.}
 sampler=packages/sampler/test
@@ -46,20 +46,12 @@ for part in "$@"; do
     chain151) run chain151 580 $sampler/chain-calls.gpu.test.ts -t 'agrees with the CPU .* vocab 151936' ;;
     multi) run multi 400 $sampler/multi-gpu-sampler.gpu.test.ts ;;
     agree)
-      # Shards by test name (each of the 71 cases in exactly one), all in the background.
-      g1='(plain|top-k 50|top-p 0\.9|top-p 0\.8 \+ min-p 0\.02, T 1\.7|top-p 0\.95, T 0\.4)$'
-      g2='(min-p 0\.1|top-k 50 \+ top-p 0\.9|top-k 50 \+ top-p 0\.9, joint|top-k 2000|top-k 2000 \+ top-p 0\.95)$'
-      s=$sampler/gpu-sampler.gpu.test.ts
-      c=$sampler/chain-calls.gpu.test.ts
-      for d in float32 float16 bfloat16; do
-        run "agree-32000-$d" 560 "$s" -t "agrees with the CPU .* vocab 32000, $d:" &
-        run "agree-151936-$d-a" 560 "$s" -t "vocab 151936, $d: $g1" &
-        run "agree-151936-$d-b" 560 "$s" -t "vocab 151936, $d: $g2" &
-      done
-      run chain-32000-float32 560 "$c" -t 'agrees with the CPU .* vocab 32000, float32:' &
-      run chain-32000-bfloat16 560 "$c" -t 'agrees with the CPU .* vocab 32000, bfloat16:' &
-      for m in 'typical-p' 'top-n-sigma 1$' 'XTC' 'top-k 50 \+' 'top-n-sigma 2'; do
-        run "chain-151936-$(printf '%s' "$m" | tr -cd 'a-zA-Z0-9-')" 560 "$c" -t "vocab 151936, float32: $m" &
+      # ROCMFORGE_AGREEMENT_SHARD=i/n: each process takes every n-th case (tooling/gpu-test.ts).
+      for i in $(seq 0 15); do
+        (
+          export ROCMFORGE_AGREEMENT_SHARD=$i/16
+          run "agree-$i" 560 $sampler/gpu-sampler.gpu.test.ts $sampler/chain-calls.gpu.test.ts -t 'agrees with the CPU'
+        ) &
       done
       wait ;;
     bench)
