@@ -124,11 +124,11 @@ struct FloatPayload {
 // sorting them: with c = ⌈k / warps⌉, each warp ranks its lanes' maxima by shuffles (larger
 // first, then lower lane) and offers its c largest; the k-th largest of the offers (ranked the
 // same way by the threads holding them, warps × c ≤ B of them) is the bound. The offers are
-// distinct elements of the row, so k of them are at or above it. Within a warp's c of the
-// exact k-th largest thread maximum (that one's k largest all among the offers when no warp
-// holds more than c of them), at one shuffle loop and two barriers where a bitonic sort of the
-// B maxima took dozens: the sort was most of a one-row call's top-k time (docs/PERFORMANCE.md,
-// version 9). Lanes that saw no valid element offer -Infinity, which can only lower the bound
+// distinct elements of the row, so k of them are at or above it. It is the k-th largest thread
+// maximum itself when no warp holds more than c of the k largest, and lower (more candidates,
+// never a wrong threshold) otherwise; one shuffle loop and two barriers where a bitonic sort of
+// the B maxima took dozens: the sort was most of a one-row call's top-k time
+// (docs/PERFORMANCE.md, version 9). Lanes that saw no valid element offer -Infinity, which can only lower the bound
 // (more candidates; the caller checks the buffer for overflow). `scratch` holds B floats.
 template <int B>
 __device__ float kth_largest_bound(float mine, int k, float* scratch) {
