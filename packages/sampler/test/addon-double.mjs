@@ -33,8 +33,9 @@ function bytesOf(memory) {
  * cannot map host memory does (a driver error: code ERR_HIP_DRIVER). `options.kernel:
  * 'statuses'` has the simulated kernel write the row statuses only (for a benchmark of the
  * host path, where the simulation's own time should be next to nothing).
- * Returns `native` (the addon), `counts` (calls by name; clear it at will) and `mapped` (the
- * host ranges registered mapped, with their device addresses).
+ * Returns `native` (the addon), `counts` (calls by name; clear it at will), `mapped` (the
+ * host ranges registered mapped, with their device addresses) and `launches` (kernel name,
+ * blocks and threads per block of every launch).
  */
 export function addonDouble(options = {}) {
   const counts = new Map();
@@ -65,6 +66,8 @@ export function addonDouble(options = {}) {
     });
   const u64 = (args, offset) => new DataView(args.buffer, args.byteOffset).getBigUint64(offset, true);
   const u32 = (args, offset) => new DataView(args.buffer, args.byteOffset).getUint32(offset, true);
+  /** Every launch: the kernel's name, blocks (x) and threads per block (x). */
+  const launches = [];
   const simulateSample = (name, dims, args, argOffsets) => {
     const fields = KERNEL_SIGNATURES[name].fields;
     const field = (n) => argOffsets[fields.findIndex((f) => f.name === n)];
@@ -154,6 +157,8 @@ export function addonDouble(options = {}) {
     setFunctionAttribute: () => {},
     launch: (fn, dims, _stream, args, argOffsets) => {
       const name = functions.get(fn);
+      // (Not in the host-path benchmark's mode: a list growing by a call's worth each call.)
+      if (options.kernel !== 'statuses') launches.push({ name, grid: dims[0], block: dims[3] });
       if (name?.startsWith('rf_sample')) simulateSample(name, dims, args, argOffsets);
     },
   };
@@ -164,5 +169,5 @@ export function addonDouble(options = {}) {
       return fn(...args);
     };
   }
-  return { native, counts, mapped };
+  return { native, counts, mapped, launches };
 }

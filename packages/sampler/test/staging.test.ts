@@ -14,7 +14,12 @@ import { addonDouble } from './addon-double.mjs';
 // back), the others copy back, and either way each call's tokens are its own. The double's
 // kernel gives each row the token (seedLo + stepLo + draw) mod vocab, read from wherever the
 // parameters lie.
-type Double = { native: unknown; counts: Map<string, number>; mapped: unknown[] };
+type Double = {
+  native: unknown;
+  counts: Map<string, number>;
+  mapped: unknown[];
+  launches: Array<{ name: string; grid: number; block: number }>;
+};
 
 const opened: GpuSampler[] = [];
 afterEach(() => {
@@ -168,5 +173,43 @@ describe('the staging block', () => {
     expect(double.mapped.length).toBe(1);
     sampler.dispose();
     expect(double.mapped.length).toBe(0);
+  });
+});
+
+// Which sampling kernel a call launches, with how many blocks of how many threads
+// (SamplingKernels.sampleParts / sampleNarrow, docs/GPU_SAMPLER.md "Performance
+// characteristics"), on the double's H200 of 132 multiprocessors.
+describe('the kernel and blocks of a call', () => {
+  it.each([
+    // Rows of ≤ 8192 elements: never split, the 256-thread kernel at every batch.
+    ['1 × 4096', 1, 4096, 'float32', 'rf_sample_narrow', 1, 256],
+    ['40 × 8192', 40, 8192, 'float32', 'rf_sample_narrow', 40, 256],
+    ['1 × 4096 bfloat16', 1, 4096, 'bfloat16', 'rf_sample_narrow_bf16', 1, 256],
+    // Larger rows: split over ⌊132 / batch⌋ blocks of ≥ 2048 elements while that is 2 or more.
+    ['1 × 151936', 1, 151_936, 'float32', 'rf_sample', 75, 1024],
+    ['32 × 151936', 32, 151_936, 'float32', 'rf_sample', 128, 1024],
+    ['1 × 8193', 1, 8193, 'float32', 'rf_sample', 5, 1024],
+    // A row per block from half the multiprocessors on; narrow blocks from two rows per one.
+    ['128 × 151936', 128, 151_936, 'float32', 'rf_sample', 128, 1024],
+    ['300 × 32000', 300, 32_000, 'float32', 'rf_sample_narrow', 300, 256],
+  ] as const)('%s', (_what, batch, vocab, dtype, name, grid, block) => {
+    const double = addonDouble() as Double;
+    const sampler = samplerOver(double);
+    const values = new Float32Array(batch * vocab);
+    const input =
+      dtype === 'float32'
+        ? sampler.device.upload(values)
+        : sampler.device.upload(new Uint16Array(batch * vocab));
+    const request: SampleRequest<typeof input> = {
+      logits: input,
+      shape: [batch, vocab],
+      topK: 50,
+      topP: 0.9,
+      seed: 1,
+    };
+    if (dtype !== 'float32') request.dtype = dtype;
+    double.launches.length = 0;
+    sampler.sample(request);
+    expect(double.launches.filter((l) => l.name.startsWith('rf_sample'))).toEqual([{ name, grid, block }]);
   });
 });
