@@ -97,19 +97,23 @@ export function structPacker(struct: ParamStruct): KernelArgPacker {
 /**
  * Writes the launch arguments of `struct` from `values` into `packer` (made by
  * {@link structPacker}): what {@link structArgs} gives, with the same checks and errors, packed
- * without a {@link KernelArg} per field. `onRegion` sees every device region given.
+ * without a {@link KernelArg} per field. `onRegion` sees every device region given. Fields
+ * missing from `values` are taken from `rows` when given (a sampling launch's per-row parameter
+ * arrays, named as the struct's fields).
  */
 export function writeStructArgs<S extends ParamStruct>(
   struct: S,
   values: StructValues<S>,
   packer: KernelArgPacker,
   onRegion: (region: DeviceRegion) => void,
+  rows?: object,
 ): void {
   const given = values as Record<string, unknown>;
+  const fromRows = rows as Readonly<Record<string, unknown>> | undefined;
   const fields = structLayout(struct).fields;
   for (let i = 0; i < fields.length; i++) {
     const field = fields[i]!;
-    const value = fieldValue(struct, field, given[field.name]);
+    const value = fieldValue(struct, field, given[field.name] ?? fromRows?.[field.name]);
     if (typeof value === 'object') onRegion(value);
     packer.write(i, value);
   }

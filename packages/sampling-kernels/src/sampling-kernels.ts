@@ -24,6 +24,7 @@ import {
   MAX_ROW_PARTS,
   MAX_TOP_LOGPROBS,
   ROW_STATS,
+  type RowParameterName,
   SPLIT_SCRATCH_BYTES,
 } from './abi.js';
 import type { AdjustmentTable } from './adjustment-table.js';
@@ -33,6 +34,10 @@ import { compileForDevice, jitForced } from './jit.js';
 import { prebuiltFor, readManifest } from './manifest.js';
 import { type StructValues, structPacker, writeStructArgs } from './param-struct.js';
 import type { RowParameterBuffers } from './row-parameters.js';
+
+/** The kernels whose structs begin with the per-row request (RF_ROW_REQUEST_FIELDS). */
+type RowKernelName = Extract<KernelName, `rf_sample${string}` | `rf_chain${string}`>;
+
 import {
   BLOCK_THREADS,
   MIN_PART_ELEMENTS,
@@ -212,6 +217,7 @@ export class SamplingKernels {
     block: number,
     values: StructValues<(typeof KERNEL_PARAMS)[N]>,
     stream?: Stream,
+    rows?: RowParameterBuffers,
   ): void {
     const struct = KERNEL_PARAMS[name];
     let packer = this.#packers.get(name);
@@ -219,13 +225,28 @@ export class SamplingKernels {
       packer = structPacker(struct);
       this.#packers.set(name, packer);
     }
-    writeStructArgs(struct, values, packer, this.#checkRegion);
+    writeStructArgs(struct, values, packer, this.#checkRegion, rows);
     const kernel = this.kernel(name);
     this.#launchOptions.grid = grid;
     this.#launchOptions.block = block;
     this.#launchOptions.stream = stream;
     this.#launchOptions.packer = packer;
     kernel.launchPacked(this.#launchOptions);
+  }
+
+  /**
+   * A launch of rf_sample or rf_chain: the struct's per-row parameter arrays (ROW_PARAMETERS)
+   * come from `rows` by name, the other fields from `values`.
+   */
+  #launchRows<N extends RowKernelName>(
+    name: N,
+    grid: number,
+    block: number,
+    rows: RowParameterBuffers,
+    values: Omit<StructValues<(typeof KERNEL_PARAMS)[N]>, RowParameterName>,
+    stream?: Stream,
+  ): void {
+    this.#launch(name, grid, block, values as StructValues<(typeof KERNEL_PARAMS)[N]>, stream, rows);
   }
 
   /** Throws when a region that names its device names another device than the kernels'. */
@@ -285,24 +306,16 @@ export class SamplingKernels {
       ? launch.input.address + BigInt(launch.inputOffset)
       : launch.input.address;
     const narrow = this.sampleNarrow(batch, parts, vocab);
-    this.#launch(
+    this.#launchRows(
       `${narrow ? 'rf_sample_narrow' : 'rf_sample'}${ELEMENT_SUFFIX[dtype]}`,
       batch * parts,
       narrow ? NARROW_BLOCK_THREADS : BLOCK_THREADS,
+      p,
       {
         input,
         vocab,
         kind: launch.kind,
         // Named one by one: a spread inside a literal takes V8's slow path (~1 µs a launch).
-        temperature: p.temperature,
-        topK: p.topK,
-        topP: p.topP,
-        minP: p.minP,
-        seedLo: p.seedLo,
-        seedHi: p.seedHi,
-        stepLo: p.stepLo,
-        stepHi: p.stepHi,
-        stream: p.stream,
         filterOrder: launch.filterOrder,
         samples,
         tokens: launch.tokens,
@@ -351,23 +364,15 @@ export class SamplingKernels {
       need(verify.verdicts, batch, 'verdicts');
     }
     const narrow = this.sampleNarrow(batch);
-    this.#launch(
+    this.#launchRows(
       `${narrow ? 'rf_chain_narrow' : 'rf_chain'}${ELEMENT_SUFFIX[dtype]}`,
       batch,
       narrow ? NARROW_BLOCK_THREADS : BLOCK_THREADS,
+      p,
       {
         input: launch.input,
         vocab,
         kind: launch.kind,
-        temperature: p.temperature,
-        topK: p.topK,
-        topP: p.topP,
-        minP: p.minP,
-        seedLo: p.seedLo,
-        seedHi: p.seedHi,
-        stepLo: p.stepLo,
-        stepHi: p.stepHi,
-        stream: p.stream,
         filterOrder: launch.filterOrder,
         typicalP: f.typicalP,
         topNSigma: f.topNSigma,
