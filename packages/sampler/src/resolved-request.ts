@@ -1,4 +1,12 @@
-import type { ExtraFilters, HostValues, ResolvedRequest, RowAdjustments, SampleResult } from './request.js';
+import { SamplerInputError } from './errors.js';
+import type {
+  DistributionResult,
+  ExtraFilters,
+  HostValues,
+  ResolvedRequest,
+  RowAdjustments,
+  SampleResult,
+} from './request.js';
 
 /** The arrays of a result for `request`, to be filled: tokens, flags and the log-probabilities asked for. */
 export function allocateResult(
@@ -19,6 +27,29 @@ export function allocateResult(
     result.topLogprobs = { n, tokens: new Int32Array(batch * n), logprobs: new Float32Array(batch * n) };
   }
   return result;
+}
+
+/**
+ * Refuses what a filtered distribution (filteredProbs, maskedLogits) cannot give: it draws
+ * nothing, so no more than one draw and no log-probabilities.
+ */
+export function checkDistributionRequest(
+  request: Pick<ResolvedRequest<unknown>, 'samples' | 'logprobs'>,
+): void {
+  if (request.samples !== 1)
+    throw new SamplerInputError('samples', '1 (a distribution draws nothing)', request.samples);
+  if (request.logprobs) throw new SamplerInputError('logprobs', 'none (a distribution draws nothing)', true);
+}
+
+/** The arrays of a filtered distribution of `batch` rows of `vocab`, to be filled. */
+export function allocateDistribution({ batch, vocab }: { batch: number; vocab: number }): DistributionResult {
+  return {
+    values: new Float32Array(batch * vocab),
+    valid: new Uint8Array(batch),
+    status: new Uint8Array(batch),
+    batch,
+    vocab,
+  };
 }
 
 /** Whether any row of [first, end) has a bias, or a penalty with a history for it to act on. */

@@ -12,7 +12,7 @@ import type {
   VerifyRequest,
   VerifyResult,
 } from '../request.js';
-import { allocateResult } from '../resolved-request.js';
+import { allocateDistribution, allocateResult, checkDistributionRequest } from '../resolved-request.js';
 import { RowStatus, rowStatusError } from '../row-status.js';
 import type { ResolvedSampler } from '../sampler.js';
 import { resolveVerifyRequest } from '../verify-request.js';
@@ -170,18 +170,9 @@ export class CpuSampler implements ResolvedSampler<HostValues> {
   }
 
   #distribution(request: ResolvedRequest, as: 'probs' | 'logits'): DistributionResult {
-    if (request.samples !== 1)
-      throw new SamplerInputError('samples', '1 (a distribution draws nothing)', request.samples);
-    if (request.logprobs)
-      throw new SamplerInputError('logprobs', 'none (a distribution draws nothing)', true);
+    checkDistributionRequest(request);
     const { batch, vocab } = request;
-    const result: DistributionResult = {
-      values: new Float32Array(batch * vocab),
-      valid: new Uint8Array(batch),
-      status: new Uint8Array(batch),
-      batch,
-      vocab,
-    };
+    const result = allocateDistribution(request);
     for (let row = 0; row < batch; row++) {
       const out = result.values.subarray(row * vocab, (row + 1) * vocab);
       let status: number;

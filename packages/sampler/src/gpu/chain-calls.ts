@@ -1,6 +1,7 @@
 import { SamplerInputError } from '../errors.js';
 import type { DeviceInput } from '../input.js';
 import type { DistributionResult, HostValues, ResolvedRequest, VerifyResult } from '../request.js';
+import { checkDistributionRequest } from '../resolved-request.js';
 import { RowStatus, rowStatusError } from '../row-status.js';
 import type { ResolvedVerifyRequest } from '../verify-request.js';
 import type { ChainMethod, ChunkContext } from './chunk-launch.js';
@@ -21,9 +22,7 @@ export function enqueueDistribution(
   request: ResolvedRequest<HostValues | DeviceInput>,
   as: 'probs' | 'logits',
 ): () => DistributionResult {
-  if (request.samples !== 1)
-    throw new SamplerInputError('samples', '1 (a distribution draws nothing)', request.samples);
-  if (request.logprobs) throw new SamplerInputError('logprobs', 'none (a distribution draws nothing)', true);
+  checkDistributionRequest(request);
   const { batch, vocab } = request;
   const values = context.workspace.get('values', batch * vocab * 4);
   const pending = enqueueCall(context, staging, { ...request, samples: 0 }, { output: as, values });

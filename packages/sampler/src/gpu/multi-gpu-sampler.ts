@@ -11,7 +11,7 @@ import type {
   VerifyRequest,
   VerifyResult,
 } from '../request.js';
-import { allocateResult, sliceRows } from '../resolved-request.js';
+import { allocateDistribution, allocateResult, sliceRows } from '../resolved-request.js';
 import { rowStatusError } from '../row-status.js';
 import type { ResolvedSampler } from '../sampler.js';
 import { type ResolvedVerifyRequest, resolveVerifyRequest } from '../verify-request.js';
@@ -228,14 +228,8 @@ export class MultiGpuSampler implements ResolvedSampler<HostValues> {
     const resolved = this.resolve(request);
     const plan = this.#plan(resolved);
     const waits = plan.map(({ sampler, request: part }) => sampler.enqueueDistribution(part, as));
-    const { batch, vocab } = resolved;
-    const result: DistributionResult = {
-      values: new Float32Array(batch * vocab),
-      valid: new Uint8Array(batch),
-      status: new Uint8Array(batch),
-      batch,
-      vocab,
-    };
+    const { vocab } = resolved;
+    const result = allocateDistribution(resolved);
     plan.forEach(({ first }, i) => {
       const part = waits[i]!();
       result.values.set(part.values, first * vocab);
