@@ -61,19 +61,30 @@ for part in "$@"; do
         > "$out/bench.log" 2>&1
       echo "bench: exit $? in $((SECONDS - local_start)) s" ;;
     variants)
+      # Each variant's `core` tests at once (NVRTC compiles on the CPU; one cache for all, keyed by
+      # source hash), then the benches one after another on the then idle GPU (compiled modules
+      # from the cache). A variant folder's ENV file (VAR=value lines) is exported for it alone.
       shapes=${VARIANT_SHAPES:-1x4096,1x151936,32x151936,128x151936,512x151936,10000x32000}
       modes=${VARIANT_MODES:-plain,top-k,top-p,top-k+top-p}
-      for dir in main .gpu/variants/*/; do
-        [ "$dir" = main ] || [ -d "$dir" ] || continue
+      variant_env() {  # DIR: the exports of one variant
+        if [ "$1" = main ]; then echo ROCMFORGE_KERNELS_JIT=1; else echo "ROCMFORGE_KERNELS_DIR=$PWD/$1"; fi
+        [ ! -f "$1/ENV" ] || grep -E '^[A-Z_]+=' "$1/ENV"
+      }
+      dirs=(main)
+      for dir in .gpu/variants/*/; do [ -d "$dir" ] && dirs+=("${dir%/}"); done
+      for dir in "${dirs[@]}"; do
+        ( mapfile -t env < <(variant_env "$dir"); export "${env[@]}" ROCMFORGE_CACHE_DIR=/tmp/rf-jit
+          run "core-$(basename "$dir")" 400 packages/sampling-kernels ) &
+      done
+      wait
+      for dir in "${dirs[@]}"; do
         name=$(basename "$dir")
-        if [ "$dir" = main ]; then env=(ROCMFORGE_KERNELS_JIT=1); else env=(ROCMFORGE_KERNELS_DIR="$PWD/$dir"); fi
         (
-          export "${env[@]}" ROCMFORGE_CACHE_DIR=/tmp/rf-jit
+          mapfile -t env < <(variant_env "$dir"); export "${env[@]}" ROCMFORGE_CACHE_DIR=/tmp/rf-jit
           start=$SECONDS
           timeout 300 node .gpu/cli/dist/cli.mjs bench --backend gpu --sigmas 3 --shapes "$shapes" \
             --modes "$modes" --dtype "${VARIANT_DTYPES:-float32}" --json "$out/bench-$name.json" > "$out/bench-$name.log" 2>&1
-          echo "bench $name: exit $? in $((SECONDS - start)) s"
-          run "core-$name" 200 packages/sampling-kernels
+          echo "bench $name (${env[*]}): exit $? in $((SECONDS - start)) s"
         )
       done ;;
     all) sed -n '/^# Parts/,/^source/p' "$0" | sed '$d' ;;
