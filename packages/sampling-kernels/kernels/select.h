@@ -158,6 +158,22 @@ __device__ float kth_largest_bound(float mine, int k, float* scratch) {
   return bound;
 }
 
+// A split row's histogram: each block adds its non-zero bins to the row's copy in device memory
+// (`row`, cleared before the launch's first row barrier), the blocks meet, and each reads the
+// sums back into its own counters. Called after a barrier that follows the block's adds; the
+// caller's next barrier orders the read-back.
+template <int B, unsigned G>
+__device__ void merge_row_histogram(SplitCounters& counters, unsigned long long* row, unsigned bins,
+                                    RowPart<B, G>& rp, int* timedOut) {
+  for (unsigned d = threadIdx.x; d < bins; d += B) {
+    const unsigned long long h = counters[d];
+    if (h != 0) atomicAdd(&row[d], h);
+  }
+  rp.sync(timedOut);
+  const volatile unsigned long long* merged = row;
+  for (unsigned d = threadIdx.x; d < bins; d += B) counters.set(d, merged[d]);
+}
+
 // Radix select over the ordered keys of the row's candidates (those passing `candidate`): the
 // value v such that the weight of candidates above v is below the target and the weight of
 // those ≥ v reaches it. Weights are counts (`weigh` returns 1) or fixed-point masses: integers,
@@ -205,14 +221,7 @@ __device__ float radix_select(const T* x, RowPart<B, Vector<T>::N>& rp, int* tim
     }
     if (rp.parts > 1) {
       __syncthreads();
-      unsigned long long* shared = rp.scratch->histogram[slot + round];
-      for (unsigned d = threadIdx.x; d < bins; d += B) {
-        const unsigned long long h = s.counters[d];
-        if (h != 0) atomicAdd(&shared[d], h);
-      }
-      rp.sync(timedOut);
-      const volatile unsigned long long* merged = shared;
-      for (unsigned d = threadIdx.x; d < bins; d += B) s.counters.set(d, merged[d]);
+      merge_row_histogram(s.counters, rp.scratch->histogram[slot + round], bins, rp, timedOut);
     }
     __syncthreads();
     // A complete buffer serves the last round.

@@ -60,11 +60,15 @@ struct SpreadHistogram {
 
 // Gathers the elements of weight > 0 in level-1 bin `coarseBin` (and, at level 2, fine bin
 // `fineBin`), and sums the kept weights of the elements above the bin (all of them above the
-// threshold): per thread, in the order of warp_for_each, as the kept-total pass would.
+// threshold): per thread, in the order of warp_for_each, as the kept-total pass would. The bin's
+// elements go to a candidate buffer's entries and counter: the block's in shared memory, or for a
+// split row the row's in device memory.
 struct SpreadGather {
   SpreadBins bins;
   KeptWeight keptAbove;  // threshold -Infinity: min-p alone decides
-  CandidateBuffer* buffer;
+  unsigned* count;
+  float* value;
+  int* index;
   bool fineLevel;
   unsigned coarseBin;
   unsigned fineBin;
@@ -76,30 +80,11 @@ struct SpreadGather {
       const unsigned f = fineLevel ? bins.fine(v, c) : 0u;
       if (f > fineBin) return;
       if (f == fineBin) {
-        if (bins.fixed(v) != 0) gather(buffer, v, i);
+        if (bins.fixed(v) != 0) gather_into(count, value, index, v, i);
         return;
       }
     }
     sum += keptAbove(v);
-  }
-};
-// The same for a split row: the bin's elements go to the row's buffer in device memory.
-struct SpreadGatherToRow {
-  SpreadGather pick;
-  unsigned* count;
-  RowScratch* scratch;
-  __device__ __forceinline__ void operator()(float v, unsigned i) {
-    const unsigned c = pick.bins.coarse(v);
-    if (c > pick.coarseBin) return;
-    if (c == pick.coarseBin) {
-      const unsigned f = pick.fineLevel ? pick.bins.fine(v, c) : 0u;
-      if (f > pick.fineBin) return;
-      if (f == pick.fineBin) {
-        if (pick.bins.fixed(v) != 0) gather_into(count, scratch->candValue, scratch->candIndex, v, i);
-        return;
-      }
-    }
-    pick.sum += pick.keptAbove(v);
   }
 };
 
@@ -172,14 +157,7 @@ __device__ bool spread_top_p(const T* x, unsigned a, unsigned b, const FixedWeig
     warp_for_each<LoadsInFlight<B>::value>(x, a, b, add);
     __syncthreads();
     if (split) {
-      unsigned long long* row = rp.scratch->histogram[level];
-      for (unsigned d = threadIdx.x; d < HISTOGRAM_BINS; d += B) {
-        const unsigned long long h = s.counters[d];
-        if (h != 0) atomicAdd(&row[d], h);
-      }
-      rp.sync(timedOut);
-      const volatile unsigned long long* merged = row;
-      for (unsigned d = threadIdx.x; d < HISTOGRAM_BINS; d += B) s.counters.set(d, merged[d]);
+      merge_row_histogram(s.counters, rp.scratch->histogram[level], HISTOGRAM_BINS, rp, timedOut);
       __syncthreads();
     }
     unsigned long long want = remaining;
@@ -199,8 +177,8 @@ __device__ bool spread_top_p(const T* x, unsigned a, unsigned b, const FixedWeig
     if (fineLevel) fineBin = bin; else coarseBin = bin;
     if (threadIdx.x == 0) cand.count = 0;
     __syncthreads();
-    SpreadGather pick = {bins, keptAbove, &cand, fineLevel, coarseBin, fineBin, 0.0f};
     if (!split) {
+      SpreadGather pick = {bins, keptAbove, &cand.count, cand.value, cand.index, fineLevel, coarseBin, fineBin, 0.0f};
       warp_for_each<LoadsInFlight<B>::value>(x, a, b, pick);
       *aboveSum = pick.sum;
       __syncthreads();
@@ -208,9 +186,10 @@ __device__ bool spread_top_p(const T* x, unsigned a, unsigned b, const FixedWeig
       // Each level gathers with its own counter into the same entries: the finer level starts
       // only after every block has read the coarse level's count (its histogram's barrier).
       unsigned* count = fineLevel ? &rp.scratch->fineCandidates : &rp.scratch->candidates;
-      SpreadGatherToRow toRow = {pick, count, rp.scratch};
-      warp_for_each<LoadsInFlight<B>::value>(x, a, b, toRow);
-      *aboveSum = toRow.pick.sum;
+      SpreadGather pick = {bins,      keptAbove, count, rp.scratch->candValue, rp.scratch->candIndex,
+                           fineLevel, coarseBin, fineBin, 0.0f};
+      warp_for_each<LoadsInFlight<B>::value>(x, a, b, pick);
+      *aboveSum = pick.sum;
       rp.sync(timedOut);
       const unsigned n = *reinterpret_cast<const volatile unsigned*>(count);
       if (n <= CANDIDATE_CAPACITY) {
