@@ -166,7 +166,10 @@ __device__ __forceinline__ void warp_for_each(const T* x, unsigned a, unsigned b
       for (unsigned n = 0; n < N; n++) f(e[n], i + n);
     }
   } else {
-#pragma unroll 4
+    // Sixteen elements per unrolled body whatever the type (four float4 loads, two of eight
+    // halves): the half types' 32 widened elements per body spilled in the narrow kernels.
+    constexpr unsigned kUnroll = 16 / N;
+#pragma unroll kUnroll
     for (unsigned j = lane; j < vectors; j += RF_WARP_SIZE) {
       const unsigned i = start + N * j;
       float e[N];
