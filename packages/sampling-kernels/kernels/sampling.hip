@@ -81,8 +81,7 @@ struct DrawKey {
 // largest value. Returns c, or 0 when the row takes the radix rounds (c above the warps).
 template <int B>
 __device__ __forceinline__ unsigned split_bound_rank(const RfSampleParams& p, const RowRequest& req, unsigned parts) {
-  // Narrow blocks never split a row (the host's choice); the path is compiled out of them.
-  if (B != BLOCK || parts < 2 || !req.topKOn || req.topK > B || req.temperature == 0.0f) return 0u;
+  if (parts < 2 || !req.topKOn || req.topK > B || req.temperature == 0.0f) return 0u;
   // Top-p over the whole row (joint order) needs the row, not the top-k set.
   if (req.topP < 1.0f && p.filterOrder == RF_FILTER_ORDER_JOINT) return 0u;
   const unsigned c = (static_cast<unsigned>(req.topK) + parts - 1) / parts;

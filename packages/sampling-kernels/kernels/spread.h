@@ -144,7 +144,7 @@ __device__ bool spread_top_p(const T* x, unsigned a, unsigned b, const FixedWeig
   __shared__ unsigned long long scanScratch[B / RF_WARP_SIZE];
   __shared__ unsigned crossing;
   const SpreadBins bins = {fixed};
-  const bool split = B == BLOCK && rp.parts > 1;  // (narrow blocks never split: compiled out)
+  const bool split = rp.parts > 1;
   if (rp.parts > SPREAD_MAX_PARTS) return false;
   unsigned coarseBin = 0, fineBin = 0;
   unsigned long long remaining = 0;

@@ -44,6 +44,7 @@ import {
   MIN_SPLIT_VOCAB,
   NARROW_BLOCK_THREADS,
   NARROW_MIN_ROWS_PER_SM,
+  NARROW_SPLIT_BLOCKS_PER_SM,
 } from './signatures.js';
 
 /** The buffers and sizes of one `rf_sample` launch. */
@@ -256,29 +257,43 @@ export class SamplingKernels {
   };
 
   /**
+   * Which blocks split rows take: `'wide'` (the 1024-thread kernel, at most one block per
+   * multiprocessor) or `'narrow'` (the 256-thread kernel, up to NARROW_SPLIT_BLOCKS_PER_SM per
+   * multiprocessor, so more parts per row). Both give the same thresholds; the draws may differ
+   * at a rounding boundary, as whole and split rows do. Starts from `ROCMFORGE_SPLIT_BLOCKS`
+   * (`narrow` or `wide`, default wide) — a development switch for measuring the two
+   * (docs/DEVELOPING.md); set it before the first `sample` of a batch shape.
+   */
+  splitBlocks: 'wide' | 'narrow' = process.env.ROCMFORGE_SPLIT_BLOCKS === 'narrow' ? 'narrow' : 'wide';
+
+  /**
    * Blocks per row for a batch: enough to fill the multiprocessors when the batch is small,
    * never more than fit on the chip at once (the blocks of a row wait for each other), nor
-   * fewer than MIN_PART_ELEMENTS elements each. 1 when the batch alone fills the chip, or when
-   * the row is small (≤ MIN_SPLIT_VOCAB).
+   * fewer than MIN_PART_ELEMENTS elements each. 1 when the batch alone fills the chip (half of
+   * it or more, for wide blocks), or when the row is small (≤ MIN_SPLIT_VOCAB). Narrow split
+   * blocks (`splitBlocks`) split the same batches into more parts.
    */
   sampleParts(batch: number, vocab: number): number {
     if (vocab <= MIN_SPLIT_VOCAB) return 1;
-    const perRow = Math.floor(this.device.info.multiprocessors / Math.max(1, batch));
-    const parts = Math.min(perRow, MAX_ROW_PARTS, Math.ceil(vocab / MIN_PART_ELEMENTS));
-    return parts >= 2 ? parts : 1;
+    const sms = this.device.info.multiprocessors;
+    const rows = Math.max(1, batch);
+    const most = Math.min(MAX_ROW_PARTS, Math.ceil(vocab / MIN_PART_ELEMENTS));
+    if (Math.min(Math.floor(sms / rows), most) < 2) return 1;
+    const perSm = this.splitBlocks === 'narrow' ? NARROW_SPLIT_BLOCKS_PER_SM : 1;
+    return Math.min(Math.floor((sms * perSm) / rows), most);
   }
 
   /**
-   * Whether `sample` uses the narrow-block kernel: rows not split, and either at least
-   * NARROW_MIN_ROWS_PER_SM rows per multiprocessor, or rows small enough never to be split
-   * (≤ MIN_SPLIT_VOCAB) at any batch: a row of a few thousand elements is latency, not
-   * bandwidth, and a wide block's 32 warps each issue every stage's fixed instructions (H200,
-   * 1 × 4096: top-k+top-p 22 µs in the kernel with 256 threads against 33 with 1024;
-   * docs/PERFORMANCE.md, version 9). One kernel for such rows at every batch also keeps a row's
-   * token independent of the batch it came in.
+   * Whether `sample` uses the narrow-block kernel: split rows when `splitBlocks` is `'narrow'`;
+   * rows not split, when there are at least NARROW_MIN_ROWS_PER_SM rows per multiprocessor, or
+   * when rows are small enough never to be split (≤ MIN_SPLIT_VOCAB) at any batch: a row of a
+   * few thousand elements is latency, not bandwidth, and a wide block's 32 warps each issue
+   * every stage's fixed instructions (H200, 1 × 4096: top-k+top-p 22 µs in the kernel with 256
+   * threads against 33 with 1024; docs/PERFORMANCE.md, version 9). One kernel for such rows at
+   * every batch also keeps a row's token independent of the batch it came in.
    */
   sampleNarrow(batch: number, parts = 1, vocab = Number.POSITIVE_INFINITY): boolean {
-    if (parts !== 1) return false;
+    if (parts !== 1) return this.splitBlocks === 'narrow';
     return vocab <= MIN_SPLIT_VOCAB || batch >= NARROW_MIN_ROWS_PER_SM * this.device.info.multiprocessors;
   }
 
@@ -333,7 +348,7 @@ export class SamplingKernels {
    * typical-p, top-n-sigma and XTC with every other filter, then the draws, the filtered
    * distribution of each row (`output`), or the target positions of a speculative verification.
    * One block per row: narrow blocks (rf_chain_narrow) for batches of several rows per
-   * multiprocessor, as `sample` chooses them.
+   * multiprocessor and for rows of ≤ MIN_SPLIT_VOCAB at any batch, as `sample` chooses them.
    */
   chain(launch: ChainLaunch): void {
     const { batch, vocab, samples } = launch;
@@ -363,7 +378,7 @@ export class SamplingKernels {
       need(verify.draftProbs, verified * verify.draft * vocab * 4, 'draftProbs');
       need(verify.verdicts, batch, 'verdicts');
     }
-    const narrow = this.sampleNarrow(batch);
+    const narrow = this.sampleNarrow(batch, 1, vocab);
     this.#launchRows(
       `${narrow ? 'rf_chain_narrow' : 'rf_chain'}${ELEMENT_SUFFIX[dtype]}`,
       batch,

@@ -28,3 +28,9 @@ export const MIN_SPLIT_VOCAB = 8192;
  * multiprocessors) the 1024-thread kernel is faster (65 vs 150 µs). docs/PERFORMANCE.md, v3.
  */
 export const NARROW_MIN_ROWS_PER_SM = 2;
+/**
+ * Narrow blocks per multiprocessor that a batch's split rows may take when split rows use the
+ * narrow kernel (`SamplingKernels.splitBlocks`): the narrow kernel keeps six resident
+ * (RF_NARROW_MIN_BLOCKS), so four leave room and stay all resident at once.
+ */
+export const NARROW_SPLIT_BLOCKS_PER_SM = 4;

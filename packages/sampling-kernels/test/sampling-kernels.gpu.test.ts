@@ -1,5 +1,5 @@
 import { type Device, type DeviceBuffer, openDevice, probe } from '@rocmforge/hip-runtime';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
 import { gpuSuite } from '../../../tooling/gpu-test.js';
 import { referenceDistribution } from '../../../tooling/sampling-reference.js';
 import { chiSquare, gaussianLogits } from '../../../tooling/statistics.js';
@@ -191,8 +191,17 @@ gpuSuite(probe)('sampling kernels on a GPU', () => {
     expect(kernels.sampleParts(device.info.multiprocessors, 151_936)).toBe(1);
   });
 
-  it('a row split over blocks gives the tokens and flags of one block per row (edge rows included)', () => {
+  it.each([
+    'wide',
+    'narrow',
+  ] as const)('a row split over %s blocks gives the tokens and flags of one block per row (edge rows included)', (splitBlocks) => {
     const vocab = 65_536;
+    const before = kernels.splitBlocks;
+    kernels.splitBlocks = splitBlocks;
+    onTestFinished(() => {
+      kernels.splitBlocks = before;
+    });
+    expect(kernels.sampleNarrow(2, kernels.sampleParts(2, vocab), vocab)).toBe(splitBlocks === 'narrow');
     const special: Array<{ name: string; edit: (row: Float32Array) => void; kind?: 'probs' }> = [
       { name: 'NaN in the last chunk', edit: (r) => r.fill(Number.NaN, vocab - 3, vocab - 2) },
       { name: 'all -Infinity', edit: (r) => r.fill(-Infinity) },
@@ -261,7 +270,7 @@ gpuSuite(probe)('sampling kernels on a GPU', () => {
         }
       }
     }
-    console.log(`split vs whole rows: ${same} of ${total} draws identical`);
+    console.log(`split (${splitBlocks} blocks) vs whole rows: ${same} of ${total} draws identical`);
     // The two layouts sum in different orders: a draw may differ only at a rounding boundary.
     expect(same / total).toBeGreaterThanOrEqual(0.999);
   });
