@@ -14,7 +14,11 @@ constexpr int BLOCK = RF_BLOCK;
 #define RF_NARROW_BLOCK 256
 #endif
 static_assert(RF_NARROW_BLOCK % RF_WARP_SIZE == 0 && RF_NARROW_BLOCK <= RF_BLOCK, "narrow blocks are whole warps");
-// Narrow blocks resident per multiprocessor that the compiler must leave registers for.
+// Narrow blocks resident per multiprocessor that the compiler must leave registers for: rows
+// split over narrow blocks (rf_sample_split_narrow), and whole rows of large batches.
+#ifndef RF_SPLIT_NARROW_MIN_BLOCKS
+#define RF_SPLIT_NARROW_MIN_BLOCKS 4
+#endif
 #ifndef RF_NARROW_MIN_BLOCKS
 #define RF_NARROW_MIN_BLOCKS 6
 #endif
@@ -79,9 +83,9 @@ struct DrawKey {
 // first row barrier, the c-th largest of its warps' maxima for c = ⌈k / parts⌉ (c distinct
 // elements of its chunk are at least it), so that the lowest of them is at most the row's k-th
 // largest value. Returns c, or 0 when the row takes the radix rounds (c above the warps).
-template <int B>
+template <int B, bool SPLIT>
 __device__ __forceinline__ unsigned split_bound_rank(const RfSampleParams& p, const RowRequest& req, unsigned parts) {
-  if (parts < 2 || !req.topKOn || req.topK > B || req.temperature == 0.0f) return 0u;
+  if (!SPLIT || parts < 2 || !req.topKOn || req.topK > B || req.temperature == 0.0f) return 0u;
   // Top-p over the whole row (joint order) needs the row, not the top-k set.
   if (req.topP < 1.0f && p.filterOrder == RF_FILTER_ORDER_JOINT) return 0u;
   const unsigned c = (static_cast<unsigned>(req.topK) + parts - 1) / parts;
@@ -245,7 +249,7 @@ __device__ bool split_top_k(const T* x, unsigned segA, unsigned segB, RowPart<B,
 // 2. Thresholds, each on the value x: top-k (counts), then top-p (fixed-point masses), then
 // min-p's weight. A row in one block gathers a select's candidates into `cand`; when they fit,
 // the rest works from there instead of the row.
-template <int B, typename T>
+template <int B, bool SPLIT, typename T>
 __device__ __forceinline__ Thresholds select_thresholds(const T* x, unsigned segA, unsigned segB, const RfSampleParams& p,
                                                         const RowRequest& req, const Weigher& weigh, float threadMax,
                                                         unsigned boundRank, RowPart<B, Vector<T>::N>& rp,
@@ -304,7 +308,7 @@ __device__ __forceinline__ Thresholds select_thresholds(const T* x, unsigned seg
     // split (cand then holds one bin, not a complete top set, so `buffered` stays false).
     float pThreshold = -RF_INF;
     spread = !req.topKOn && weigh.mode == kLogits && !splitBuffered &&
-             spread_top_p<B>(x, segA, segB, fixedWeight, static_cast<double>(req.topP),
+             spread_top_p<B, SPLIT>(x, segA, segB, fixedWeight, static_cast<double>(req.topP),
                              KeptWeight{weigh, -RF_INF, req.minP}, sh.s, cand, rp, &sh.timedOut, &pThreshold,
                              &aboveSum);
     if (!spread && fromBuffer && cand.count <= RANK_CANDIDATES) {
@@ -368,7 +372,11 @@ __device__ __forceinline__ void write_row_stats(float* rowStats, unsigned row, f
   st[RF_ROW_STAT_MIN_WEIGHT] = minWeight;
 }
 
-template <int B, typename T>
+// SPLIT: the kernel has the split-row paths of top-k (the candidate buffer) and top-p alone
+// (the distance bins); without them a split row takes the radix rounds (the host never splits
+// rows on such a kernel). Compiled out of the narrow kernel of large batches, whose registers
+// they would crowd (H200, 10000 × 32000 top-k: 996 → 1079 µs with them).
+template <int B, typename T, bool SPLIT>
 __device__ __forceinline__ void sample_rows(const RfSampleParams& p) {
   static_assert(B >= MAX_PARTS, "one thread per part reads the split row's records");
   __shared__ SampleShared sh;
@@ -385,7 +393,7 @@ __device__ __forceinline__ void sample_rows(const RfSampleParams& p) {
   if (threadIdx.x == 0) sh.timedOut = 0;
   const RowRequest req(p, row);
   const unsigned parts = rp.parts;
-  const unsigned boundRank = split_bound_rank<B>(p, req, parts);
+  const unsigned boundRank = split_bound_rank<B, SPLIT>(p, req, parts);
   RF_STAMP(1);
 
   const float threadMax = first_pass<B>(x, segA, segB, p.kind, req, boundRank, rp, sh, partMax);
@@ -411,7 +419,7 @@ __device__ __forceinline__ void sample_rows(const RfSampleParams& p) {
         // Plain: the sums of the first pass are the kept weights.
         combine_sums(sh, rp, true, p.kind == RF_INPUT_KIND_LOGITS, max, req.inverseTemperature, partMax);
       } else {
-        th = select_thresholds<B>(x, segA, segB, p, req, weigh, threadMax, boundRank, rp, sh, cand);
+        th = select_thresholds<B, SPLIT>(x, segA, segB, p, req, weigh, threadMax, boundRank, rp, sh, cand);
         RF_STAMP(7);
         if (!th.elsewhere) kept_total<B>(x, segA, segB, p, req, weigh, th, rp, sh, cand, partMax);
       }
@@ -445,20 +453,42 @@ __device__ __forceinline__ void sample_rows(const RfSampleParams& p) {
 
 // One row per block of BLOCK threads, or a row split over several such blocks (small batches);
 // one entry point per element type (abi.h).
-RF_KERNEL void __launch_bounds__(BLOCK) rf_sample(RF_PARAMS RfSampleParams p) { sample_rows<BLOCK, float>(p); }
-RF_KERNEL void __launch_bounds__(BLOCK) rf_sample_f16(RF_PARAMS RfSampleParams p) { sample_rows<BLOCK, rf_half>(p); }
-RF_KERNEL void __launch_bounds__(BLOCK) rf_sample_bf16(RF_PARAMS RfSampleParams p) { sample_rows<BLOCK, rf_bfloat16>(p); }
+RF_KERNEL void __launch_bounds__(BLOCK) rf_sample(RF_PARAMS RfSampleParams p) { sample_rows<BLOCK, float, true>(p); }
+RF_KERNEL void __launch_bounds__(BLOCK) rf_sample_f16(RF_PARAMS RfSampleParams p) {
+  sample_rows<BLOCK, rf_half, true>(p);
+}
+RF_KERNEL void __launch_bounds__(BLOCK) rf_sample_bf16(RF_PARAMS RfSampleParams p) {
+  sample_rows<BLOCK, rf_bfloat16, true>(p);
+}
 
 // The same with blocks of RF_NARROW_BLOCK threads, for batches of several rows per
 // multiprocessor: a row's serial phases (reductions, radix rounds) then overlap other rows'
 // loads on the same multiprocessor instead of leaving it idle (docs/PERFORMANCE.md, v3).
+// Rows are not split on it.
 #define RF_NARROW_BOUNDS RF_LAUNCH_BOUNDS_MIN_BLOCKS(RF_NARROW_BLOCK, RF_NARROW_MIN_BLOCKS)
-RF_KERNEL void RF_NARROW_BOUNDS rf_sample_narrow(RF_PARAMS RfSampleParams p) { sample_rows<RF_NARROW_BLOCK, float>(p); }
+RF_KERNEL void RF_NARROW_BOUNDS rf_sample_narrow(RF_PARAMS RfSampleParams p) {
+  sample_rows<RF_NARROW_BLOCK, float, false>(p);
+}
 RF_KERNEL void RF_NARROW_BOUNDS rf_sample_narrow_f16(RF_PARAMS RfSampleParams p) {
-  sample_rows<RF_NARROW_BLOCK, rf_half>(p);
+  sample_rows<RF_NARROW_BLOCK, rf_half, false>(p);
 }
 RF_KERNEL void RF_NARROW_BOUNDS rf_sample_narrow_bf16(RF_PARAMS RfSampleParams p) {
-  sample_rows<RF_NARROW_BLOCK, rf_bfloat16>(p);
+  sample_rows<RF_NARROW_BLOCK, rf_bfloat16, false>(p);
+}
+
+// Rows split over narrow blocks, RF_SPLIT_NARROW_MIN_BLOCKS of them per multiprocessor (the
+// host splits a row into at most that many blocks per multiprocessor, so that all of a row's
+// blocks are resident at once): small batches of large rows, where a row's latency chain of
+// block-wide stages is shorter with 8 warps a block than with 32 (docs/PERFORMANCE.md, v10).
+#define RF_SPLIT_NARROW_BOUNDS RF_LAUNCH_BOUNDS_MIN_BLOCKS(RF_NARROW_BLOCK, RF_SPLIT_NARROW_MIN_BLOCKS)
+RF_KERNEL void RF_SPLIT_NARROW_BOUNDS rf_sample_split_narrow(RF_PARAMS RfSampleParams p) {
+  sample_rows<RF_NARROW_BLOCK, float, true>(p);
+}
+RF_KERNEL void RF_SPLIT_NARROW_BOUNDS rf_sample_split_narrow_f16(RF_PARAMS RfSampleParams p) {
+  sample_rows<RF_NARROW_BLOCK, rf_half, true>(p);
+}
+RF_KERNEL void RF_SPLIT_NARROW_BOUNDS rf_sample_split_narrow_bf16(RF_PARAMS RfSampleParams p) {
+  sample_rows<RF_NARROW_BLOCK, rf_bfloat16, true>(p);
 }
 
 // ---------------------------------------------------------------------------------------

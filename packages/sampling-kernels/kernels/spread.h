@@ -130,21 +130,21 @@ __device__ bool spread_choose(const SplitCounters& histogram, unsigned long long
 // `keptAbove` weighs the kept elements (min-p); on success, *aboveSum holds this thread's kept
 // weight of the elements above the crossing bin (see spread_kept_sums).
 //
-// A split row (rp.parts > 1, wide blocks only) does the same over the row: each block bins its
+// A split row (rp.parts > 1, in a kernel compiled with SPLIT) does the same over the row: each block bins its
 // chunk, adds its non-zero bins to the row's histogram in the scratch (round slot 0 or 1:
 // top-p alone leaves top-k's slots free) and reads the sum back after a row barrier; each block
 // gathers its chunk's elements of the crossing bin into the row's buffer, and after another
 // barrier every block copies the buffer and sorts it itself (the same entries, the same order
 // after the sort: every block finds the same threshold). Three row barriers (four with the
 // finer level) instead of the radix rounds' three contended rounds.
-template <int B, typename T, unsigned G>
+template <int B, bool SPLIT, typename T, unsigned G>
 __device__ bool spread_top_p(const T* x, unsigned a, unsigned b, const FixedWeight& fixed, double fraction,
                              const KeptWeight& keptAbove, SharedStorage& s, CandidateBuffer& cand,
                              RowPart<B, G>& rp, int* timedOut, float* threshold, float* aboveSum) {
   __shared__ unsigned long long scanScratch[B / RF_WARP_SIZE];
   __shared__ unsigned crossing;
   const SpreadBins bins = {fixed};
-  const bool split = rp.parts > 1;
+  const bool split = SPLIT && rp.parts > 1;
   if (rp.parts > SPREAD_MAX_PARTS) return false;
   unsigned coarseBin = 0, fineBin = 0;
   unsigned long long remaining = 0;

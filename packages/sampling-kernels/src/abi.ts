@@ -207,7 +207,7 @@ const DRAW_OUTPUT_FIELDS = {
   rowStats: 'float*',
 } as const satisfies Record<string, FieldType>;
 
-/** `RfSampleParams`: rf_sample and rf_sample_narrow. */
+/** `RfSampleParams`: rf_sample, rf_sample_narrow and rf_sample_split_narrow. */
 export const SAMPLE_PARAMS = {
   name: 'RfSampleParams',
   fields: {
@@ -353,6 +353,7 @@ export const ABI_STRUCTS = {
 export type KernelName =
   | `rf_sample${ElementSuffix}`
   | `rf_sample_narrow${ElementSuffix}`
+  | `rf_sample_split_narrow${ElementSuffix}`
   | 'rf_softmax'
   | 'rf_prefix_sum'
   | 'rf_philox'
@@ -375,6 +376,9 @@ export const KERNEL_PARAMS = {
   rf_sample_narrow: SAMPLE_PARAMS,
   rf_sample_narrow_f16: SAMPLE_PARAMS,
   rf_sample_narrow_bf16: SAMPLE_PARAMS,
+  rf_sample_split_narrow: SAMPLE_PARAMS,
+  rf_sample_split_narrow_f16: SAMPLE_PARAMS,
+  rf_sample_split_narrow_bf16: SAMPLE_PARAMS,
   rf_softmax: SOFTMAX_PARAMS,
   rf_prefix_sum: PREFIX_SUM_PARAMS,
   rf_philox: PHILOX_PARAMS,

@@ -45,6 +45,8 @@ import {
   NARROW_BLOCK_THREADS,
   NARROW_MIN_ROWS_PER_SM,
   NARROW_SPLIT_BLOCKS_PER_SM,
+  SPLIT_NARROW_MAX_ROWS,
+  SPLIT_NARROW_TOP_K_TOP_P_MAX_ROWS,
 } from './signatures.js';
 
 /** The buffers and sizes of one `rf_sample` launch. */
@@ -73,6 +75,12 @@ export interface SampleLaunch {
   valid: DeviceRegion;
   /** f32 [batch, {@link ROW_STATS}] out, for the log-probability kernels (optional); {@link ROW_STAT} names each. */
   rowStats?: DeviceRegion;
+  /**
+   * Whether some row takes top-p over its top-k set (top-k on, top-p < 1, top-k first): split
+   * rows of such a batch take narrow blocks only up to SPLIT_NARROW_TOP_K_TOP_P_MAX_ROWS rows
+   * ({@link SamplingKernels.splitNarrow}). Default false.
+   */
+  topKTopP?: boolean;
   /**
    * Split-row scratch of {@link SamplingKernels.sampleScratchBytes} bytes, zeroed once when
    * allocated (the kernel leaves it ready for the next launch). Without it each row is one block,
@@ -258,13 +266,26 @@ export class SamplingKernels {
 
   /**
    * Which blocks split rows take: `'wide'` (the 1024-thread kernel, at most one block per
-   * multiprocessor) or `'narrow'` (the 256-thread kernel, up to NARROW_SPLIT_BLOCKS_PER_SM per
-   * multiprocessor, so more parts per row). Both give the same thresholds; the draws may differ
-   * at a rounding boundary, as whole and split rows do. Starts from `ROCMFORGE_SPLIT_BLOCKS`
-   * (`narrow` or `wide`, default wide) — a development switch for measuring the two
+   * multiprocessor), `'narrow'` (rf_sample_split_narrow: 256 threads, up to
+   * NARROW_SPLIT_BLOCKS_PER_SM per multiprocessor, so more parts per row), or `'auto'`: narrow
+   * for batches of at most SPLIT_NARROW_MAX_ROWS rows, where a row's latency chain of block-wide
+   * stages is the time (H200, 1 × 151936: top-k+top-p 43.7 µs wide, 27.7 narrow;
+   * docs/PERFORMANCE.md, version 10). Both give the same thresholds; the draws may differ at a
+   * rounding boundary, as whole and split rows do. Starts from `ROCMFORGE_SPLIT_BLOCKS`
+   * (`narrow`, `wide`; default auto) — a development switch for measuring the two
    * (docs/DEVELOPING.md); set it before the first `sample` of a batch shape.
    */
-  splitBlocks: 'wide' | 'narrow' = process.env.ROCMFORGE_SPLIT_BLOCKS === 'narrow' ? 'narrow' : 'wide';
+  splitBlocks: 'wide' | 'narrow' | 'auto' = splitBlocksFromEnvironment();
+
+  /**
+   * Whether the split rows of a batch take narrow blocks (`splitBlocks`); `topKTopP`: some row
+   * takes top-p over its top-k set, whose selects from the row's candidate buffer are slower on
+   * narrow blocks from 16 rows on (H200, 16 × 151936: 57.8 µs narrow, 53.7 wide).
+   */
+  splitNarrow(batch: number, topKTopP = false): boolean {
+    if (this.splitBlocks !== 'auto') return this.splitBlocks === 'narrow';
+    return batch <= (topKTopP ? SPLIT_NARROW_TOP_K_TOP_P_MAX_ROWS : SPLIT_NARROW_MAX_ROWS);
+  }
 
   /**
    * Blocks per row for a batch: enough to fill the multiprocessors when the batch is small,
@@ -273,18 +294,19 @@ export class SamplingKernels {
    * it or more, for wide blocks), or when the row is small (≤ MIN_SPLIT_VOCAB). Narrow split
    * blocks (`splitBlocks`) split the same batches into more parts.
    */
-  sampleParts(batch: number, vocab: number): number {
+  sampleParts(batch: number, vocab: number, topKTopP = false): number {
     if (vocab <= MIN_SPLIT_VOCAB) return 1;
     const sms = this.device.info.multiprocessors;
     const rows = Math.max(1, batch);
     const most = Math.min(MAX_ROW_PARTS, Math.ceil(vocab / MIN_PART_ELEMENTS));
     if (Math.min(Math.floor(sms / rows), most) < 2) return 1;
-    const perSm = this.splitBlocks === 'narrow' ? NARROW_SPLIT_BLOCKS_PER_SM : 1;
+    const perSm = this.splitNarrow(rows, topKTopP) ? NARROW_SPLIT_BLOCKS_PER_SM : 1;
     return Math.min(Math.floor((sms * perSm) / rows), most);
   }
 
   /**
-   * Whether `sample` uses the narrow-block kernel: split rows when `splitBlocks` is `'narrow'`;
+   * Whether `sample` uses 256-thread blocks: split rows when `splitNarrow` says so
+   * (rf_sample_split_narrow);
    * rows not split, when there are at least NARROW_MIN_ROWS_PER_SM rows per multiprocessor, or
    * when rows are small enough never to be split (≤ MIN_SPLIT_VOCAB) at any batch: a row of a
    * few thousand elements is latency, not bandwidth, and a wide block's 32 warps each issue
@@ -292,8 +314,8 @@ export class SamplingKernels {
    * threads against 33 with 1024; docs/PERFORMANCE.md, version 9). One kernel for such rows at
    * every batch also keeps a row's token independent of the batch it came in.
    */
-  sampleNarrow(batch: number, parts = 1, vocab = Number.POSITIVE_INFINITY): boolean {
-    if (parts !== 1) return this.splitBlocks === 'narrow';
+  sampleNarrow(batch: number, parts = 1, vocab = Number.POSITIVE_INFINITY, topKTopP = false): boolean {
+    if (parts !== 1) return this.splitNarrow(batch, topKTopP);
     return vocab <= MIN_SPLIT_VOCAB || batch >= NARROW_MIN_ROWS_PER_SM * this.device.info.multiprocessors;
   }
 
@@ -308,7 +330,8 @@ export class SamplingKernels {
    */
   sample(launch: SampleLaunch): void {
     const { batch, vocab, samples } = launch;
-    const parts = launch.scratch ? this.sampleParts(batch, vocab) : 1;
+    const topKTopP = launch.topKTopP ?? false;
+    const parts = launch.scratch ? this.sampleParts(batch, vocab, topKTopP) : 1;
     if (launch.scratch && parts > 1) need(launch.scratch, batch * SPLIT_SCRATCH_BYTES, 'scratch');
     const dtype = launch.dtype ?? 'float32';
     need(launch.input, (launch.inputOffset ?? 0) + batch * vocab * ELEMENT_BYTES[dtype], 'input');
@@ -320,9 +343,9 @@ export class SamplingKernels {
     const input = launch.inputOffset
       ? launch.input.address + BigInt(launch.inputOffset)
       : launch.input.address;
-    const narrow = this.sampleNarrow(batch, parts, vocab);
+    const narrow = this.sampleNarrow(batch, parts, vocab, topKTopP);
     this.#launchRows(
-      `${narrow ? 'rf_sample_narrow' : 'rf_sample'}${ELEMENT_SUFFIX[dtype]}`,
+      `${narrow ? (parts > 1 ? 'rf_sample_split_narrow' : 'rf_sample_narrow') : 'rf_sample'}${ELEMENT_SUFFIX[dtype]}`,
       batch * parts,
       narrow ? NARROW_BLOCK_THREADS : BLOCK_THREADS,
       p,
@@ -644,4 +667,9 @@ function loadSource(
 /** The seed, step and stream arrays of the per-row parameters (the random generator's key and counter). */
 function randomKey(p: RowParameterBuffers) {
   return { seedLo: p.seedLo, seedHi: p.seedHi, stepLo: p.stepLo, stepHi: p.stepHi, stream: p.stream };
+}
+
+function splitBlocksFromEnvironment(): 'wide' | 'narrow' | 'auto' {
+  const value = process.env.ROCMFORGE_SPLIT_BLOCKS;
+  return value === 'narrow' || value === 'wide' ? value : 'auto';
 }

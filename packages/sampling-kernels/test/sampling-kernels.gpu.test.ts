@@ -4,6 +4,7 @@ import { gpuSuite } from '../../../tooling/gpu-test.js';
 import { referenceDistribution } from '../../../tooling/sampling-reference.js';
 import { chiSquare, gaussianLogits } from '../../../tooling/statistics.js';
 import { type RowParameterBuffers, SamplingKernels } from '../src/index.js';
+import { NARROW_SPLIT_BLOCKS_PER_SM } from '../src/signatures.js';
 
 gpuSuite(probe)('sampling kernels on a GPU', () => {
   let device: Device;
@@ -187,7 +188,8 @@ gpuSuite(probe)('sampling kernels on a GPU', () => {
     expect(kernels.sampleParts(1, 4096)).toBe(1);
     expect(kernels.sampleParts(1, 8192)).toBe(1);
     expect(kernels.sampleParts(1, 16_384)).toBe(8);
-    expect(kernels.sampleParts(1, 151_936)).toBe(Math.min(device.info.multiprocessors, 75));
+    const perSm = kernels.splitNarrow(1) ? NARROW_SPLIT_BLOCKS_PER_SM : 1;
+    expect(kernels.sampleParts(1, 151_936)).toBe(Math.min(device.info.multiprocessors * perSm, 75));
     expect(kernels.sampleParts(device.info.multiprocessors, 151_936)).toBe(1);
   });
 
