@@ -16,7 +16,8 @@
 #   agree     every CPU-agreement case above (agree32 … chain151, 71 tests) at once in 16 vitest
 #             processes, a round-robin share each (ROCMFORGE_AGREEMENT_SHARD), one per core of the
 #             GPU machine: the CPU references are the time, and one after another they take
-#             ~2000 s, more than a session's device time (predicted ~300 s; not yet run)
+#             ~2000 s, more than a session's device time (H200, 2026-12-01: 256–277 s). Not beside
+#             `sampler`: its memory-flat test reads the device's free memory, which the shards move
 source tooling/gpu-run.sh
 out=${OUT:-.}
 sampler=packages/sampler/test
