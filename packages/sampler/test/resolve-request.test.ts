@@ -196,3 +196,48 @@ describe('request validation', () => {
     );
   });
 });
+
+// The per-row arrays of 17 rows and more are views of a shared slab (resolve-request.ts,
+// RowArrays): each request's arrays must stay its own however many requests come after it.
+describe('per-row arrays of a resolved request', () => {
+  it.each([1, 16, 17, 32, 300, 5000])('%i rows: own values, kept while later requests resolve', (batch) => {
+    const vocab = 4;
+    const input = new Float32Array(batch * vocab);
+    const request = (i: number) =>
+      resolveRequest({
+        logits: input,
+        shape: [batch, vocab],
+        temperature: Array.from({ length: batch }, (_, r) => r + i),
+        topK: Array.from({ length: batch }, (_, r) => (r + i) % 3),
+        topP: 0.5,
+        minP: 0.25,
+        seed: Array.from({ length: batch }, (_, r) => 2 ** 40 + r + i),
+        step: i,
+      });
+    const first = request(1);
+    const fields = [
+      first.temperature,
+      first.topK,
+      first.topP,
+      first.minP,
+      first.seedLo,
+      first.seedHi,
+      first.stepLo,
+      first.stepHi,
+      first.stream,
+    ];
+    // No two arrays overlap.
+    const spans = fields.map((a) => [a.byteOffset, a.byteOffset + a.byteLength, a.buffer] as const);
+    for (const [i, [a0, a1, ab]] of spans.entries())
+      for (const [b0, b1, bb] of spans.slice(i + 1)) if (ab === bb) expect(a1 <= b0 || b1 <= a0).toBe(true);
+    const copy = fields.map((a) => Array.from(a));
+    // Enough later requests to use up several slabs.
+    for (let i = 2; i < 2 + Math.ceil((3 * 65536) / (36 * batch)); i++) request(i);
+    expect(fields.map((a) => Array.from(a))).toEqual(copy);
+    expect(first.temperature[batch - 1]).toBe(batch);
+    expect(first.topK[batch - 1]).toBe(batch % 3);
+    expect(Array.from(first.seedHi).every((v) => v === 256)).toBe(true);
+    expect(first.stepLo.every((v) => v === 1)).toBe(true);
+    expect(first.stream[batch - 1]).toBe(0);
+  });
+});
