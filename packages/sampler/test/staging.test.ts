@@ -187,17 +187,16 @@ describe('the kernel and blocks of a call', () => {
     ['1 × 4096', 1, 4096, 'float32', topKTopP, 'rf_sample_narrow', 1, 256],
     ['40 × 8192', 40, 8192, 'float32', topKTopP, 'rf_sample_narrow', 40, 256],
     ['1 × 4096 bfloat16', 1, 4096, 'bfloat16', topKTopP, 'rf_sample_narrow_bf16', 1, 256],
-    // Larger rows, batches of ≤ 32 (≤ 8 where a row takes top-p over top-k): split over
-    // ⌊4 · 132 / batch⌋ 256-thread blocks of ≥ 2048 elements.
+    // Larger rows, batches of ≤ 16: split over ⌊4 · 132 / batch⌋ 256-thread blocks of ≥ 2048
+    // elements, whatever the rows' filters.
     ['1 × 151936', 1, 151_936, 'float32', topKTopP, 'rf_sample_split_narrow', 75, 256],
     ['1 × 8193', 1, 8193, 'float32', topKTopP, 'rf_sample_split_narrow', 5, 256],
-    ['8 × 151936', 8, 151_936, 'float32', topKTopP, 'rf_sample_split_narrow', 8 * 66, 256],
     ['16 × 151936 float16, top-p', 16, 151_936, 'float16', topP, 'rf_sample_split_narrow_f16', 16 * 33, 256],
-    ['32 × 151936, top-p', 32, 151_936, 'float32', topP, 'rf_sample_split_narrow', 32 * 16, 256],
+    ['16 × 151936', 16, 151_936, 'float32', topKTopP, 'rf_sample_split_narrow', 16 * 33, 256],
     // Larger batches: split over ⌊132 / batch⌋ 1024-thread blocks while that is 2 or more.
-    ['9 × 151936', 9, 151_936, 'float32', topKTopP, 'rf_sample', 9 * 14, 1024],
+    ['17 × 151936, top-p', 17, 151_936, 'float32', topP, 'rf_sample', 17 * 7, 1024],
+    ['17 × 151936', 17, 151_936, 'float32', topKTopP, 'rf_sample', 17 * 7, 1024],
     ['32 × 151936', 32, 151_936, 'float32', topKTopP, 'rf_sample', 128, 1024],
-    ['33 × 151936, top-p', 33, 151_936, 'float32', topP, 'rf_sample', 33 * 4, 1024],
     // A row per block from half the multiprocessors on; narrow blocks from two rows per one.
     ['128 × 151936', 128, 151_936, 'float32', topKTopP, 'rf_sample', 128, 1024],
     ['300 × 32000', 300, 32_000, 'float32', topKTopP, 'rf_sample_narrow', 300, 256],

@@ -46,7 +46,6 @@ import {
   NARROW_MIN_ROWS_PER_SM,
   NARROW_SPLIT_BLOCKS_PER_SM,
   SPLIT_NARROW_MAX_ROWS,
-  SPLIT_NARROW_TOP_K_TOP_P_MAX_ROWS,
 } from './signatures.js';
 
 /** The buffers and sizes of one `rf_sample` launch. */
@@ -75,12 +74,6 @@ export interface SampleLaunch {
   valid: DeviceRegion;
   /** f32 [batch, {@link ROW_STATS}] out, for the log-probability kernels (optional); {@link ROW_STAT} names each. */
   rowStats?: DeviceRegion;
-  /**
-   * Whether some row takes top-p over its top-k set (top-k on, top-p < 1, top-k first): split
-   * rows of such a batch take narrow blocks only up to SPLIT_NARROW_TOP_K_TOP_P_MAX_ROWS rows
-   * ({@link SamplingKernels.splitNarrow}). Default false.
-   */
-  topKTopP?: boolean;
   /**
    * Split-row scratch of {@link SamplingKernels.sampleScratchBytes} bytes, zeroed once when
    * allocated (the kernel leaves it ready for the next launch). Without it each row is one block,
@@ -278,13 +271,13 @@ export class SamplingKernels {
   splitBlocks: 'wide' | 'narrow' | 'auto' = splitBlocksFromEnvironment();
 
   /**
-   * Whether the split rows of a batch take narrow blocks (`splitBlocks`); `topKTopP`: some row
-   * takes top-p over its top-k set, whose selects from the row's candidate buffer are slower on
-   * narrow blocks from 16 rows on (H200, 16 × 151936: 57.8 µs narrow, 53.7 wide).
+   * Whether the split rows of a batch take narrow blocks (`splitBlocks`). By the batch's size
+   * alone, never by what its rows ask: a row's blocks decide how its sums round, and a request
+   * with its own seed must get the same tokens whatever else is in a batch of the same size.
    */
-  splitNarrow(batch: number, topKTopP = false): boolean {
+  splitNarrow(batch: number): boolean {
     if (this.splitBlocks !== 'auto') return this.splitBlocks === 'narrow';
-    return batch <= (topKTopP ? SPLIT_NARROW_TOP_K_TOP_P_MAX_ROWS : SPLIT_NARROW_MAX_ROWS);
+    return batch <= SPLIT_NARROW_MAX_ROWS;
   }
 
   /**
@@ -294,13 +287,13 @@ export class SamplingKernels {
    * it or more, for wide blocks), or when the row is small (≤ MIN_SPLIT_VOCAB). Narrow split
    * blocks (`splitBlocks`) split the same batches into more parts.
    */
-  sampleParts(batch: number, vocab: number, topKTopP = false): number {
+  sampleParts(batch: number, vocab: number): number {
     if (vocab <= MIN_SPLIT_VOCAB) return 1;
     const sms = this.device.info.multiprocessors;
     const rows = Math.max(1, batch);
     const most = Math.min(MAX_ROW_PARTS, Math.ceil(vocab / MIN_PART_ELEMENTS));
     if (Math.min(Math.floor(sms / rows), most) < 2) return 1;
-    const perSm = this.splitNarrow(rows, topKTopP) ? NARROW_SPLIT_BLOCKS_PER_SM : 1;
+    const perSm = this.splitNarrow(rows) ? NARROW_SPLIT_BLOCKS_PER_SM : 1;
     return Math.min(Math.floor((sms * perSm) / rows), most);
   }
 
@@ -314,8 +307,8 @@ export class SamplingKernels {
    * threads against 33 with 1024; docs/PERFORMANCE.md, version 9). One kernel for such rows at
    * every batch also keeps a row's token independent of the batch it came in.
    */
-  sampleNarrow(batch: number, parts = 1, vocab = Number.POSITIVE_INFINITY, topKTopP = false): boolean {
-    if (parts !== 1) return this.splitNarrow(batch, topKTopP);
+  sampleNarrow(batch: number, parts = 1, vocab = Number.POSITIVE_INFINITY): boolean {
+    if (parts !== 1) return this.splitNarrow(batch);
     return vocab <= MIN_SPLIT_VOCAB || batch >= NARROW_MIN_ROWS_PER_SM * this.device.info.multiprocessors;
   }
 
@@ -330,8 +323,7 @@ export class SamplingKernels {
    */
   sample(launch: SampleLaunch): void {
     const { batch, vocab, samples } = launch;
-    const topKTopP = launch.topKTopP ?? false;
-    const parts = launch.scratch ? this.sampleParts(batch, vocab, topKTopP) : 1;
+    const parts = launch.scratch ? this.sampleParts(batch, vocab) : 1;
     if (launch.scratch && parts > 1) need(launch.scratch, batch * SPLIT_SCRATCH_BYTES, 'scratch');
     const dtype = launch.dtype ?? 'float32';
     need(launch.input, (launch.inputOffset ?? 0) + batch * vocab * ELEMENT_BYTES[dtype], 'input');
@@ -343,7 +335,7 @@ export class SamplingKernels {
     const input = launch.inputOffset
       ? launch.input.address + BigInt(launch.inputOffset)
       : launch.input.address;
-    const narrow = this.sampleNarrow(batch, parts, vocab, topKTopP);
+    const narrow = this.sampleNarrow(batch, parts, vocab);
     this.#launchRows(
       `${narrow ? (parts > 1 ? 'rf_sample_split_narrow' : 'rf_sample_narrow') : 'rf_sample'}${ELEMENT_SUFFIX[dtype]}`,
       batch * parts,

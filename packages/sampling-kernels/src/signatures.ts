@@ -36,15 +36,11 @@ export const NARROW_MIN_ROWS_PER_SM = 2;
 export const NARROW_SPLIT_BLOCKS_PER_SM = 4;
 /**
  * Batches of up to this many rows split their rows over narrow blocks when
- * `SamplingKernels.splitBlocks` is `'auto'`. H200, 151936, kernel µs wide → narrow: 1 row
- * top-k+top-p 43.7 → 27.7, plain 24.3 → 12.8; 32 rows plain 35.7 → 25.2, top-p 66.6 → 57.2,
- * top-k 42.5 → 40.3, top-k+top-p 53.0 → 55.6 (docs/PERFORMANCE.md, version 10).
+ * `SamplingKernels.splitBlocks` is `'auto'`. H200, kernel µs wide → narrow: 1 × 151936
+ * top-k+top-p 43.7 → 27.7, plain 24.3 → 12.8; 4 × 151936 top-k+top-p 63.9 → 28.9; 16 × 151936
+ * plain 29.5 → 19.6, top-k 40.5 → 39.7, top-p 54.4 → 54.4, top-k+top-p 53.7 → 57.8; 32 × 151936
+ * top-k+top-p 52.3 → 55.8 and 32 × 50257 47.4 → 54.2, where plain and top-p gain 10–30%: from 17
+ * rows on top-k+top-p would lose more than the others gain, and the choice may not depend on
+ * the rows' filters (docs/PERFORMANCE.md, version 10).
  */
-export const SPLIT_NARROW_MAX_ROWS = 32;
-/**
- * The same for a batch where some row takes top-p over its top-k set: the first block's selects
- * from the row's candidate buffer are slower on narrow blocks from 16 rows on (H200, kernel µs
- * wide → narrow: 4 × 151936 63.9 → 28.9; 16 × 151936 53.7 → 57.8; 32 × 151936 52.3 → 55.8;
- * 32 × 50257 47.4 → 54.2).
- */
-export const SPLIT_NARROW_TOP_K_TOP_P_MAX_ROWS = 8;
+export const SPLIT_NARROW_MAX_ROWS = 16;

@@ -239,10 +239,7 @@ export function launchChunk(
       stream,
     };
     if (rowStats) launch.rowStats = rowStats;
-    if (splitBytes > 0) {
-      launch.scratch = workspace.get('split', splitBytes, stream);
-      launch.topKTopP = takesTopPOverTopK(request, first, rows);
-    }
+    if (splitBytes > 0) launch.scratch = workspace.get('split', splitBytes, stream);
     for (let i = 0; i < context.timing.repeat; i++) kernels.sample(launch);
   }
   if (!request.logprobs || !rowStats) return;
@@ -274,19 +271,4 @@ export function launchChunk(
       valid,
     });
   }
-}
-
-/** Whether a row of [first, first + rows) takes top-p over its top-k set (the split-block choice). */
-function takesTopPOverTopK(
-  request: Pick<ResolvedRequest<unknown>, 'topK' | 'topP' | 'vocab' | 'filterOrder'>,
-  first: number,
-  rows: number,
-): boolean {
-  if (request.filterOrder !== 'topKFirst') return false;
-  const { topK, topP, vocab } = request;
-  for (let row = first; row < first + rows; row++) {
-    const k = topK[row] ?? 0;
-    if (k > 0 && k < vocab && (topP[row] ?? 1) < 1) return true;
-  }
-  return false;
 }
