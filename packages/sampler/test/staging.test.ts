@@ -220,3 +220,29 @@ describe('the kernel and blocks of a call', () => {
     expect(double.launches.filter((l) => l.name.startsWith('rf_sample'))).toEqual([{ name, grid, block }]);
   });
 });
+
+// The development switch `wholeRowsFourPerSm` (off by default): whole rows of narrow batches
+// that fit four blocks per multiprocessor take rf_sample_split_narrow.
+describe('whole rows on four narrow blocks per multiprocessor (switch)', () => {
+  it.each([
+    ['264 × 32000', 264, 32_000, 'rf_sample_split_narrow', 264],
+    ['528 × 32000', 528, 32_000, 'rf_sample_split_narrow', 528],
+    ['529 × 32000', 529, 32_000, 'rf_sample_narrow', 529],
+    ['1 × 4096', 1, 4096, 'rf_sample_split_narrow', 1],
+    ['128 × 151936 (wide blocks)', 128, 151_936, 'rf_sample', 128],
+  ] as const)('%s', (_what, batch, vocab, name, grid) => {
+    const double = addonDouble() as Double;
+    const sampler = samplerOver(double);
+    expect(sampler.kernels.wholeRowsFourPerSm).toBe(false);
+    sampler.kernels.wholeRowsFourPerSm = true;
+    try {
+      const input = sampler.device.upload(new Float32Array(batch * vocab));
+      double.launches.length = 0;
+      sampler.sample({ logits: input, shape: [batch, vocab], topK: 50, topP: 0.9, seed: 1 });
+      const [launch] = double.launches.filter((l) => l.name.startsWith('rf_sample'));
+      expect(launch).toEqual({ name, grid, block: name === 'rf_sample' ? 1024 : 256 });
+    } finally {
+      sampler.kernels.wholeRowsFourPerSm = false;
+    }
+  });
+});

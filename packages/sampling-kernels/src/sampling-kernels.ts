@@ -271,6 +271,16 @@ export class SamplingKernels {
   splitBlocks: 'wide' | 'narrow' | 'auto' = splitBlocksFromEnvironment();
 
   /**
+   * A development switch, off until measured (docs/PERFORMANCE.md, version 10, "Next"): whole
+   * rows on narrow blocks, in batches that fit four blocks per multiprocessor at once, take
+   * rf_sample_split_narrow — compiled for four resident blocks (64 registers, no spills) —
+   * instead of rf_sample_narrow (six resident, 40 registers, spills), which only batches of more
+   * rows than that can fill (512 × 151936: 3.9 rows per multiprocessor). Starts from
+   * `ROCMFORGE_WHOLE_ROWS_FOUR_PER_SM=1`.
+   */
+  wholeRowsFourPerSm = process.env.ROCMFORGE_WHOLE_ROWS_FOUR_PER_SM === '1';
+
+  /**
    * Whether the split rows of a batch take narrow blocks (`splitBlocks`). By the batch's size
    * alone, never by what its rows ask: a row's blocks decide how its sums round, and a request
    * with its own seed must get the same tokens whatever else is in a batch of the same size.
@@ -312,6 +322,11 @@ export class SamplingKernels {
     return vocab <= MIN_SPLIT_VOCAB || batch >= NARROW_MIN_ROWS_PER_SM * this.device.info.multiprocessors;
   }
 
+  /** Whole rows on rf_sample_split_narrow (`wholeRowsFourPerSm`): all of the batch's blocks resident at four per multiprocessor. */
+  #fourPerSm(batch: number): boolean {
+    return this.wholeRowsFourPerSm && batch <= NARROW_SPLIT_BLOCKS_PER_SM * this.device.info.multiprocessors;
+  }
+
   /** Bytes of scratch `sample` needs to split the rows of this batch (0 when it does not split). */
   sampleScratchBytes(batch: number, vocab: number): number {
     return this.sampleParts(batch, vocab) > 1 ? batch * SPLIT_SCRATCH_BYTES : 0;
@@ -337,7 +352,7 @@ export class SamplingKernels {
       : launch.input.address;
     const narrow = this.sampleNarrow(batch, parts, vocab);
     this.#launchRows(
-      `${narrow ? (parts > 1 ? 'rf_sample_split_narrow' : 'rf_sample_narrow') : 'rf_sample'}${ELEMENT_SUFFIX[dtype]}`,
+      `${narrow ? (parts > 1 || this.#fourPerSm(batch) ? 'rf_sample_split_narrow' : 'rf_sample_narrow') : 'rf_sample'}${ELEMENT_SUFFIX[dtype]}`,
       batch * parts,
       narrow ? NARROW_BLOCK_THREADS : BLOCK_THREADS,
       p,

@@ -277,7 +277,15 @@ gpuSuite(probe)('sampling kernels on a GPU', () => {
     expect(same / total).toBeGreaterThanOrEqual(0.999);
   });
 
-  it('narrow blocks (many rows per multiprocessor) give the draws of full blocks', () => {
+  it.each([
+    false,
+    true,
+  ])('narrow blocks (many rows per multiprocessor) give the draws of full blocks (wholeRowsFourPerSm %s)', (four) => {
+    const before = kernels.wholeRowsFourPerSm;
+    kernels.wholeRowsFourPerSm = four;
+    onTestFinished(() => {
+      kernels.wholeRowsFourPerSm = before;
+    });
     const sms = device.info.multiprocessors;
     const batch = 2 * sms + 7;
     const vocab = 32_000;
@@ -341,7 +349,7 @@ gpuSuite(probe)('sampling kernels on a GPU', () => {
         for (let j = 0; j < samples; j++) expect(narrow.tokens[7 * samples + j]).toBe(123);
       }
     }
-    console.log(`narrow vs full blocks: ${same} of ${total} draws identical`);
+    console.log(`narrow (four per SM: ${four}) vs full blocks: ${same} of ${total} draws identical`);
     expect(same / total).toBeGreaterThanOrEqual(0.999);
   });
 
