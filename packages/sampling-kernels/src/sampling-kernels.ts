@@ -378,7 +378,8 @@ export class SamplingKernels {
    * typical-p, top-n-sigma and XTC with every other filter, then the draws, the filtered
    * distribution of each row (`output`), or the target positions of a speculative verification.
    * One block per row: narrow blocks (rf_chain_narrow) for batches of several rows per
-   * multiprocessor and for rows of ≤ MIN_SPLIT_VOCAB at any batch, as `sample` chooses them.
+   * multiprocessor. (Rows of ≤ MIN_SPLIT_VOCAB at any batch, as `sample` takes them, wait for
+   * a GPU run of the filter chain's tests: docs/PERFORMANCE.md, "Next steps".)
    */
   chain(launch: ChainLaunch): void {
     const { batch, vocab, samples } = launch;
@@ -408,7 +409,7 @@ export class SamplingKernels {
       need(verify.draftProbs, verified * verify.draft * vocab * 4, 'draftProbs');
       need(verify.verdicts, batch, 'verdicts');
     }
-    const narrow = this.sampleNarrow(batch, 1, vocab);
+    const narrow = this.sampleNarrow(batch);
     this.#launchRows(
       `${narrow ? 'rf_chain_narrow' : 'rf_chain'}${ELEMENT_SUFFIX[dtype]}`,
       batch,
