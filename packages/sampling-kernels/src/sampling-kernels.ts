@@ -34,10 +34,6 @@ import { compileForDevice, jitForced } from './jit.js';
 import { prebuiltFor, readManifest } from './manifest.js';
 import { type StructValues, structPacker, writeStructArgs } from './param-struct.js';
 import type { RowParameterBuffers } from './row-parameters.js';
-
-/** The kernels whose structs begin with the per-row request (RF_ROW_REQUEST_FIELDS). */
-type RowKernelName = Extract<KernelName, `rf_sample${string}` | `rf_chain${string}`>;
-
 import {
   BLOCK_THREADS,
   MIN_PART_ELEMENTS,
@@ -47,6 +43,9 @@ import {
   NARROW_SPLIT_BLOCKS_PER_SM,
   SPLIT_NARROW_MAX_ROWS,
 } from './signatures.js';
+
+/** The kernels whose structs begin with the per-row request (RF_ROW_REQUEST_FIELDS). */
+type RowKernelName = Extract<KernelName, `rf_sample${string}` | `rf_chain${string}`>;
 
 /** The buffers and sizes of one `rf_sample` launch. */
 export interface SampleLaunch {
@@ -308,9 +307,8 @@ export class SamplingKernels {
   }
 
   /**
-   * Whether `sample` uses 256-thread blocks: split rows when `splitNarrow` says so
-   * (rf_sample_split_narrow);
-   * rows not split, when there are at least NARROW_MIN_ROWS_PER_SM rows per multiprocessor, or
+   * Whether `sample` uses 256-thread blocks: split rows when `splitNarrow` says so; rows not
+   * split, when there are at least NARROW_MIN_ROWS_PER_SM rows per multiprocessor, or
    * when rows are small enough never to be split (≤ MIN_SPLIT_VOCAB) at any batch: a row of a
    * few thousand elements is latency, not bandwidth, and a wide block's 32 warps each issue
    * every stage's fixed instructions (H200, 1 × 4096: top-k+top-p 22 µs in the kernel with 256
@@ -322,9 +320,20 @@ export class SamplingKernels {
     return vocab <= MIN_SPLIT_VOCAB || batch >= NARROW_MIN_ROWS_PER_SM * this.device.info.multiprocessors;
   }
 
-  /** Whole rows on rf_sample_split_narrow (`wholeRowsFourPerSm`): all of the batch's blocks resident at four per multiprocessor. */
-  #fourPerSm(batch: number): boolean {
-    return this.wholeRowsFourPerSm && batch <= NARROW_SPLIT_BLOCKS_PER_SM * this.device.info.multiprocessors;
+  /**
+   * The rf_sample instantiation of a launch (before its element-type suffix): the wide kernel,
+   * or of the 256-thread ones (`sampleNarrow`) rf_sample_split_narrow for split rows and, with
+   * `wholeRowsFourPerSm`, for whole rows whose blocks all fit at four per multiprocessor.
+   */
+  #sampleKernel(
+    batch: number,
+    parts: number,
+    vocab: number,
+  ): 'rf_sample' | 'rf_sample_narrow' | 'rf_sample_split_narrow' {
+    if (!this.sampleNarrow(batch, parts, vocab)) return 'rf_sample';
+    const fourPerSm =
+      this.wholeRowsFourPerSm && batch <= NARROW_SPLIT_BLOCKS_PER_SM * this.device.info.multiprocessors;
+    return parts > 1 || fourPerSm ? 'rf_sample_split_narrow' : 'rf_sample_narrow';
   }
 
   /** Bytes of scratch `sample` needs to split the rows of this batch (0 when it does not split). */
@@ -350,11 +359,11 @@ export class SamplingKernels {
     const input = launch.inputOffset
       ? launch.input.address + BigInt(launch.inputOffset)
       : launch.input.address;
-    const narrow = this.sampleNarrow(batch, parts, vocab);
+    const kernel = this.#sampleKernel(batch, parts, vocab);
     this.#launchRows(
-      `${narrow ? (parts > 1 || this.#fourPerSm(batch) ? 'rf_sample_split_narrow' : 'rf_sample_narrow') : 'rf_sample'}${ELEMENT_SUFFIX[dtype]}`,
+      `${kernel}${ELEMENT_SUFFIX[dtype]}`,
       batch * parts,
-      narrow ? NARROW_BLOCK_THREADS : BLOCK_THREADS,
+      kernel === 'rf_sample' ? BLOCK_THREADS : NARROW_BLOCK_THREADS,
       p,
       {
         input,
