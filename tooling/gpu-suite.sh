@@ -67,27 +67,29 @@ for part in "$@"; do
       # from the cache). A variant folder's ENV file (VAR=value lines) is exported for it alone.
       shapes=${VARIANT_SHAPES:-1x4096,1x151936,32x151936,128x151936,512x151936,10000x32000}
       modes=${VARIANT_MODES:-plain,top-k,top-p,top-k+top-p}
-      variant_env() {  # DIR: the exports of one variant
-        if [ "$1" = main ]; then echo ROCMFORGE_KERNELS_JIT=1; else echo "ROCMFORGE_KERNELS_DIR=$PWD/$1"; fi
-        [ ! -f "$1/ENV" ] || grep -E '^[A-Z_]+=' "$1/ENV"
+      in_variant() {  # DIR CMD...: CMD in a subshell with the variant's variables exported
+        local dir=$1
+        shift
+        (
+          if [ "$dir" = main ]; then export ROCMFORGE_KERNELS_JIT=1; else export ROCMFORGE_KERNELS_DIR="$PWD/$dir"; fi
+          if [ -f "$dir/ENV" ]; then mapfile -t env < <(grep -E '^[A-Z_]+=' "$dir/ENV") && export "${env[@]}"; fi
+          export ROCMFORGE_CACHE_DIR=/tmp/rf-jit
+          "$@"
+        )
+      }
+      variant_bench() {  # DIR: the bench cells, logged (inside in_variant)
+        local name start=$SECONDS code
+        name=$(basename "$1")
+        timeout 300 node .gpu/cli/dist/cli.mjs bench --backend gpu --sigmas 3 --shapes "$shapes" \
+          --modes "$modes" --dtype "${VARIANT_DTYPES:-float32}" --json "$out/bench-$name.json" > "$out/bench-$name.log" 2>&1
+        code=$?
+        echo "bench $name ($(cat "$1/ENV" 2>/dev/null | tr '\n' ' ')): exit $code in $((SECONDS - start)) s"
       }
       dirs=(main)
       for dir in .gpu/variants/*/; do [ -d "$dir" ] && dirs+=("${dir%/}"); done
-      for dir in "${dirs[@]}"; do
-        ( mapfile -t env < <(variant_env "$dir"); export "${env[@]}" ROCMFORGE_CACHE_DIR=/tmp/rf-jit
-          run "core-$(basename "$dir")" 400 packages/sampling-kernels ) &
-      done
+      for dir in "${dirs[@]}"; do in_variant "$dir" run "core-$(basename "$dir")" 400 packages/sampling-kernels & done
       wait
-      for dir in "${dirs[@]}"; do
-        name=$(basename "$dir")
-        (
-          mapfile -t env < <(variant_env "$dir"); export "${env[@]}" ROCMFORGE_CACHE_DIR=/tmp/rf-jit
-          start=$SECONDS
-          timeout 300 node .gpu/cli/dist/cli.mjs bench --backend gpu --sigmas 3 --shapes "$shapes" \
-            --modes "$modes" --dtype "${VARIANT_DTYPES:-float32}" --json "$out/bench-$name.json" > "$out/bench-$name.log" 2>&1
-          echo "bench $name (${env[*]}): exit $? in $((SECONDS - start)) s"
-        )
-      done ;;
+      for dir in "${dirs[@]}"; do in_variant "$dir" variant_bench "$dir"; done ;;
     all) sed -n '/^# Parts/,/^source/p' "$0" | sed '$d' ;;
     *) echo "unknown part '$part' (bash tooling/gpu-suite.sh all lists them)" >&2; exit 2 ;;
   esac
