@@ -75,7 +75,12 @@ export function addonDouble(options = {}) {
     const samples = u32(args, field('samples'));
     const vocab = u32(args, field('vocab'));
     const rows = dims[0] / parts;
-    const word = (n, row) => new Uint32Array(at(u64(args, field(n)) + BigInt(row * 4), 4).slice().buffer)[0];
+    // A one-row launch may carry its parameters by value (oneRow; RfSampleParams.oneSeedLo …).
+    const byValue = field('oneRow') !== undefined && u32(args, field('oneRow')) === 1;
+    const word = (n, row) =>
+      byValue
+        ? u32(args, field(`one${n[0].toUpperCase()}${n.slice(1)}`))
+        : new Uint32Array(at(u64(args, field(n)) + BigInt(row * 4), 4).slice().buffer)[0];
     const valid = at(u64(args, field('valid')), rows);
     if (options.kernel === 'statuses') {
       valid.fill(1);

@@ -55,10 +55,17 @@ describe('the staging block', () => {
   });
 
   it.each([
-    ['device logits, 1 row', 1, 151_936, true],
-    ['device logits, 64 rows', 64, 4096, true],
-    ['host logits, 1 × 4096 (generate)', 1, 4096, false],
-  ])('%s: the parameters (and host rows) in one copy, one launch, a poll, no copy back', (_what, batch, vocab, onDevice) => {
+    // One row from the device: its parameters by value in the launch, nothing copied at all.
+    ['device logits, 1 row', 1, 151_936, true, { launch: 1, streamSynchronizeSpin: 1 }],
+    ['device logits, 64 rows', 64, 4096, true, { copyHostToDevice: 1, launch: 1, streamSynchronizeSpin: 1 }],
+    [
+      'host logits, 1 × 4096 (generate)',
+      1,
+      4096,
+      false,
+      { copyHostToDevice: 1, launch: 1, streamSynchronizeSpin: 1 },
+    ],
+  ])('%s: the parameters (and host rows) in at most one copy, one launch, a poll, no copy back', (_what, batch, vocab, onDevice, crossed) => {
     const double = addonDouble() as Double;
     const sampler = samplerOver(double);
     const logits = new Float32Array(batch * vocab);
@@ -72,7 +79,7 @@ describe('the staging block', () => {
         tokens = sampler.sample(request).tokens;
       });
       expect([...tokens!]).toEqual(expected(batch, vocab, 5, step));
-      expect(calls).toEqual({ copyHostToDevice: 1, launch: 1, streamSynchronizeSpin: 1 });
+      expect(calls).toEqual(crossed);
     }
   });
 
@@ -86,6 +93,26 @@ describe('the staging block', () => {
       false,
       { logprobs: 2 },
       { copyHostToDevice: 1, launch: 3, copyDeviceToHost: 1 },
+    ],
+    // One row from the device whose log-probabilities are asked for: its kernels read the
+    // parameter block, which is copied then.
+    [
+      'device logits, 1 row, log-probabilities asked for',
+      1,
+      4096,
+      true,
+      { logprobs: 2 },
+      { copyHostToDevice: 1, launch: 3, copyDeviceToHost: 1 },
+    ],
+    // One row from the device with a logit bias: adjusted on a copy (the table copied in, the
+    // row copied on the device), the parameters copied too.
+    [
+      'device logits, 1 row, a logit bias',
+      1,
+      4096,
+      true,
+      { logitBias: { 3: 1 } },
+      { copyHostToDevice: 2, copyDeviceToDevice: 1, launch: 2 },
     ],
     // Over the block's size for host rows (16 MiB): the rows take a copy of their own.
     ['host rows past the block', 2, 2_200_000, false, {}, { copyHostToDevice: 2, launch: 1 }],
@@ -244,5 +271,50 @@ describe('whole rows on four narrow blocks per multiprocessor (switch)', () => {
     } finally {
       sampler.kernels.wholeRowsFourPerSm = false;
     }
+  });
+});
+
+// rf_sample's launcher: one row's parameters by value (`oneRow`) or parameter arrays, not both.
+describe('a launch with one row by value', () => {
+  it('takes exactly one of params and oneRow, and oneRow for one row only', () => {
+    const double = addonDouble() as Double;
+    const sampler = samplerOver(double);
+    const device = sampler.device;
+    const input = device.upload(new Float32Array(2 * 64));
+    const out = device.alloc(1024);
+    const statuses = device.alloc(64);
+    const one = {
+      temperature: Float32Array.of(1),
+      topK: Int32Array.of(0),
+      topP: Float32Array.of(1),
+      minP: Float32Array.of(0),
+      seedLo: Uint32Array.of(4),
+      seedHi: Uint32Array.of(0),
+      stepLo: Uint32Array.of(3),
+      stepHi: Uint32Array.of(0),
+      stream: Uint32Array.of(0),
+    };
+    const base = {
+      input,
+      vocab: 64,
+      kind: 'logits',
+      filterOrder: 'topKFirst',
+      samples: 1,
+      tokens: out,
+      valid: statuses,
+    } as const;
+    expect(() => sampler.kernels.sample({ ...base, batch: 1 })).toThrow(kernels.KernelArgumentError);
+    expect(() => sampler.kernels.sample({ ...base, batch: 2, oneRow: one })).toThrow(
+      /oneRow with a batch of 2/,
+    );
+    const rows = Object.fromEntries(kernels.ROW_PARAMETERS.map((n) => [n, out])) as never;
+    expect(() => sampler.kernels.sample({ ...base, batch: 1, oneRow: one, params: rows })).toThrow(
+      /exactly one/,
+    );
+    double.launches.length = 0;
+    sampler.kernels.sample({ ...base, batch: 1, oneRow: one });
+    expect(double.launches).toEqual([{ name: 'rf_sample_narrow', grid: 1, block: 256 }]);
+    // The double's kernel draws (seedLo + stepLo) mod vocab from the values it was given.
+    expect(new Int32Array(out.read(new Uint8Array(4)).buffer)[0]).toBe(7);
   });
 });

@@ -95,12 +95,25 @@ constexpr unsigned RF_MAX_TOP_LOGPROBS = 1024;
   unsigned char* valid;  /* out [batch]: an RfRowStatus per row */             \
   float* rowStats;       /* out [batch, RF_ROW_STATS], or null */
 
-// rf_sample and rf_sample_narrow: every row of a [batch, vocab] matrix sampled in one launch.
+// rf_sample, rf_sample_narrow and rf_sample_split_narrow: every row of a [batch, vocab] matrix
+// sampled in one launch.
 struct RfSampleParams {
   RF_ROW_REQUEST_FIELDS
   RF_DRAW_OUTPUT_FIELDS
   unsigned parts;              // blocks per row (1: not split)
   void* scratch;               // batch × RF_SPLIT_SCRATCH_BYTES when parts > 1, else null
+  // A launch of one row may carry that row's parameters here, by value, instead of in the
+  // per-row arrays above (then null): no copy of parameters ahead of the kernel.
+  unsigned oneRow;             // 1: the row's parameters are the fields below
+  float oneTemperature;
+  int oneTopK;
+  float oneTopP;
+  float oneMinP;
+  unsigned oneSeedLo;
+  unsigned oneSeedHi;
+  unsigned oneStepLo;
+  unsigned oneStepHi;
+  unsigned oneStream;
 };
 
 // rf_softmax: probs = softmax(logits / T) per row.

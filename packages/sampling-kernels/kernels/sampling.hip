@@ -60,11 +60,11 @@ struct RowRequest {
   bool topKOn;  // top-k keeps fewer than the whole row
   bool online;  // plain sampling: the first pass's sums are the kept weights (one pass)
   __device__ __forceinline__ RowRequest(const RfSampleParams& p, unsigned row) {
-    temperature = p.temperature[row];
+    temperature = p.oneRow ? p.oneTemperature : p.temperature[row];
     inverseTemperature = temperature == 0.0f ? 0.0f : 1.0f / temperature;
-    topK = p.topK[row];
-    topP = p.topP[row];
-    minP = p.minP[row];
+    topK = p.oneRow ? p.oneTopK : p.topK[row];
+    topP = p.oneRow ? p.oneTopP : p.topP[row];
+    minP = p.oneRow ? p.oneMinP : p.minP[row];
     topKOn = topK > 0 && static_cast<unsigned>(topK) < p.vocab;
     online = temperature != 0.0f && !topKOn && !(topP < 1.0f) && !(minP > 0.0f) &&
              (p.kind == RF_INPUT_KIND_LOGITS || temperature == 1.0f);
@@ -75,8 +75,11 @@ struct RowRequest {
 struct DrawKey {
   unsigned seedLo, seedHi, stepLo, stepHi, stream;
   __device__ __forceinline__ DrawKey(const RfSampleParams& p, unsigned row)
-      : seedLo(p.seedLo[row]), seedHi(p.seedHi[row]), stepLo(p.stepLo[row]), stepHi(p.stepHi[row]),
-        stream(p.stream[row]) {}
+      : seedLo(p.oneRow ? p.oneSeedLo : p.seedLo[row]),
+        seedHi(p.oneRow ? p.oneSeedHi : p.seedHi[row]),
+        stepLo(p.oneRow ? p.oneStepLo : p.stepLo[row]),
+        stepHi(p.oneRow ? p.oneStepHi : p.stepHi[row]),
+        stream(p.oneRow ? p.oneStream : p.stream[row]) {}
 };
 
 // Top-k on a split row from a candidate buffer (split_top_k): each block publishes, at the

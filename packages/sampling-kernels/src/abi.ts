@@ -215,6 +215,17 @@ export const SAMPLE_PARAMS = {
     ...DRAW_OUTPUT_FIELDS,
     parts: 'unsigned',
     scratch: 'void*',
+    // One row's parameters by value (`oneRow` 1), the per-row pointers then null.
+    oneRow: 'unsigned',
+    oneTemperature: 'float',
+    oneTopK: 'int',
+    oneTopP: 'float',
+    oneMinP: 'float',
+    oneSeedLo: 'unsigned',
+    oneSeedHi: 'unsigned',
+    oneStepLo: 'unsigned',
+    oneStepHi: 'unsigned',
+    oneStream: 'unsigned',
   },
 } as const satisfies ParamStruct;
 

@@ -33,7 +33,7 @@ import { KernelArgumentError, KernelsUnavailableError } from './errors.js';
 import { compileForDevice, jitForced } from './jit.js';
 import { prebuiltFor, readManifest } from './manifest.js';
 import { type StructValues, structPacker, writeStructArgs } from './param-struct.js';
-import type { RowParameterBuffers } from './row-parameters.js';
+import type { RowParameterArrays, RowParameterBuffers } from './row-parameters.js';
 import {
   BLOCK_THREADS,
   MIN_PART_ELEMENTS,
@@ -61,8 +61,14 @@ export interface SampleLaunch {
   vocab: number;
   /** What `input` holds. */
   kind: InputKindName;
-  /** Per-row parameters, one element per row each. */
-  params: RowParameterBuffers;
+  /** Per-row parameters, one element per row each (unless `oneRow` is given). */
+  params?: RowParameterBuffers;
+  /**
+   * A launch of one row (`batch` 1) may pass that row's parameters by value instead: element 0
+   * of each array, carried in the launch's parameter struct, so that nothing is copied to the
+   * device ahead of the kernel. Exactly one of `params` and `oneRow`.
+   */
+  oneRow?: RowParameterArrays;
   /** How top-k and top-p combine: top-p over the top-k set, or over all values. */
   filterOrder: FilterOrderName;
   /** Draws per row. */
@@ -218,7 +224,7 @@ export class SamplingKernels {
     block: number,
     values: StructValues<(typeof KERNEL_PARAMS)[N]>,
     stream?: Stream,
-    rows?: RowParameterBuffers,
+    rows?: RowPointers,
   ): void {
     const struct = KERNEL_PARAMS[name];
     let packer = this.#packers.get(name);
@@ -243,7 +249,7 @@ export class SamplingKernels {
     name: N,
     grid: number,
     block: number,
-    rows: RowParameterBuffers,
+    rows: RowPointers,
     values: Omit<StructValues<(typeof KERNEL_PARAMS)[N]>, RowParameterName>,
     stream?: Stream,
   ): void {
@@ -354,8 +360,14 @@ export class SamplingKernels {
     need(launch.tokens, batch * samples * 4, 'tokens');
     need(launch.valid, batch, 'valid');
     if (launch.rowStats) need(launch.rowStats, batch * ROW_STATS * 4, 'rowStats');
-    const p = launch.params;
-    for (const name in p) need(p[name as keyof RowParameterBuffers], batch * 4, name);
+    const one = launch.oneRow;
+    const given = launch.params;
+    if ((one === undefined) === (given === undefined))
+      throw new KernelArgumentError('rf_sample: exactly one of params and oneRow');
+    if (one && batch !== 1)
+      throw new KernelArgumentError(`rf_sample: oneRow with a batch of ${batch} rows (1 only)`);
+    if (given) for (const name in given) need(given[name as keyof RowParameterBuffers], batch * 4, name);
+    const p: RowPointers = given ?? NO_ROW_BUFFERS;
     const input = launch.inputOffset
       ? launch.input.address + BigInt(launch.inputOffset)
       : launch.input.address;
@@ -377,6 +389,16 @@ export class SamplingKernels {
         rowStats: launch.rowStats ?? 0n,
         parts,
         scratch: parts > 1 && launch.scratch ? launch.scratch : 0n,
+        oneRow: one ? 1 : 0,
+        oneTemperature: one ? one.temperature[0]! : 0,
+        oneTopK: one ? one.topK[0]! : 0,
+        oneTopP: one ? one.topP[0]! : 0,
+        oneMinP: one ? one.minP[0]! : 0,
+        oneSeedLo: one ? one.seedLo[0]! : 0,
+        oneSeedHi: one ? one.seedHi[0]! : 0,
+        oneStepLo: one ? one.stepLo[0]! : 0,
+        oneStepHi: one ? one.stepHi[0]! : 0,
+        oneStream: one ? one.stream[0]! : 0,
       },
       launch.stream,
     );
@@ -690,3 +712,19 @@ function splitBlocksFromEnvironment(): 'wide' | 'narrow' | 'auto' {
   const value = process.env.ROCMFORGE_SPLIT_BLOCKS;
   return value === 'narrow' || value === 'wide' ? value : 'auto';
 }
+
+/** The per-row parameter pointers of a launch: device arrays, or null (0n). */
+type RowPointers = Readonly<Record<RowParameterName, DeviceRegion | bigint>>;
+
+/** The per-row pointers of a launch that carries its one row's parameters by value: null. */
+const NO_ROW_BUFFERS: RowPointers = {
+  temperature: 0n,
+  topK: 0n,
+  topP: 0n,
+  minP: 0n,
+  seedLo: 0n,
+  seedHi: 0n,
+  stepLo: 0n,
+  stepHi: 0n,
+  stream: 0n,
+};

@@ -33,6 +33,16 @@ function sampleValues(): StructValues<typeof SAMPLE_PARAMS> {
     rowStats: 0n,
     parts: 4,
     scratch: region(0x4000n),
+    oneRow: 0,
+    oneTemperature: 0,
+    oneTopK: 0,
+    oneTopP: 0,
+    oneMinP: 0,
+    oneSeedLo: 0,
+    oneSeedHi: 0,
+    oneStepLo: 0,
+    oneStepHi: 0,
+    oneStream: 0,
   };
 }
 
@@ -43,7 +53,14 @@ describe('parameter structs', () => {
     const at = Object.fromEntries(layout.fields.map((f) => [f.name, f.offset]));
     expect(at).toMatchObject({ input: 0, vocab: 8, kind: 12, temperature: 16, stream: 80, filterOrder: 88 });
     expect(at).toMatchObject({ samples: 92, tokens: 96, rowStats: 112, parts: 120, scratch: 128 });
-    expect(layout.bytes).toBe(136);
+    expect(at).toMatchObject({
+      oneRow: 136,
+      oneTemperature: 140,
+      oneTopK: 144,
+      oneSeedLo: 156,
+      oneStream: 172,
+    });
+    expect(layout.bytes).toBe(176);
   });
 
   it('pack launch arguments by field name, enums by their names', () => {

@@ -353,6 +353,74 @@ gpuSuite(probe)('sampling kernels on a GPU', () => {
     expect(same / total).toBeGreaterThanOrEqual(0.999);
   });
 
+  it('one row with its parameters by value (oneRow) gives the tokens of the same row with parameter arrays', () => {
+    for (const vocab of [4096, 151_936]) {
+      const x = upload(gaussianLogits(vocab, 3, 31));
+      const samples = 64;
+      for (const setting of [
+        {},
+        { temperature: 0 },
+        { topK: 50 },
+        { topP: 0.9 },
+        { minP: 0.1 },
+        { topK: 50, topP: 0.9, temperature: 0.7 },
+        { topK: 50, topP: 0.9, seedHi: 3, stepLo: 12, stepHi: 1, stream: 9 },
+      ]) {
+        const values = {
+          temperature: 1,
+          topK: 0,
+          topP: 1,
+          minP: 0,
+          seedLo: 7,
+          seedHi: 0,
+          stepLo: 0,
+          stepHi: 0,
+          stream: 0,
+          ...setting,
+        };
+        const run = (byValue: boolean) => {
+          const tokens = alloc(samples * 4);
+          const valid = alloc(1);
+          const common = {
+            input: x,
+            batch: 1,
+            vocab,
+            kind: 'logits',
+            filterOrder: 'topKFirst',
+            samples,
+            tokens,
+            valid,
+          } as const;
+          const scratch = scratchFor(1, vocab);
+          if (byValue) {
+            kernels.sample({
+              ...common,
+              scratch,
+              oneRow: {
+                temperature: Float32Array.of(values.temperature),
+                topK: Int32Array.of(values.topK),
+                topP: Float32Array.of(values.topP),
+                minP: Float32Array.of(values.minP),
+                seedLo: Uint32Array.of(values.seedLo),
+                seedHi: Uint32Array.of(values.seedHi),
+                stepLo: Uint32Array.of(values.stepLo),
+                stepHi: Uint32Array.of(values.stepHi),
+                stream: Uint32Array.of(values.stream),
+              },
+            });
+          } else {
+            kernels.sample({ ...common, scratch, params: params(1, values) });
+          }
+          return {
+            tokens: [...tokens.read(new Int32Array(samples))],
+            valid: [...valid.read(new Uint8Array(1))],
+          };
+        };
+        expect(run(true), `${vocab} ${JSON.stringify(setting)}`).toEqual(run(false));
+      }
+    }
+  });
+
   it('half-precision entry points (float16, bfloat16) give the tokens and statuses of the same values in float32', () => {
     // Values exactly representable in each type, so the float32 rows hold the same numbers.
     const halves = {

@@ -77,8 +77,11 @@ export function outputLayout(
 
 /** Where one call's kernels read and write, for the whole batch. */
 export interface CallBuffers {
-  /** The per-row parameter block (mapped host memory, or its device copy). */
-  params: DeviceRange;
+  /**
+   * The per-row parameter block's device copy; undefined for a call whose one row's parameters
+   * go by value in the launch ({@link paramsByValue}).
+   */
+  params: DeviceRange | undefined;
   /** The outputs, laid out by `layout` (mapped host memory, or a device buffer). */
   outputs: DeviceRange;
   /** Where each output lies in `outputs`. */
@@ -131,6 +134,29 @@ function chainFilterRegions(
   return regions;
 }
 
+/**
+ * Whether a call's one row goes with its parameters by value in the launch instead of in a
+ * parameter block copied to the device ahead of the kernel: one row from device memory (no
+ * host rows to copy anyway), drawn by rf_sample without adjustments or log-probabilities (whose
+ * kernels read the parameter block).
+ */
+export function paramsByValue(request: ResolvedRequest<unknown>, chain: boolean): boolean {
+  return (
+    request.batch === 1 &&
+    !chain &&
+    !request.logprobs &&
+    request.adjustments === undefined &&
+    !ArrayBuffer.isView(request.input)
+  );
+}
+
+/** The call's parameter block; a call that has none does not reach here. */
+function parameterBlock(buffers: CallBuffers): DeviceRange {
+  if (!buffers.params)
+    throw new Error('internal: a launch that reads the parameter block in a call without one');
+  return buffers.params;
+}
+
 /** What launching a chunk needs besides the request. */
 export interface ChunkContext {
   /** The sampling-kernels package. */
@@ -181,20 +207,20 @@ export function launchChunk(
   const valid = deviceRange(outputs, layout.statuses + first, rows);
   const stats = modules.ROW_STATS * 4;
   const rowStats = buffers.rowStats && deviceRange(buffers.rowStats, first * stats, rows * stats);
-  const params = modules.rowParameterRegions(buffers.params, batch, first, rows);
   // The processed log-probabilities of a chain row describe its kept values (the chain writes
   // them, with the row statistics): a float32 copy.
   let processedValues = values;
   let processedType = valuesType;
   if (usesChain(request, method)) {
+    const block = parameterBlock(buffers);
     const launch: ChainLaunch = {
       input: values,
       dtype: valuesType,
       batch: rows,
       vocab,
       kind,
-      params,
-      filters: chainFilterRegions(modules, buffers.params, batch, first, rows),
+      params: modules.rowParameterRegions(block, batch, first, rows),
+      filters: chainFilterRegions(modules, block, batch, first, rows),
       filterOrder: request.filterOrder,
       samples,
       valid,
@@ -231,13 +257,14 @@ export function launchChunk(
       batch: rows,
       vocab,
       kind,
-      params,
       filterOrder: request.filterOrder,
       samples,
       tokens,
       valid,
       stream,
     };
+    if (buffers.params) launch.params = modules.rowParameterRegions(buffers.params, batch, first, rows);
+    else launch.oneRow = request;
     if (rowStats) launch.rowStats = rowStats;
     if (splitBytes > 0) launch.scratch = workspace.get('split', splitBytes, stream);
     for (let i = 0; i < context.timing.repeat; i++) kernels.sample(launch);

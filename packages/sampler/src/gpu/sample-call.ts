@@ -8,6 +8,7 @@ import {
   type OutputLayout,
   outputLayout,
   parameterBytes,
+  paramsByValue,
   usesChain,
   writeChainFilters,
 } from './chunk-launch.js';
@@ -45,11 +46,17 @@ export function enqueueCall(
   if (request.after) stream.waitFor(request.after);
   const layout = outputLayout(request);
   const chain = usesChain(request, method);
-  const call = staging.stage(request, parameterBytes(modules, batch, chain), layout.bytes, stream);
-  modules.writeRowParameters(call.host, batch, request);
+  const byValue = paramsByValue(request, chain);
+  const call = staging.stage(
+    request,
+    byValue ? 0 : parameterBytes(modules, batch, chain),
+    layout.bytes,
+    stream,
+  );
+  if (!byValue) modules.writeRowParameters(call.host, batch, request);
   if (chain) writeChainFilters(modules, call.host, request);
   const buffers = {
-    params: call.parameters(),
+    params: byValue ? undefined : call.parameters(),
     outputs: call.outputs,
     layout,
     rowStats: request.logprobs ? workspace.get('rowStats', batch * modules.ROW_STATS * 4) : undefined,
