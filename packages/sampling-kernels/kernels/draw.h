@@ -79,41 +79,6 @@ __device__ void combine_sums(SampleShared& sh, RowPart<B, G>& rp, bool online, b
   __syncthreads();
 }
 
-// The first kept element of x[a, b) past `target` (running weight from `running`), with the whole
-// block: each thread sums a few consecutive elements, a block scan places them, and the thread
-// holding the crossing finds it. Faster than one warp walking when there are few draws.
-template <int B, typename T>
-__device__ int block_walk(const T* x, unsigned a, unsigned b, const KeptWeight& kept, double running,
-                          double target, SharedStorage& s) {
-  const unsigned per = (b - a + B - 1) / B;
-  const unsigned first = min(b, a + threadIdx.x * per);
-  const unsigned last = min(b, first + per);
-  double local = 0.0;
-  int lastKept = -1;
-  for (unsigned i = first; i < last; i++) {
-    const float w = kept(to_float(x[i]));
-    local += w;
-    if (w > 0.0f) lastKept = static_cast<int>(i);
-  }
-  double total;
-  const double before = block_exclusive_sum<B>(local, &total, s.doubles);
-  int mine = 0x7fffffff;
-  if (running + before + local > target) {
-    double acc = running + before;
-    for (unsigned i = first; i < last; i++) {
-      const float w = kept(to_float(x[i]));
-      acc += w;
-      if (w > 0.0f && acc > target) {
-        mine = static_cast<int>(i);
-        break;
-      }
-    }
-  }
-  mine = block_reduce<B>(mine, MinOp(), s.ints);
-  if (mine != 0x7fffffff) return mine;
-  return block_reduce<B>(lastKept, MaxOp(), s.ints);
-}
-
 // The draws. Few draws: one at a time, the block whose chunk holds the target walking the
 // segment that holds it together. Many: warp w of each block takes draws w, w + kWarps, …
 // and walks alone.

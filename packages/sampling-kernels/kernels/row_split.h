@@ -168,7 +168,8 @@ __device__ __forceinline__ void warp_for_each(const T* x, unsigned a, unsigned b
   } else {
     // Sixteen elements per unrolled body whatever the type (four float4 loads, two of eight
     // halves): the half types' 32 widened elements per body spilled in the narrow kernels.
-    constexpr unsigned kUnroll = 16 / N;
+    // LOADS = 0: one load per body, not unrolled (functors too large to repeat in registers).
+    constexpr unsigned kUnroll = LOADS == 0 ? 1u : 16 / N;
 #pragma unroll kUnroll
     for (unsigned j = lane; j < vectors; j += RF_WARP_SIZE) {
       const unsigned i = start + N * j;
@@ -199,9 +200,9 @@ __device__ __forceinline__ T warp_reduce(T value, Op op) {
 }
 
 // The first element of x[a, b) in index order at which the running weight, starting from
-// `running`, exceeds `target` — weights from `weight(value)`, zero meaning not kept. One warp
-// walks; every lane gets the answer. -1 when rounding leaves no such element; `lastKept` then
-// holds the last element with a positive weight (-1 if none).
+// `running`, exceeds `target` — weights from `weight(value, index)`, zero meaning not kept. One
+// warp walks; every lane gets the answer. -1 when rounding leaves no such element; `lastKept`
+// then holds the last element with a positive weight (-1 if none).
 template <typename T, typename Weight>
 __device__ int warp_walk(const T* x, unsigned a, unsigned b, const Weight& weight, double running, double target,
                          int* lastKept) {
@@ -215,7 +216,7 @@ __device__ int warp_walk(const T* x, unsigned a, unsigned b, const Weight& weigh
 #pragma unroll
     for (unsigned j = 0; j < ITEMS; j++) {
       const unsigned i = base + lane * ITEMS + j;
-      w[j] = i < b ? weight(to_float(x[i])) : 0.0f;
+      w[j] = i < b ? weight(to_float(x[i]), i) : 0.0f;
       local += w[j];
       if (w[j] > 0.0f) last = static_cast<int>(i);
     }
@@ -241,4 +242,40 @@ __device__ int warp_walk(const T* x, unsigned a, unsigned b, const Weight& weigh
   }
   *lastKept = warp_reduce(last, MaxOp());
   return -1;
+}
+
+// The same with the whole block, faster than one warp when there are few draws: each thread sums
+// a few consecutive elements, a block scan places them, and the thread holding the crossing finds
+// it; when rounding leaves the target past them, the last element of positive weight (-1 if
+// none). `s` holds the block's reduction scratch (doubles, ints).
+template <int B, typename T, typename Weight, typename Scratch>
+__device__ int block_walk(const T* x, unsigned a, unsigned b, const Weight& weight, double running, double target,
+                          Scratch& s) {
+  const unsigned per = (b - a + B - 1) / B;
+  const unsigned first = min(b, a + threadIdx.x * per);
+  const unsigned last = min(b, first + per);
+  double local = 0.0;
+  int lastKept = -1;
+  for (unsigned i = first; i < last; i++) {
+    const float w = weight(to_float(x[i]), i);
+    local += w;
+    if (w > 0.0f) lastKept = static_cast<int>(i);
+  }
+  double total;
+  const double before = block_exclusive_sum<B>(local, &total, s.doubles);
+  int mine = 0x7fffffff;
+  if (running + before + local > target) {
+    double acc = running + before;
+    for (unsigned i = first; i < last; i++) {
+      const float w = weight(to_float(x[i]), i);
+      acc += w;
+      if (w > 0.0f && acc > target) {
+        mine = static_cast<int>(i);
+        break;
+      }
+    }
+  }
+  mine = block_reduce<B>(mine, MinOp(), s.ints);
+  if (mine != 0x7fffffff) return mine;
+  return block_reduce<B>(lastKept, MaxOp(), s.ints);
 }

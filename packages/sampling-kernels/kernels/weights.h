@@ -173,6 +173,8 @@ struct KeptWeight {
     const float w = weigh(v);
     return (w < minWeight || w <= 0.0f) ? 0.0f : w;
   }
+  // The walks' form (row_split.h): the weight of the element at index i of value v.
+  __device__ __forceinline__ float operator()(float v, unsigned) const { return (*this)(v); }
 };
 struct KeptSum {
   KeptWeight kept;
