@@ -6,6 +6,16 @@ import { chiSquare, gaussianLogits } from '../../../tooling/statistics.js';
 import { type RowParameterBuffers, SamplingKernels } from '../src/index.js';
 import { NARROW_SPLIT_BLOCKS_PER_SM } from '../src/signatures.js';
 
+/** Each filter alone, greedy, and top-k+top-p at T = 0.7: the settings under which the launch tests compare two ways of sampling the same rows. */
+const FILTER_SETTINGS = [
+  {},
+  { temperature: 0 },
+  { topK: 50 },
+  { topP: 0.9 },
+  { minP: 0.1 },
+  { topK: 50, topP: 0.9, temperature: 0.7 },
+];
+
 gpuSuite(probe)('sampling kernels on a GPU', () => {
   let device: Device;
   let kernels: SamplingKernels;
@@ -303,14 +313,7 @@ gpuSuite(probe)('sampling kernels on a GPU', () => {
     const input = upload(x);
     let same = 0;
     let total = 0;
-    for (const setting of [
-      {},
-      { temperature: 0 },
-      { topK: 50 },
-      { topP: 0.9 },
-      { minP: 0.1 },
-      { topK: 50, topP: 0.9, temperature: 0.7 },
-    ]) {
+    for (const setting of FILTER_SETTINGS) {
       for (const samples of [1, 16, 64]) {
         const run = (chunk: number) => {
           const tokens = new Int32Array(batch * samples);
@@ -358,12 +361,7 @@ gpuSuite(probe)('sampling kernels on a GPU', () => {
       const x = upload(gaussianLogits(vocab, 3, 31));
       const samples = 64;
       for (const setting of [
-        {},
-        { temperature: 0 },
-        { topK: 50 },
-        { topP: 0.9 },
-        { minP: 0.1 },
-        { topK: 50, topP: 0.9, temperature: 0.7 },
+        ...FILTER_SETTINGS,
         { topK: 50, topP: 0.9, seedHi: 3, stepLo: 12, stepHi: 1, stream: 9 },
       ]) {
         const values = {
