@@ -11,8 +11,8 @@
 // Each warp owns a contiguous segment of the row and reads it with 16-byte loads (row_split.h),
 // so that the running kept weight of each segment locates a draw and a draw re-reads one segment.
 // Passes over the row: the first (maximum, invalid values, and what the row's filters need of the
-// whole row: top-n-sigma's moments, the weights' sum and entropy when typical-p or XTC is the
-// first filter on); three per select (top-k, top-p; typical-p a bound pass more); the kept count
+// whole row: top-n-sigma's moments, the weights' sum and entropy when typical-p is the first
+// filter on); three per select (top-k, top-p; typical-p a bound pass more); the kept count
 // and entropy when typical-p follows other filters; the segments' kept weights (with XTC's
 // candidates gathered on the way); and what the row's output needs (the draft row, the residual,
 // the values).
