@@ -23,6 +23,7 @@ import {
   type LogprobsModeName,
   MAX_ROW_PARTS,
   MAX_TOP_LOGPROBS,
+  ROW_PARAMETERS,
   ROW_STATS,
   type RowParameterName,
   SPLIT_SCRATCH_BYTES,
@@ -717,14 +718,4 @@ function splitBlocksFromEnvironment(): 'wide' | 'narrow' | 'auto' {
 type RowPointers = Readonly<Record<RowParameterName, DeviceRegion | bigint>>;
 
 /** The per-row pointers of a launch that carries its one row's parameters by value: null. */
-const NO_ROW_BUFFERS: RowPointers = {
-  temperature: 0n,
-  topK: 0n,
-  topP: 0n,
-  minP: 0n,
-  seedLo: 0n,
-  seedHi: 0n,
-  stepLo: 0n,
-  stepHi: 0n,
-  stream: 0n,
-};
+const NO_ROW_BUFFERS = Object.fromEntries(ROW_PARAMETERS.map((name) => [name, 0n])) as RowPointers;
